@@ -1,0 +1,269 @@
+"""The whole job: video → people and faces → tracker → results DataFrame.
+
+Examples
+--------
+>>> import persontrack as pt
+>>> result = pt.track_video("data/sample.mp4")            # doctest: +SKIP
+>>> result.frame[["Timestamp", "Index", "Left", "Top"]]    # doctest: +SKIP
+>>> response = result.to_response()                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response
+from .detection import PersonDetector
+from .errors import InvalidParameterException
+from .faces import FaceAnalyzer, attach_faces
+from .schema import COLUMNS, validate_frame
+from .tracker import Tracker
+from .video import VideoMetadata, open_video
+
+
+@dataclass(frozen=True)
+class TrackingSettings:
+    """Everything that decides a run's output (stored with the results).
+
+    Parameters
+    ----------
+    every_n_frames : int, optional
+        Analyse frames 0, n, 2n, … Exclusive with ``target_fps``.
+    target_fps : float, optional
+        Analyse about this many frames per second (never more than the video has).
+    detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
+        Person detector speed/recall trade-off (see :class:`PersonDetector`).
+    faces : bool, default True
+        Find faces and attach them to people.
+    pose_model, face_detector_model, face_landmarker_model : str, optional
+        Paths of official MediaPipe ``.task``/``.tflite`` files to use instead of the
+        bundles built from the installed mediapipe wheel.
+    tracker : dict
+        Keyword arguments for :class:`Tracker` (its defaults otherwise).
+    video_backend : {"auto", "decord", "pyav"}, default "auto"
+        Frame reader.
+    """
+
+    every_n_frames: int | None = None
+    target_fps: float | None = None
+    detector_preset: str = "balanced"
+    faces: bool = True
+    pose_model: str | None = None
+    face_detector_model: str | None = None
+    face_landmarker_model: str | None = None
+    tracker: Mapping[str, Any] = field(default_factory=dict)
+    video_backend: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as a JSON-compatible dict."""
+        d = dataclasses.asdict(self)
+        d["tracker"] = dict(self.tracker)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> TrackingSettings:
+        """Settings from a dict; unknown keys raise InvalidParameterException."""
+        data = dict(data or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidParameterException(
+                f"unknown tracking settings {unknown}; known settings are {sorted(known)}"
+            )
+        return cls(**data)
+
+
+def versions() -> dict[str, str]:
+    """Versions of persontrack and the libraries that shape its output."""
+    import mediapipe
+
+    return {"persontrack": __version__, "mediapipe": mediapipe.__version__, "numpy": np.__version__}
+
+
+@dataclass
+class TrackingResult:
+    """The output of :func:`track_video`.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Results, one row per person per analysed timestamp (see :mod:`persontrack.schema`).
+    metadata : VideoMetadata
+        The video's Rekognition VideoMetadata.
+    settings : dict
+        The settings used.
+    versions : dict
+        persontrack and mediapipe versions.
+    """
+
+    frame: pd.DataFrame
+    metadata: VideoMetadata
+    settings: dict[str, Any]
+    versions: dict[str, str]
+
+    def to_response(self, **kwargs: Any) -> dict[str, Any]:
+        """The full GetPersonTracking response (see :func:`dataframe_to_response`).
+
+        With ``extensions=True`` (the default here) the response also carries the frame
+        numbers, detection confidences, body landmarks, versions and settings.
+        """
+        kwargs.setdefault("extensions", True)
+        extra = dict(kwargs.pop("extra", None) or {})
+        extra.setdefault(EXTENSION_KEY, {"Versions": self.versions, "Settings": self.settings})
+        return dataframe_to_response(self.frame, self.metadata, extra=extra, **kwargs)
+
+
+def _as_settings(settings: TrackingSettings | Mapping[str, Any] | None) -> TrackingSettings:
+    if settings is None:
+        return TrackingSettings()
+    if isinstance(settings, TrackingSettings):
+        return settings
+    if isinstance(settings, Mapping):
+        return TrackingSettings.from_dict(settings)
+    raise InvalidParameterException(
+        f"settings must be TrackingSettings or a dict, got {type(settings).__name__}"
+    )
+
+
+def _rows(
+    timestamp_ms: int,
+    frame_number: int,
+    ids: np.ndarray,
+    xyxy: np.ndarray,
+    confidence: np.ndarray,
+    landmarks: np.ndarray | None,
+    faces: list[dict[str, Any] | None],
+    width: int,
+    height: int,
+) -> list[tuple[Any, ...]]:
+    rows = []
+    for k, index in enumerate(ids):
+        x1, y1, x2, y2 = xyxy[k]
+        face = faces[k]
+        if face is not None:
+            fb, pose, q = face["BoundingBox"], face.get("Pose", {}), face.get("Quality", {})
+            face_values: tuple[Any, ...] = (
+                fb["Left"],
+                fb["Top"],
+                fb["Width"],
+                fb["Height"],
+                face["Confidence"],
+                pose.get("Pitch", np.nan),
+                pose.get("Roll", np.nan),
+                pose.get("Yaw", np.nan),
+                q.get("Brightness", np.nan),
+                q.get("Sharpness", np.nan),
+                face.get("Landmarks"),
+            )
+        else:
+            face_values = (np.nan,) * 10 + (None,)
+        body = None if landmarks is None else np.round(landmarks[k], 6).tolist()
+        rows.append(
+            (
+                timestamp_ms,
+                frame_number,
+                int(index),
+                x1 / width,
+                y1 / height,
+                (x2 - x1) / width,
+                (y2 - y1) / height,
+                float(confidence[k]) * 100.0,
+                *face_values,
+                None,
+                body,
+            )
+        )
+    return rows
+
+
+def track_video(
+    source: str | os.PathLike[str] | Any,
+    settings: TrackingSettings | Mapping[str, Any] | None = None,
+    *,
+    progress: Callable[[float], None] | None = None,
+) -> TrackingResult:
+    """Find, follow and describe the people in a video.
+
+    Parameters
+    ----------
+    source : path or binary file object
+        The video.
+    settings : TrackingSettings or dict, optional
+        How to analyse it (defaults: every frame, ``balanced`` detector, faces on).
+    progress : callable, optional
+        Called with the fraction done (0–1) after each analysed frame.
+
+    Returns
+    -------
+    TrackingResult
+        The results DataFrame, VideoMetadata, settings and versions.
+
+    Raises
+    ------
+    InvalidS3ObjectException
+        When the video cannot be read.
+    InvalidParameterException
+        When a setting is invalid.
+    """
+    s = _as_settings(settings)
+    tracker = Tracker(**dict(s.tracker))
+    rows: list[tuple[Any, ...]] = []
+    with (
+        open_video(source, backend=s.video_backend) as reader,
+        PersonDetector(preset=s.detector_preset, model_path=s.pose_model) as detector,
+    ):
+        meta = reader.metadata
+        width, height = meta.FrameWidth, meta.FrameHeight
+        total = max(meta.FrameCount or 0, 1)
+        analyzer = (
+            FaceAnalyzer(
+                detector_model=s.face_detector_model, landmarker_model=s.face_landmarker_model
+            )
+            if s.faces
+            else None
+        )
+        try:
+            for frame in reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps):
+                dets = detector.detect(frame.image)
+                ids = tracker.update(dets, frame.timestamp_ms)
+                keep = ids >= 0
+                kept = dets[keep]
+                if analyzer is not None and len(kept):
+                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy)
+                    faces = attach_faces(kept.xyxy, found, (width, height))
+                else:
+                    faces = [None] * len(kept)
+                rows += _rows(
+                    frame.timestamp_ms,
+                    frame.index,
+                    ids[keep],
+                    kept.xyxy,
+                    kept.confidence,
+                    kept.landmarks,
+                    faces,
+                    width,
+                    height,
+                )
+                if progress is not None:
+                    progress(min((frame.index + 1) / total, 1.0))
+        finally:
+            if analyzer is not None:
+                analyzer.close()
+    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
+    df = validate_frame(df, fill_missing=True)
+    result = TrackingResult(df, meta, s.to_dict(), versions())
+    df.attrs[RESPONSE_ATTR] = {
+        "VideoMetadata": meta.to_dict(),
+        EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},
+    }
+    if progress is not None:
+        progress(1.0)
+    return result

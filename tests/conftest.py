@@ -1,0 +1,49 @@
+"""Shared fixtures.
+
+``shared_data`` is the real footage folder ``../shared/data`` beside the repository (or
+``$PERSONTRACK_SHARED_DATA``). In CI (``CI`` set) a missing folder is an error, so the tests
+that read real footage always run there; on a fresh clone elsewhere they skip.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _shared_dir() -> Path:
+    env = os.environ.get("PERSONTRACK_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = _shared_dir()
+    if not (path / "videos").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must have the real footage at {path} (set PERSONTRACK_SHARED_DATA)")
+        pytest.skip(f"real footage not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_video() -> Path:
+    """The sample video the repository ships (made by data/make_sample.py)."""
+    path = REPO / "data" / "sample.mp4"
+    assert path.is_file(), "data/sample.mp4 is missing: run `python data/make_sample.py`"
+    return path
+
+
+@pytest.fixture(scope="session")
+def grace_hopper():
+    """A real photograph of a person shipped by matplotlib, as an RGB uint8 array."""
+    import numpy as np
+    from matplotlib import cbook
+    from PIL import Image
+
+    with cbook.get_sample_data("grace_hopper.jpg") as f:
+        return np.asarray(Image.open(f).convert("RGB"))
