@@ -111,7 +111,7 @@ def _write_text(dest: str | os.PathLike[str] | IO[Any], text: str) -> None:
 
 
 def results_to_mot(df: pd.DataFrame, video_metadata: Any) -> pd.DataFrame:
-    """Results → MOT track rows (``frame`` 1-based source frame, ``id`` = Index, pixel boxes).
+    """Results → MOT track rows (1-based ``frame`` and ``id`` = Index + 1, pixel boxes).
 
     Parameters
     ----------
@@ -132,7 +132,7 @@ def results_to_mot(df: pd.DataFrame, video_metadata: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "frame": df["FrameNumber"].astype("int64") + 1,
-            "id": df["Index"].astype("int64"),
+            "id": df["Index"].astype("int64") + 1,
             "x": df["Left"] * w,
             "y": df["Top"] * h,
             "w": df["Width"] * w,

@@ -1,0 +1,183 @@
+"""The ``persontrack`` command.
+
+Forms (kept stable: scripts and benchmarks depend on them)::
+
+    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] …
+    persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
+    persontrack start --bucket B --name N [--token T] [--tag T]
+    persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
+    persontrack jobs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .errors import PersonTrackError
+from .files import FORMATS, infer_format
+
+
+def _track(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .convert import strip_extensions, validate_response
+    from .files import write_results
+    from .pipeline import TrackingSettings, track_video
+
+    settings = TrackingSettings(
+        every_n_frames=args.every_n,
+        target_fps=args.target_fps,
+        detector_preset=args.preset,
+        faces=not args.no_faces,
+        pose_model=args.pose_model,
+        video_backend=args.backend,
+    )
+    fmt = args.format or infer_format(args.output)
+    with tqdm(
+        total=1.0,
+        unit="video",
+        bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+        disable=args.quiet,
+        file=sys.stderr,
+        desc=Path(args.video).name,
+    ) as bar:
+
+        def progress(fraction: float) -> None:
+            bar.n = round(fraction, 4)
+            bar.refresh()
+
+        result = track_video(args.video, settings, progress=progress)
+    df = result.frame
+    if fmt == "json":
+        response = result.to_response(extensions=not args.strict)
+        validate_response(strip_extensions(response) if args.strict else response)
+        text = json.dumps(response, indent=1) + "\n"
+        if args.output:
+            _mkparent(args.output)
+            Path(args.output).write_text(text)
+        else:
+            sys.stdout.write(text)
+    else:
+        if args.output:
+            _mkparent(args.output)
+            write_results(df, args.output, format=fmt, video_metadata=result.metadata)
+        elif fmt == "parquet":
+            raise SystemExit("persontrack: --format parquet needs -o OUT")
+        else:
+            write_results(df, sys.stdout, format=fmt, video_metadata=result.metadata)
+    if args.plot:
+        _plot(df, args.video, result, args.plot)
+    if not args.quiet:
+        people = df["Index"].nunique()
+        faces = int(df["FaceConfidence"].notna().sum())
+        print(
+            f"persontrack: {people} people, {len(df)} entries, {faces} with a face"
+            + (f" -> {args.output}" if args.output else ""),
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _mkparent(path: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _plot(df: Any, video: str, result: Any, out: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import plot_paths
+    from .video import iter_frames
+
+    image = None
+    for frame in iter_frames(video, backend=result.settings.get("video_backend", "auto")):
+        image = frame.image
+        break
+    ax = plot_paths(df, image=image, title=f"{Path(video).name}: paths of {df['Index'].nunique()}")
+    _mkparent(out)
+    ax.figure.savefig(out, dpi=110)
+    plt.close(ax.figure)
+
+
+def _track_detections(args: argparse.Namespace) -> int:
+    from .mot import read_mot_detections, track_mot_detections, write_mot_tracks
+
+    detections = read_mot_detections(args.detections)
+    tracks = track_mot_detections(detections, args.frame_rate)
+    if args.output:
+        _mkparent(args.output)
+        write_mot_tracks(tracks, args.output)
+    else:
+        write_mot_tracks(tracks, sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``persontrack`` command."""
+    parser = argparse.ArgumentParser(
+        prog="persontrack",
+        description="People, faces and paths from video: a local Rekognition People Pathing.",
+    )
+    parser.add_argument("--version", action="version", version=f"persontrack {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("track", help="track the people in a video file")
+    t.add_argument("video", help="video file (mp4, mkv, mov, avi, gif, …)")
+    t.add_argument("-o", "--output", help="output file (default: standard output)")
+    t.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="json: GetPersonTracking response; mot: frame,id,x,y,w,h,conf,-1,-1,-1; "
+        "csv/parquet: the results table (default: from the -o extension, else json)",
+    )
+    t.add_argument("--plot", metavar="PNG", help="also draw the paths over the first frame")
+    t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
+    t.add_argument("--target-fps", type=float, metavar="FPS", help="analyse about FPS frames/s")
+    t.add_argument(
+        "--preset",
+        default="balanced",
+        choices=("fast", "balanced", "thorough"),
+        help="person detector speed/recall trade-off (default: balanced)",
+    )
+    t.add_argument("--no-faces", action="store_true", help="skip face analysis")
+    t.add_argument("--pose-model", metavar="TASK", help="official pose_landmarker .task file")
+    t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
+    t.add_argument(
+        "--strict",
+        action="store_true",
+        help="json: only Rekognition's fields (no PersonTrack extensions)",
+    )
+    t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    t.set_defaults(func=_track)
+
+    d = sub.add_parser("track-detections", help="run the tracker alone on MOT detections")
+    d.add_argument("detections", help="MOT det.txt: frame,-1,x,y,w,h,score[,…]")
+    d.add_argument("--frame-rate", type=float, required=True, metavar="FPS")
+    d.add_argument("-o", "--output", help="MOT tracks file (default: standard output)")
+    d.set_defaults(func=_track_detections)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (errors print one line, status 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PersonTrackError as exc:
+        print(f"persontrack: {exc.response['Error']['Code']}: {exc.message}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
