@@ -43,9 +43,10 @@ class TrackingSettings:
         Person detector speed/recall trade-off (see :class:`PersonDetector`).
     faces : bool, default True
         Find faces and attach them to people.
-    pose_model, face_detector_model, face_landmarker_model : str, optional
-        Paths of official MediaPipe ``.task``/``.tflite`` files to use instead of the
-        bundles built from the installed mediapipe wheel.
+    pose_model, face_detector_model : str, optional
+        Paths of official MediaPipe files (``pose_landmarker*.task``,
+        ``blaze_face_short_range.tflite``) to use instead of the models built from the
+        installed mediapipe wheel.
     tracker : dict
         Keyword arguments for :class:`Tracker` (its defaults otherwise).
     video_backend : {"auto", "decord", "pyav"}, default "auto"
@@ -58,7 +59,6 @@ class TrackingSettings:
     faces: bool = True
     pose_model: str | None = None
     face_detector_model: str | None = None
-    face_landmarker_model: str | None = None
     tracker: Mapping[str, Any] = field(default_factory=dict)
     video_backend: str = "auto"
 
@@ -224,9 +224,7 @@ def track_video(
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
         analyzer = (
-            FaceAnalyzer(
-                detector_model=s.face_detector_model, landmarker_model=s.face_landmarker_model
-            )
+            FaceAnalyzer(face_detector_path=s.face_detector_model)
             if s.faces
             else None
         )
