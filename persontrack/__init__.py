@@ -1,6 +1,19 @@
-"""persontrack: people, faces and paths from video, a local replacement for Rekognition People Pathing."""
+"""persontrack: people, faces and paths from video.
+
+A local replacement for Amazon Rekognition Video People Pathing.
+"""
 
 from ._version import __version__
+from .convert import (
+    dataframe_to_persons,
+    dataframe_to_response,
+    iter_response_pages,
+    response_to_dataframe,
+    sort_results,
+    strip_extensions,
+    validate_response,
+)
+from .detection import PRESETS, DetectorSettings, PersonDetector
 from .detections import Detections
 from .errors import (
     AccessDeniedException,
@@ -16,23 +29,46 @@ from .errors import (
     ThrottlingException,
     VideoTooLargeException,
 )
-from .convert import (
-    dataframe_to_persons,
-    dataframe_to_response,
-    iter_response_pages,
-    response_to_dataframe,
-    sort_results,
-    strip_extensions,
-    validate_response,
-)
+from .faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
 from .files import read_results, results_to_mot, write_results
+from .models import face_detector_model, model_cache_dir, pose_landmarker_model
+from .mot import read_mot_detections, read_mot_ground_truth, track_mot_detections, write_mot_tracks
+from .pipeline import TrackingResult, TrackingSettings, track_video, versions
 from .plot import path_points, plot_paths
 from .schema import COLUMNS, body_landmarks_array, empty_frame, validate_frame
+from .tracker import Track, Tracker, TrackState
+from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "TrackState",
+    "Tracker",
+    "Track",
+    "versions",
+    "track_video",
+    "TrackingSettings",
+    "TrackingResult",
+    "write_mot_tracks",
+    "track_mot_detections",
+    "read_mot_ground_truth",
+    "read_mot_detections",
+    "pose_landmarker_model",
+    "model_cache_dir",
+    "face_detector_model",
+    "PersonDetector",
+    "DetectorSettings",
+    "PRESETS",
     "COLUMNS",
     "AccessDeniedException",
     "Detections",
+    "FaceAnalyzer",
+    "Frame",
+    "LANDMARK_TYPES",
+    "VideoMetadata",
+    "VideoReader",
+    "attach_faces",
+    "iter_frames",
+    "open_video",
+    "read_metadata",
     "IdempotentParameterMismatchException",
     "InternalServerError",
     "InvalidPaginationTokenException",

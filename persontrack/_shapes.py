@@ -49,7 +49,10 @@ def shape_errors(
         for key, item in value.items():
             if key in members:
                 errors += shape_errors(
-                    item, members[key], f"{path}.{key}" if path else key, allow_unknown=allow_unknown
+                    item,
+                    members[key],
+                    f"{path}.{key}" if path else key,
+                    allow_unknown=allow_unknown,
                 )
             elif not allow_unknown:
                 errors.append(f"{where}: unknown field {key!r}")

@@ -12,9 +12,11 @@ Forms (kept stable: scripts and benchmarks depend on them)::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +25,40 @@ from .errors import PersonTrackError
 from .files import FORMATS, infer_format
 
 
+@contextlib.contextmanager
+def _native_logs_silenced(enabled: bool) -> Iterator[object]:
+    """Send what C++ libraries print on fd 2 to /dev/null; yield a stream to the real stderr.
+
+    MediaPipe and TensorFlow Lite log start-up notices on file descriptor 2 that no Python
+    setting turns off; the progress bar and our own messages still reach the terminal.
+    """
+    if not enabled:
+        yield sys.stderr
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    stream = os.fdopen(os.dup(saved), "w", buffering=1)
+    os.dup2(devnull, 2)
+    try:
+        yield stream
+    finally:
+        stream.flush()
+        os.dup2(saved, 2)
+        for fd in (saved, devnull):
+            os.close(fd)
+        stream.close()
+
+
 def _track(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .convert import strip_extensions, validate_response
     from .files import write_results
     from .pipeline import TrackingSettings, track_video
+    from .video import read_metadata
 
+    read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
         every_n_frames=args.every_n,
         target_fps=args.target_fps,
@@ -39,14 +68,17 @@ def _track(args: argparse.Namespace) -> int:
         video_backend=args.backend,
     )
     fmt = args.format or infer_format(args.output)
-    with tqdm(
-        total=1.0,
-        unit="video",
-        bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
-        disable=args.quiet,
-        file=sys.stderr,
-        desc=Path(args.video).name,
-    ) as bar:
+    with (
+        _native_logs_silenced(not args.verbose) as stream,
+        tqdm(
+            total=1.0,
+            unit="video",
+            bar_format="{l_bar}{bar}| {elapsed}<{remaining}",
+            disable=args.quiet,
+            file=stream,
+            desc=Path(args.video).name,
+        ) as bar,
+    ):
 
         def progress(fraction: float) -> None:
             bar.n = round(fraction, 4)
@@ -101,7 +133,8 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
     for frame in iter_frames(video, backend=result.settings.get("video_backend", "auto")):
         image = frame.image
         break
-    ax = plot_paths(df, image=image, title=f"{Path(video).name}: paths of {df['Index'].nunique()}")
+    people = df["Index"].nunique()
+    ax = plot_paths(df, image=image, title=f"{Path(video).name}: paths of {people} people")
     _mkparent(out)
     ax.figure.savefig(out, dpi=110)
     plt.close(ax.figure)
@@ -156,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="json: only Rekognition's fields (no PersonTrack extensions)",
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")
     t.set_defaults(func=_track)
 
     d = sub.add_parser("track-detections", help="run the tracker alone on MOT detections")

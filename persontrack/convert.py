@@ -336,9 +336,7 @@ def _record(entry: Mapping[str, Any]) -> dict[str, Any]:
     rec["FaceLandmarks"] = face.get("Landmarks")
     pose, quality = face.get("Pose") or {}, face.get("Quality") or {}
     rec.update(zip(FACE_POSE_COLUMNS, (float(pose.get(k, math.nan)) for k in _POSE_KEYS)))
-    rec.update(
-        zip(FACE_QUALITY_COLUMNS, (float(quality.get(k, math.nan)) for k in _QUALITY_KEYS))
-    )
+    rec.update(zip(FACE_QUALITY_COLUMNS, (float(quality.get(k, math.nan)) for k in _QUALITY_KEYS)))
     extra = {k: v for k, v in face.items() if k not in _FACE_KNOWN}
     rec["FaceExtra"] = extra or None
     return rec
@@ -364,7 +362,9 @@ def validate_response(response: Mapping[str, Any], *, strict: bool = False) -> N
         dict(response), output_shape("GetPersonTracking"), allow_unknown=not strict
     )
     if errors:
-        shown = "; ".join(errors[:10]) + (f"; … {len(errors) - 10} more" if len(errors) > 10 else "")
+        shown = "; ".join(errors[:10]) + (
+            f"; … {len(errors) - 10} more" if len(errors) > 10 else ""
+        )
         raise InvalidParameterException(f"not a valid GetPersonTracking response: {shown}")
 
 
@@ -413,9 +413,9 @@ def iter_response_pages(
         token = _offset_token(stop, sort_by) if stop < len(rows) else None
         yield dataframe_to_response(
             rows.iloc[start:stop],
-            video_metadata if video_metadata is not None else df.attrs.get(RESPONSE_ATTR, {}).get(
-                "VideoMetadata"
-            ),
+            video_metadata
+            if video_metadata is not None
+            else df.attrs.get(RESPONSE_ATTR, {}).get("VideoMetadata"),
             sort_by=sort_by,
             next_token=token,
             extensions=extensions,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response
+from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .detection import PersonDetector
 from .errors import InvalidParameterException
 from .faces import FaceAnalyzer, attach_faces
@@ -223,11 +223,7 @@ def track_video(
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
-        analyzer = (
-            FaceAnalyzer(face_detector_path=s.face_detector_model)
-            if s.faces
-            else None
-        )
+        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
         try:
             for frame in reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps):
                 dets = detector.detect(frame.image)
@@ -256,7 +252,7 @@ def track_video(
             if analyzer is not None:
                 analyzer.close()
     df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    df = validate_frame(df, fill_missing=True)
+    df = sort_results(validate_frame(df, fill_missing=True), "TIMESTAMP")
     result = TrackingResult(df, meta, s.to_dict(), versions())
     df.attrs[RESPONSE_ATTR] = {
         "VideoMetadata": meta.to_dict(),

@@ -120,7 +120,9 @@ def test_dataframe_round_trip_with_extensions_keeps_everything():
     # without extensions only Rekognition's fields survive
     plain = pt.response_to_dataframe(pt.dataframe_to_response(df))
     assert plain["FrameNumber"].isna().all() and plain["BodyLandmarks"].isna().all()
-    pd.testing.assert_frame_equal(plain[["Timestamp", "Index", "Left"]], df[["Timestamp", "Index", "Left"]])
+    pd.testing.assert_frame_equal(
+        plain[["Timestamp", "Index", "Left"]], df[["Timestamp", "Index", "Left"]]
+    )
 
 
 def test_sort_by_index_orders_each_person_by_confidence():

@@ -40,8 +40,9 @@ def results() -> pd.DataFrame:
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "json"])
 def test_results_file_round_trip(results, tmp_path, fmt):
     path = tmp_path / f"out.{fmt}"
-    pt.write_results(results, path, video_metadata={"FrameWidth": 640, "FrameHeight": 360},
-                     extensions=True) if fmt == "json" else pt.write_results(results, path)
+    pt.write_results(
+        results, path, video_metadata={"FrameWidth": 640, "FrameHeight": 360}, extensions=True
+    ) if fmt == "json" else pt.write_results(results, path)
     back = pt.read_results(path)
     pd.testing.assert_frame_equal(back, results)
 
@@ -52,7 +53,9 @@ def test_mot_rows_are_pixels_and_one_based(results):
     assert mot["id"].tolist() == [1, 2, 1]
     assert mot.loc[1, ["x", "y", "w", "h"]].tolist() == pytest.approx([500, 100, 200, 300])
     buf = io.StringIO()
-    pt.write_results(results, buf, format="mot", video_metadata={"FrameWidth": 1000, "FrameHeight": 500})
+    pt.write_results(
+        results, buf, format="mot", video_metadata={"FrameWidth": 1000, "FrameHeight": 500}
+    )
     lines = buf.getvalue().strip().splitlines()
     assert len(lines) == 3 and lines[0].split(",")[-3:] == ["-1", "-1", "-1"]
     with pytest.raises(pt.InvalidParameterException, match="FrameWidth"):

@@ -1,0 +1,94 @@
+"""The persontrack command, run as a user runs it (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import persontrack as pt
+
+CLI = [sys.executable, "-m", "persontrack.cli"]
+
+
+def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr[-2000:]}")
+    return proc
+
+
+def test_track_json_mot_and_plot(sample_video, tmp_path):
+    out, png = tmp_path / "r.json", tmp_path / "paths.png"
+    proc = run("track", str(sample_video), "-o", str(out), "--every-n", "3", "--plot", str(png))
+    assert "people" in proc.stderr and "100%" in proc.stderr  # summary and progress on stderr
+    assert "W0000" not in proc.stderr  # MediaPipe's native start-up logs are kept out
+    resp = json.loads(out.read_text())
+    pt.validate_response(pt.strip_extensions(resp), strict=True)
+    assert resp["JobStatus"] == "SUCCEEDED" and len(resp["Persons"]) > 20
+    assert png.stat().st_size > 20_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+    mot = run("track", str(sample_video), "--format", "mot", "--every-n", "3", "-q").stdout
+    rows = [line.split(",") for line in mot.strip().splitlines()]
+    assert all(len(r) == 10 and r[7:] == ["-1", "-1", "-1"] for r in rows)
+    frames = {int(r[0]) for r in rows}
+    assert min(frames) >= 1 and all((f - 1) % 3 == 0 for f in frames)  # 1-based source frames
+    by_json = {(p["Timestamp"], p["Person"]["Index"]) for p in resp["Persons"]}
+    assert len(rows) == len(by_json)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_track_table_formats(sample_video, tmp_path, fmt):
+    out = tmp_path / f"r.{fmt}"
+    run("track", str(sample_video), "-o", str(out), "--every-n", "12", "--no-faces", "-q")
+    df = pt.read_results(out)
+    assert len(df) > 0 and df["FaceConfidence"].isna().all()
+    assert df["BodyLandmarks"].map(len).eq(33).all()
+
+
+def test_track_errors_are_one_clear_line(tmp_path):
+    proc = run("track", str(tmp_path / "missing.mp4"), check=False)
+    assert proc.returncode == 2
+    assert "InvalidS3ObjectException" in proc.stderr and "Traceback" not in proc.stderr
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    proc = run("track", str(bad), check=False)
+    assert proc.returncode == 2 and "InvalidS3ObjectException" in proc.stderr
+    proc = run("track", "x.mp4", "--format", "xml", check=False)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_track_detections_on_mot_text(tmp_path):
+    det = tmp_path / "det.txt"
+    lines = []
+    for frame in range(1, 31):
+        lines.append(f"{frame},-1,{100 + 5 * frame},200,50,120,0.95")
+        lines.append(f"{frame},-1,{800 - 5 * frame},210,55,125,0.9")
+    det.write_text("\n".join(reversed(lines)) + "\n")  # unsorted, as det.txt files are
+    out = tmp_path / "tracks.txt"
+    run("track-detections", str(det), "--frame-rate", "30", "-o", str(out))
+    tracks = pd.read_csv(out, header=None)
+    assert tracks.shape[1] == 10
+    assert tracks[1].nunique() == 2 and tracks[1].min() >= 1
+    proc = run("track-detections", str(tmp_path / "none.txt"), "--frame-rate", "30", check=False)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.shared_data
+def test_track_detections_on_mot17(shared_data, tmp_path):
+    det = shared_data / "mot" / "MOT17-09-FRCNN" / "det" / "det.txt"
+    out = tmp_path / "t.txt"
+    run("track-detections", str(det), "--frame-rate", "30", "-o", str(out))
+    tracks = pd.read_csv(out, header=None)
+    assert tracks[0].max() <= 525 and tracks[1].nunique() > 10
+
+
+def test_module_and_console_script_agree():
+    exe = Path(sys.executable).with_name("persontrack")
+    assert exe.exists(), "the console script is installed with the package"
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == f"persontrack {pt.__version__}"

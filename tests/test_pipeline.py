@@ -1,0 +1,107 @@
+"""The whole job on real pixels: sample video (always) and shared footage (CI)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import persontrack as pt
+
+
+@pytest.fixture(scope="module")
+def sample_result(sample_video):
+    return pt.track_video(sample_video)
+
+
+def test_sample_video_people_paths_and_faces(sample_result):
+    df = sample_result.frame
+    assert pt.validate_frame(df) is df
+    meta = sample_result.metadata
+    assert (meta.FrameWidth, meta.FrameHeight, meta.FrameCount) == (640, 360, 60)
+    # two people: A walks the whole clip, B enters at 1.5 s (data/README.md)
+    assert df["Index"].nunique() == 2
+    per_person = df.groupby("Index")["Timestamp"].agg(["min", "max", "size"])
+    assert per_person["min"].min() <= 100
+    assert 1400 <= per_person["min"].max() <= 2100
+    assert (per_person["size"] >= 20).all()
+    # A moves left to right
+    a = df[df["Index"] == per_person["min"].idxmin()].sort_values("Timestamp")
+    centre = a["Left"] + a["Width"] / 2
+    assert centre.iloc[-1] - centre.iloc[0] > 0.3
+    # most entries carry a full face
+    faces = df.dropna(subset=["FaceConfidence"])
+    assert len(faces) >= 0.7 * len(df)
+    assert all(len({lm["Type"] for lm in v}) == 30 for v in faces["FaceLandmarks"])
+    assert faces[["FacePitch", "FaceRoll", "FaceYaw"]].notna().all().all()
+    assert faces["FaceSharpness"].between(0, 100).all()
+    # face inside its person's box
+    assert (faces["FaceLeft"] >= faces["Left"] - 0.02).all()
+    assert (faces["FaceLeft"] + faces["FaceWidth"] <= faces["Left"] + faces["Width"] + 0.02).all()
+    body = pt.body_landmarks_array(df)
+    assert body.shape == (len(df), 33, 4) and np.isfinite(body).all()
+
+
+def test_response_validates_and_round_trips(sample_result):
+    resp = sample_result.to_response()
+    pt.validate_response(resp)
+    pt.validate_response(pt.strip_extensions(resp), strict=True)
+    assert resp["JobStatus"] == "SUCCEEDED"
+    assert resp["VideoMetadata"]["FrameRate"] == pytest.approx(12.0)
+    ext = resp["PersonTrack"]
+    assert ext["Versions"]["mediapipe"] == "0.10.21"
+    assert ext["Settings"]["detector_preset"] == "balanced"
+    back = pt.response_to_dataframe(json.loads(json.dumps(resp)))
+    pd.testing.assert_frame_equal(back, sample_result.frame)
+
+
+def test_same_input_same_output(sample_video):
+    settings = {"every_n_frames": 6, "faces": True}
+    first = pt.track_video(sample_video, settings).to_response()
+    second = pt.track_video(sample_video, settings).to_response()
+    assert first == second
+    assert first["PersonTrack"]["Settings"]["every_n_frames"] == 6
+    assert {p["Timestamp"] for p in first["Persons"]} <= {i * 500 for i in range(10)}
+
+
+def test_progress_is_reported(sample_video):
+    seen: list[float] = []
+    pt.track_video(sample_video, {"every_n_frames": 15, "faces": False}, progress=seen.append)
+    assert seen[-1] == 1.0 and seen == sorted(seen) and len(seen) >= 4
+
+
+def test_bad_inputs(tmp_path):
+    with pytest.raises(pt.InvalidS3ObjectException, match="does not exist"):
+        pt.track_video(tmp_path / "none.mp4")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(pt.InvalidS3ObjectException):
+        pt.track_video(empty)
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video at all\n" * 50)
+    with pytest.raises(pt.InvalidS3ObjectException):
+        pt.track_video(text)
+    with pytest.raises(pt.InvalidParameterException, match="unknown tracking settings"):
+        pt.track_video(text, {"colour": "red"})
+    with pytest.raises(pt.InvalidParameterException):
+        pt.track_video(text, 42)
+    with pytest.raises(pt.InvalidParameterException):
+        pt.track_video(12345)
+
+
+@pytest.mark.shared_data
+def test_face_demographics_walking(shared_data):
+    result = pt.track_video(shared_data / "videos" / "face-demographics-walking.mp4")
+    df = result.frame
+    resp = result.to_response()
+    pt.validate_response(pt.strip_extensions(resp), strict=True)
+    # two people walk towards the camera, each keeping one Index
+    assert df["Index"].nunique() == 2
+    counts = df.groupby("Index").size()
+    assert (counts >= 0.6 * result.metadata.FrameCount).all()
+    faces = df.dropna(subset=["FaceConfidence"])
+    assert faces["Index"].nunique() == 2
+    assert all(len(v) == 30 for v in faces["FaceLandmarks"])
+    assert faces[["FacePitch", "FaceRoll", "FaceYaw", "FaceBrightness"]].notna().all().all()
