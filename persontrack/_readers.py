@@ -10,10 +10,14 @@ decodes packet by packet, so memory does not grow with the length of the video.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import re
+import sys
+import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar, Union
 
@@ -47,7 +51,7 @@ class Probe:
 def rewind(source: Source) -> None:
     """Seek a file object back to its start (paths need nothing)."""
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
 
 
 # --------------------------------------------------------------------------- PyAV
@@ -81,8 +85,8 @@ class PyAVBackend:
 
         self._source = source
         try:
-            container = av.open(source, mode="r")  # type: ignore[arg-type]
-        except Exception as e:  # noqa: BLE001 - any FFmpeg failure means "cannot open"
+            container = av.open(source, mode="r")
+        except Exception as e:  # any FFmpeg failure means "cannot open"
             raise BackendError(f"{type(e).__name__}: {e}") from None
         try:
             if not container.streams.video:
@@ -112,22 +116,22 @@ class PyAVBackend:
         finally:
             container.close()
         # A container can open fine and still hold nothing decodable (header-only files).
-        frames_iter = self._decode()
+        frames_iter = self._decode(warn=False)
         try:
             first = next(frames_iter, None)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise BackendError(f"{type(e).__name__}: {e}") from None
         finally:
             frames_iter.close()
         if first is None:
             raise BackendError("no decodable video frame")
 
-    def _decode(self) -> Iterator[tuple[int, int, Any]]:
+    def _decode(self, warn: bool = True) -> Generator[tuple[int, int, Any], None, None]:
         """Yield ``(index, timestamp_ms, av.VideoFrame)`` in presentation order."""
         import av
 
         rewind(self._source)
-        container = av.open(self._source, mode="r")  # type: ignore[arg-type]
+        container = av.open(self._source, mode="r")
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -152,7 +156,7 @@ class PyAVBackend:
                     yield index, ms, frame
                     index += 1
             declared = self.probe.frame_count
-            if errors or (declared and index < declared):
+            if warn and (errors or (declared and index < declared)):
                 warnings.warn(
                     f"PyAV decoded {index} of {declared or '?'} frames "
                     f"({errors} undecodable packet(s) skipped); is the file truncated?",
@@ -191,6 +195,40 @@ def _quiet_decord() -> Any:
     return decord
 
 
+class _Captured:
+    text = ""
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[_Captured]:
+    """Catch what C++ code writes to file descriptor 2 (decord logs its open errors there)."""
+    captured = _Captured()
+    fd = 2  # the C-level stderr, whatever Python's sys.stderr is (notebooks, pytest)
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    try:
+        saved = os.dup(fd)
+    except OSError:  # no file descriptor 2 at all
+        yield captured
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield captured
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            captured.text = tmp.read().decode("utf-8", "replace").strip()
+
+
+def _decord_reason(e: Exception) -> str:
+    # decord's messages carry "[hh:mm:ss] /github/workspace/src/...cc:NN: " prefixes.
+    text = re.sub(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ", "", str(e)).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[-1] if lines else text}"
+
+
 def _native(arr: Any) -> np.ndarray:
     # With the default "native" bridge decord returns its own NDArray; another bridge set
     # by the user (torch, tf) returns tensors, which numpy can still view.
@@ -211,15 +249,18 @@ class DecordBackend:
         self._decord = decord
         rewind(source)
         try:
-            # decord reads a file object whole into memory; a path is streamed from disk.
-            vr = decord.VideoReader(source, ctx=decord.cpu(0))
-            n = len(vr)
-            ts = np.asarray(vr.get_frame_timestamp(range(n)), dtype=np.float64)
-            with decord.bridge._BridgeScope("native"):
-                first = _native(vr.get_batch([0]))
-        except Exception as e:  # noqa: BLE001 - decord raises RuntimeError/DECORDError/...
-            msg = str(e).strip().splitlines()[-1] if str(e).strip() else ""
-            raise BackendError(f"{type(e).__name__}: {msg}") from None
+            with _stderr_captured() as captured:
+                # decord reads a file object whole into memory; a path streams from disk.
+                vr = decord.VideoReader(source, ctx=decord.cpu(0))
+                n = len(vr)
+                ts = np.asarray(vr.get_frame_timestamp(range(n)), dtype=np.float64)
+                with decord.bridge._BridgeScope("native"):
+                    first = _native(vr.get_batch([0]))
+                vr.seek(0)  # stop decord's read-ahead (see read())
+        except Exception as e:  # decord raises RuntimeError, DECORDError, AssertionError...
+            logged = _decord_reason(Exception(captured.text)).split(": ", 1)[-1]
+            reason = _decord_reason(e)
+            raise BackendError(f"{reason} ({logged})" if logged else reason) from None
         if first.ndim != 4 or first.shape[-1] != 3:
             raise BackendError(f"unexpected frame shape {first.shape}")
         self._vr = vr
@@ -251,8 +292,12 @@ class DecordBackend:
             try:
                 with self._decord.bridge._BridgeScope("native"):
                     batch = _native(self._vr.get_batch(chunk))
-            except Exception as e:  # noqa: BLE001
-                raise BackendError(f"decord failed at frame {chunk[0]}: {e}") from None
+                # After a read, decord keeps decoding the rest of the video in a background
+                # thread and holds every frame (dmlc/decord#157, #208): with a slow consumer
+                # that is the whole video in RAM. Seeking back to 0 stops and clears it.
+                self._vr.seek(0)
+            except Exception as e:
+                raise BackendError(f"failed at frame {chunk[0]}: {_decord_reason(e)}") from None
             for j, i in enumerate(chunk):
                 yield i, int(self._ms[i]), np.ascontiguousarray(batch[j]).copy()
 
@@ -302,8 +347,9 @@ def select_frames(
             pending = None
             grid += step
         pending = it if it[0] > last else None
-    # The last grid point counts only if it falls inside the last frame's display time.
-    if pending is not None and grid is not None and grid < pending[1] + frame_ms:
+    # The last grid point counts only if it falls inside the last frame's display time
+    # (less half a millisecond: timestamps are rounded to whole milliseconds).
+    if pending is not None and grid is not None and grid < pending[1] + frame_ms - 0.5:
         yield pending
 
 
@@ -317,4 +363,3 @@ def describe_source(source: Source) -> str:
     if isinstance(source, io.BytesIO):
         return f"<in-memory video, {len(source.getbuffer())} bytes>"
     return repr(source)
-

@@ -113,11 +113,11 @@ def dataframe_to_persons(df: pd.DataFrame, *, extensions: bool = False) -> list[
     df = validate_frame(df)
     persons: list[dict[str, Any]] = []
     for row in df.itertuples(index=False, name=None):
-        r = dict(zip(COLUMNS, row))
+        r = dict(zip(COLUMNS, row, strict=True))
         person: dict[str, Any] = {"Index": int(r["Index"])}
         box = [_num(r[c]) for c in BOX_COLUMNS]
         if all(v is not None for v in box):
-            person["BoundingBox"] = dict(zip(_BOX_KEYS, box))
+            person["BoundingBox"] = dict(zip(_BOX_KEYS, box, strict=True))
         face = _face_detail(r)
         if face is not None:
             person["Face"] = face
@@ -141,7 +141,7 @@ def _face_detail(r: Mapping[str, Any]) -> dict[str, Any] | None:
     face: dict[str, Any] = {}
     box = [_num(r[c]) for c in FACE_BOX_COLUMNS]
     if all(v is not None for v in box):
-        face["BoundingBox"] = dict(zip(_BOX_KEYS, box))
+        face["BoundingBox"] = dict(zip(_BOX_KEYS, box, strict=True))
     conf = _num(r["FaceConfidence"])
     if conf is not None:
         face["Confidence"] = conf
@@ -151,7 +151,9 @@ def _face_detail(r: Mapping[str, Any]) -> dict[str, Any] | None:
         ("Pose", FACE_POSE_COLUMNS, _POSE_KEYS),
         ("Quality", FACE_QUALITY_COLUMNS, _QUALITY_KEYS),
     ):
-        part = {n: v for n, v in zip(names, (_num(r[c]) for c in cols)) if v is not None}
+        part = {
+            n: v for n, v in zip(names, (_num(r[c]) for c in cols), strict=True) if v is not None
+        }
         if part:
             face[key] = part
     if r["FaceExtra"]:
@@ -325,18 +327,26 @@ def _record(entry: Mapping[str, Any]) -> dict[str, Any]:
         "Confidence": float(ext.get("Confidence", math.nan)),
         "BodyLandmarks": ext.get("BodyLandmarks"),
     }
-    rec.update(zip(BOX_COLUMNS, _box(person.get("BoundingBox"))))
+    rec.update(zip(BOX_COLUMNS, _box(person.get("BoundingBox")), strict=True))
     if face is None:
         rec.update(dict.fromkeys(FACE_BOX_COLUMNS, math.nan))
         rec.update(FaceConfidence=math.nan, FaceLandmarks=None, FaceExtra=None)
         rec.update(dict.fromkeys(FACE_POSE_COLUMNS + FACE_QUALITY_COLUMNS, math.nan))
         return rec
-    rec.update(zip(FACE_BOX_COLUMNS, _box(face.get("BoundingBox"))))
+    rec.update(zip(FACE_BOX_COLUMNS, _box(face.get("BoundingBox")), strict=True))
     rec["FaceConfidence"] = float(face.get("Confidence", math.nan))
     rec["FaceLandmarks"] = face.get("Landmarks")
     pose, quality = face.get("Pose") or {}, face.get("Quality") or {}
-    rec.update(zip(FACE_POSE_COLUMNS, (float(pose.get(k, math.nan)) for k in _POSE_KEYS)))
-    rec.update(zip(FACE_QUALITY_COLUMNS, (float(quality.get(k, math.nan)) for k in _QUALITY_KEYS)))
+    rec.update(
+        zip(FACE_POSE_COLUMNS, (float(pose.get(k, math.nan)) for k in _POSE_KEYS), strict=True)
+    )
+    rec.update(
+        zip(
+            FACE_QUALITY_COLUMNS,
+            (float(quality.get(k, math.nan)) for k in _QUALITY_KEYS),
+            strict=True,
+        )
+    )
     extra = {k: v for k, v in face.items() if k not in _FACE_KNOWN}
     rec["FaceExtra"] = extra or None
     return rec

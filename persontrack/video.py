@@ -22,6 +22,7 @@ import io
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -162,7 +163,7 @@ def _check_source(source: Any) -> Source:
     if isinstance(source, io.TextIOBase):
         raise InvalidParameterException("video file object must be opened in binary mode ('rb')")
     if hasattr(source, "read") and hasattr(source, "seek"):
-        return source  # type: ignore[no-any-return]
+        return source
     raise InvalidParameterException(
         "source must be a path (str or os.PathLike) or a seekable binary file object, "
         f"got {type(source).__name__}"
@@ -185,9 +186,10 @@ def _check_sampling(every_n: Any, target_fps: Any) -> tuple[int | None, float | 
             raise InvalidParameterException(
                 f"target_fps must be a number, got {type(target_fps).__name__}"
             )
-        if not (math.isfinite(target_fps) and target_fps > 0):
+        fps = float(target_fps)
+        if not (math.isfinite(fps) and fps > 0):
             raise InvalidParameterException(f"target_fps must be > 0, got {target_fps}")
-        return None, float(target_fps)
+        return None, fps
     return None, None
 
 
@@ -208,8 +210,9 @@ class VideoReader:
         ``"decord"`` or ``"pyav"``: the decoder in use.
     """
 
-    def __init__(self, impl: Any, source: Source) -> None:
+    def __init__(self, impl: Any, source: Source, fallback: Any = None) -> None:
         self._impl: Any = impl
+        self._fallback: Any = fallback
         self._source = source
         self.backend: str = impl.name
         p = impl.probe
@@ -255,12 +258,35 @@ class VideoReader:
 
     def _frames(self, select: Any) -> Iterator[Frame]:
         name = _readers.describe_source(self._source)
+        last = -1
         try:
             for index, ms, image in self._impl.read(select):
+                last = index
                 yield Frame(index=index, timestamp_ms=ms, image=image)
+            return
+        except _readers.BackendError as e:
+            if self._fallback is None:
+                raise InvalidS3ObjectException(
+                    f"Cannot decode video {name!r} with {self.backend}: {e}"
+                ) from None
+            reason = f"{self.backend}: {e}"
+        # decord opened the file but broke while decoding (damaged or truncated data):
+        # PyAV decodes from the start and the frames already given are skipped.
+        warnings.warn(
+            f"{name}: {reason}; continuing with PyAV after frame {last}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        self._impl.close()
+        self._impl, self._fallback = self._fallback, None
+        self.backend = self._impl.name
+        try:
+            for index, ms, image in self._impl.read(select):
+                if index > last:
+                    yield Frame(index=index, timestamp_ms=ms, image=image)
         except _readers.BackendError as e:
             raise InvalidS3ObjectException(
-                f"Cannot decode video {name!r} with {self.backend}: {e}"
+                f"Cannot decode video {name!r}. {reason}; pyav: {e}"
             ) from None
 
     def close(self) -> None:
@@ -327,7 +353,8 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
         if _readers.decord_available():
             try:
                 probe = pyav.probe if pyav is not None else None
-                return VideoReader(_readers.DecordBackend(source, probe), source)
+                fallback = pyav if backend == "auto" else None
+                return VideoReader(_readers.DecordBackend(source, probe), source, fallback)
             except _readers.BackendError as e:
                 reasons["decord"] = str(e)
         else:

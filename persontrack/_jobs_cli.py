@@ -1,0 +1,144 @@
+"""``persontrack start | get | jobs``: thin command-line wrappers over the jobs client.
+
+:func:`add_job_commands` registers the three commands on an argparse sub-parser object;
+each sets ``func`` (returning the exit status) as ``persontrack.cli`` expects. Output is
+the client's response as JSON (``jobs``: a table, or JSON lines with ``--json``).
+
+Examples
+--------
+>>> import argparse
+>>> parser = argparse.ArgumentParser(prog="persontrack")
+>>> add_job_commands(parser.add_subparsers(dest="command"))
+>>> parser.parse_args(["get", "JOB", "--sort-by", "INDEX"]).sort_by
+'INDEX'
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .errors import PersonTrackError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--data-dir", help="job store folder (default: $PERSONTRACK_DATA_DIR or ~/.persontrack)"
+    )
+    p.add_argument(
+        "--bucket-root",
+        help="folder whose sub-folders are the buckets (default: $PERSONTRACK_BUCKET_ROOT "
+        "or DATA_DIR/buckets)",
+    )
+    p.add_argument("--s3-endpoint-url", help="read videos from S3 (or this S3-compatible URL)")
+    p.add_argument("--sns-endpoint-url", help="SNS endpoint for --sns-topic notifications")
+    p.add_argument("--region", help="AWS region for S3 and SNS")
+
+
+def _client(args: argparse.Namespace) -> Any:
+    from .client import client
+
+    options: dict[str, Any] = {}
+    if args.s3_endpoint_url and not args.bucket_root:
+        options["storage"] = "s3"
+    return client(
+        args.data_dir,
+        args.bucket_root,
+        s3_endpoint_url=args.s3_endpoint_url,
+        sns_endpoint_url=args.sns_endpoint_url,
+        region_name=args.region,
+        **options,
+    )
+
+
+def _print(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def _start(args: argparse.Namespace) -> int:
+    s3: dict[str, Any] = {"Bucket": args.bucket, "Name": args.name}
+    if args.version:
+        s3["Version"] = args.version
+    request: dict[str, Any] = {"Video": {"S3Object": s3}}
+    if args.token:
+        request["ClientRequestToken"] = args.token
+    if args.tag:
+        request["JobTag"] = args.tag
+    if args.sns_topic or args.role_arn:
+        request["NotificationChannel"] = {"SNSTopicArn": args.sns_topic, "RoleArn": args.role_arn}
+    elif args.webhook:
+        request["NotificationChannel"] = args.webhook
+    response = _client(args).start_person_tracking(**request)
+    _print({"JobId": response["JobId"]})
+    return 0
+
+
+def _get(args: argparse.Namespace) -> int:
+    request: dict[str, Any] = {"JobId": args.job_id, "SortBy": args.sort_by}
+    if args.max_results is not None:
+        request["MaxResults"] = args.max_results
+    if args.next_token:
+        request["NextToken"] = args.next_token
+    response = _client(args).get_person_tracking(**request)
+    response.pop("ResponseMetadata", None)
+    _print(response)
+    return 0
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    frame = _client(args).list_jobs()
+    if args.json:
+        for record in frame.to_dict(orient="records"):
+            sys.stdout.write(json.dumps(record, default=str) + "\n")
+    elif len(frame):
+        shown = frame[["JobId", "JobStatus", "Progress", "JobTag", "Bucket", "Name"]]
+        sys.stdout.write(shown.to_string(index=False) + "\n")
+    return 0
+
+
+def add_job_commands(subparsers: Any) -> None:
+    """Register ``start``, ``get`` and ``jobs`` on ``parser.add_subparsers()``."""
+    s = subparsers.add_parser("start", help="start a People Pathing job (StartPersonTracking)")
+    s.add_argument("--bucket", required=True, help="bucket (a folder under the bucket root)")
+    s.add_argument("--name", required=True, help="object name of the video in the bucket")
+    s.add_argument("--version", help="S3 object version")
+    s.add_argument("--token", help="ClientRequestToken (idempotency)")
+    s.add_argument("--tag", help="JobTag")
+    s.add_argument("--sns-topic", help="SNS topic ARN to notify on completion")
+    s.add_argument("--role-arn", help="IAM role ARN for the SNS notification")
+    s.add_argument("--webhook", help="URL to POST the completion message to")
+    _common(s)
+    s.set_defaults(func=_start)
+
+    g = subparsers.add_parser("get", help="one page of a job's results (GetPersonTracking)")
+    g.add_argument("job_id", metavar="JOB_ID")
+    g.add_argument("--max-results", type=int, help="Persons per page (1-1000, default 1000)")
+    g.add_argument("--next-token", help="NextToken from the previous page")
+    g.add_argument("--sort-by", default="TIMESTAMP", choices=("INDEX", "TIMESTAMP"))
+    _common(g)
+    g.set_defaults(func=_get)
+
+    j = subparsers.add_parser("jobs", help="list the jobs in the store")
+    j.add_argument("--json", action="store_true", help="one JSON object per line")
+    _common(j)
+    j.set_defaults(func=_jobs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``start``/``get``/``jobs`` alone (``python -m persontrack._jobs_cli``)."""
+    parser = argparse.ArgumentParser(prog="persontrack")
+    add_job_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except PersonTrackError as exc:
+        print(f"persontrack: {exc.response['Error']['Code']}: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
