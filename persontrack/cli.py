@@ -136,8 +136,10 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
     people = df["Index"].nunique()
     ax = plot_paths(df, image=image, title=f"{Path(video).name}: paths of {people} people")
     _mkparent(out)
-    ax.figure.savefig(out, dpi=110)
-    plt.close(ax.figure)
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
 
 
 def _track_detections(args: argparse.Namespace) -> int:

@@ -47,7 +47,7 @@ class PersonTrackError(ClientError):
             "ResponseMetadata": {"HTTPStatusCode": self.http_status},
             "Message": message,
         }
-        super().__init__(response, operation_name)  # type: ignore[arg-type]
+        super().__init__(response, operation_name)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # ClientError's own pickling needs (response, operation); ours needs the message.

@@ -14,7 +14,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -60,7 +60,7 @@ class TrackingSettings:
     pose_model: str | None = None
     face_detector_model: str | None = None
     tracker: Mapping[str, Any] = field(default_factory=dict)
-    video_backend: str = "auto"
+    video_backend: Literal["auto", "decord", "pyav"] = "auto"
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as a JSON-compatible dict."""
