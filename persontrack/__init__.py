@@ -4,6 +4,7 @@ A local replacement for Amazon Rekognition Video People Pathing.
 """
 
 from ._version import __version__
+from .client import PersonTrackingClient, client, get_person_tracking, start_person_tracking
 from .convert import (
     dataframe_to_persons,
     dataframe_to_response,
@@ -40,6 +41,10 @@ from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "start_person_tracking",
+    "get_person_tracking",
+    "client",
+    "PersonTrackingClient",
     "TrackState",
     "Tracker",
     "Track",

@@ -199,6 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--frame-rate", type=float, required=True, metavar="FPS")
     d.add_argument("-o", "--output", help="MOT tracks file (default: standard output)")
     d.set_defaults(func=_track_detections)
+
+    from ._jobs_cli import add_job_commands
+
+    add_job_commands(sub)
     return parser
 
 

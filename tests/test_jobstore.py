@@ -1,0 +1,154 @@
+"""The SQLite job store on its own: atomicity across processes, worker bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sqlite3
+import time
+
+import pytest
+
+from persontrack._jobstore import DB_FILE, JobStore, pid_alive
+from persontrack._worker import result_rows
+from persontrack.errors import (
+    IdempotentParameterMismatchException,
+    InternalServerError,
+    LimitExceededException,
+)
+
+REQUEST = {"Video": {"S3Object": {"Bucket": "videos", "Name": "a.mp4"}}}
+
+
+def create(store, token=None, request_hash="h", max_jobs=20, max_workers=0, job_id=None):
+    return store.create_job(
+        job_id=job_id or os.urandom(8).hex(),
+        client_token=token,
+        request_hash=request_hash,
+        request=REQUEST,
+        source={"kind": "local", "path": "/nowhere"},
+        notification=None,
+        config={},
+        max_jobs=max_jobs,
+        max_workers=max_workers,
+        worker_id=os.urandom(8).hex(),
+        heartbeat_timeout=60,
+    )
+
+
+def _racer(path: str, start_at: float, n: int) -> list[str]:
+    store = JobStore(path)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    return [create(store, token="shared")[0] for _ in range(n)]
+
+
+def test_one_token_gives_one_job_across_processes(tmp_path):
+    path = str(tmp_path / DB_FILE)
+    JobStore(path)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        start_at = time.time() + 2.0
+        results = pool.starmap(_racer, [(path, start_at, 10)] * 4)
+    ids = {i for r in results for i in r}
+    assert len(ids) == 1
+    assert len(JobStore(path).list_jobs()) == 1
+
+
+def test_token_with_other_parameters_is_a_mismatch(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    create(store, token="t", request_hash="a")
+    with pytest.raises(IdempotentParameterMismatchException):
+        create(store, token="t", request_hash="b")
+
+
+def test_job_limit_counts_queued_and_running(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    for _ in range(3):
+        create(store, max_jobs=3)
+    with pytest.raises(LimitExceededException):
+        create(store, max_jobs=3)
+
+
+def test_worker_with_stale_heartbeat_fails_its_job(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    job_id, _, _ = create(store)
+    store.register_worker("w1", os.getpid())  # alive, but hung
+    job = store.claim_next("w1", os.getpid())
+    assert job["job_id"] == job_id and job["state"] == "RUNNING"
+    assert store.reap(heartbeat_timeout=60) == []
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    conn.execute("UPDATE workers SET heartbeat = heartbeat - 120")
+    conn.commit()
+    conn.close()
+    assert store.reap(heartbeat_timeout=60) == [job_id]
+    failed = store.get_job(job_id)
+    assert failed["state"] == "FAILED" and "stopped responding" in failed["status_message"]
+    # the hung worker's late result is dropped, not written over the FAILED state
+    assert not store.finish(job["job_key"], "w1", state="SUCCEEDED", result_count=0)
+    assert store.get_job(job_id)["state"] == "FAILED"
+
+
+def test_dead_pid_fails_the_job_and_frees_the_worker_slot(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    job_id, _, _ = create(store)
+    child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
+    child.start()
+    child.join()
+    store.register_worker("gone", child.pid)
+    store.claim_next("gone", child.pid)
+    assert not pid_alive(child.pid)
+    assert store.reap(60) == [job_id]
+    assert store.live_workers() == []
+
+
+def test_waiting_jobs_get_placeholders_for_missing_workers(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    for _ in range(3):
+        create(store)
+    reserved = store.reserve_workers(max_workers=2)
+    assert len(reserved) == 2
+    assert store.reserve_workers(max_workers=2) == []  # already enough workers
+    # a placeholder whose process never registers is reaped after the timeout
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    conn.execute("UPDATE workers SET started_at = started_at - 120")
+    conn.commit()
+    conn.close()
+    store.reap(60)
+    assert store.live_workers() == []
+
+
+def test_idle_worker_unregisters_atomically(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    store.register_worker("w", os.getpid())
+    assert store.claim_next("w", os.getpid()) is None
+    assert store.live_workers() == []
+
+
+def test_results_are_served_in_both_orders(tmp_path):
+    from jobs_fakes import fake_frame
+
+    from persontrack.convert import dataframe_to_persons, sort_results
+
+    store = JobStore(tmp_path / DB_FILE)
+    create(store)
+    store.register_worker("w", os.getpid())
+    job = store.claim_next("w", os.getpid())
+    frame = fake_frame(300)
+    count = store.add_results(job["job_key"], result_rows(frame), chunk=64)
+    assert store.finish(job["job_key"], "w", state="SUCCEEDED", result_count=count)
+    for sort_by in ("TIMESTAMP", "INDEX"):
+        want = dataframe_to_persons(sort_results(frame, sort_by))
+        got = [json.loads(p) for p in store.page(job["job_key"], sort_by, 100, 50)]
+        assert got == want[100:150]
+
+
+def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / DB_FILE
+    JobStore(path)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(InternalServerError, match="upgrade"):
+        JobStore(path)
