@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ class TrackingSettings:
         Analyse frames 0, n, 2n, … Exclusive with ``target_fps``.
     target_fps : float, optional
         Analyse about this many frames per second (never more than the video has).
+    max_frames : int, optional
+        Stop after analysing this many frames (a preview of a long video).
     detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
         Person detector speed/recall trade-off (see :class:`PersonDetector`).
     faces : bool, default True
@@ -55,12 +58,24 @@ class TrackingSettings:
 
     every_n_frames: int | None = None
     target_fps: float | None = None
+    max_frames: int | None = None
     detector_preset: str = "balanced"
     faces: bool = True
     pose_model: str | None = None
     face_detector_model: str | None = None
     tracker: Mapping[str, Any] = field(default_factory=dict)
     video_backend: Literal["auto", "decord", "pyav"] = "auto"
+
+    def __post_init__(self) -> None:
+        m = self.max_frames
+        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
+            raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
+        if not isinstance(self.faces, bool):
+            raise InvalidParameterException(f"faces must be True or False, got {self.faces!r}")
+        if not isinstance(self.tracker, Mapping):
+            raise InvalidParameterException(
+                f"tracker settings must be a dict, got {type(self.tracker).__name__}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as a JSON-compatible dict."""
@@ -223,9 +238,13 @@ def track_video(
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
+        if s.max_frames is not None:
+            step = s.every_n_frames or max(round(meta.FrameRate / (s.target_fps or 1e9)), 1)
+            total = min(total, s.max_frames * step)
         analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
         try:
-            for frame in reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps):
+            frames = reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps)
+            for frame in itertools.islice(frames, s.max_frames):
                 dets = detector.detect(frame.image)
                 ids = tracker.update(dets, frame.timestamp_ms)
                 keep = ids >= 0
