@@ -7,13 +7,25 @@ tracks that are not seen for a while are kept (``LOST``) so people who are occlu
 moment get their id back. Time is in milliseconds, not frames, so the same settings work
 on every frame of a 30 fps video and on one frame a second of it.
 
-Association runs in stages (the ByteTrack recipe): confident detections first, against
-every live track; then weak detections, which may only continue a track that was seen on
-the previous update (a person partly hidden gets a low score, a false alarm rarely sits
-exactly where a track is predicted); then the confident leftovers against tentative
-tracks. A new track starts from a confident detection that matched nothing and gets an id
-only once it has been seen on ``min_hits`` consecutive updates, so one-frame false
-positives never get an id.
+Each update:
+
+1. Camera motion: a preliminary association of confirmed tracks gives their median
+   unexpected displacement; when enough people agree, every track is shifted by it (a
+   pan moves everyone at once, which the per-person velocities cannot foresee).
+2. Association in stages (the ByteTrack recipe): confident detections first, against
+   every track with an id (seen or lost); then weak detections, which may only continue a
+   track seen on the previous update (a partly hidden person scores low; a false alarm
+   rarely sits exactly where a track is predicted); then confident leftovers against
+   tentative tracks. The default cost mixes IoU with the predicted-centre distance in
+   body heights (:func:`combined_cost`).
+3. Life cycle: a new track starts from a very confident detection that matched nothing
+   and gets an id once matched on ``min_hits`` updates close together, so one-frame false
+   positives never get an id; a track not matched is LOST (its velocity decaying) and
+   deleted after ``max_lost_ms``.
+
+On five MOT17 training sequences with their public detections the defaults score HOTA
+49.9 / IDF1 58.3, ahead of SORT, ByteTrack, OC-SORT, BoT-SORT and norfair on the same
+boxes (benchmarks/tracker_mot17.py).
 
 Examples
 --------
@@ -183,20 +195,20 @@ def combined_cost(
     tx1, ty1, tx2, ty2 = t[:, 0:1], t[:, 1:2], t[:, 2:3], t[:, 3:4]
     dx1, dy1, dx2, dy2 = d[:, 0], d[:, 1], d[:, 2], d[:, 3]
     th, dh = ty2 - ty1, dy2 - dy1
-    iw = np.minimum(tx2, dx2)
+    iw: np.ndarray = np.minimum(tx2, dx2)
     iw -= np.maximum(tx1, dx1)
-    ih = np.minimum(ty2, dy2)
+    ih: np.ndarray = np.minimum(ty2, dy2)
     ih -= np.maximum(ty1, dy1)
     np.maximum(iw, 0.0, out=iw)
     np.maximum(ih, 0.0, out=ih)
     inter = iw * ih
-    union = (tx2 - tx1) * th + (dx2 - dx1) * dh
+    union: np.ndarray = (tx2 - tx1) * th + (dx2 - dx1) * dh
     union -= inter
     np.maximum(union, 1e-12, out=union)
     iou = inter / union
     # Twice the centre difference over the sum of heights = distance over mean height.
-    ex = (tx1 + tx2) - (dx1 + dx2)
-    ey = (ty1 + ty2) - (dy1 + dy2)
+    ex: np.ndarray = (tx1 + tx2) - (dx1 + dx2)
+    ey: np.ndarray = (ty1 + ty2) - (dy1 + dy2)
     ex *= ex
     ey *= ey
     ex += ey
@@ -268,7 +280,11 @@ class Tracker:
         Detections below this are ignored; those between ``low_confidence`` and
         ``high_confidence`` may only continue a track seen on the previous update.
     birth_confidence : float, default 0.8
-        A new track starts only from an unmatched detection at least this confident.
+        A new track starts only from an unmatched detection at least this confident
+        (it may then continue on detections down to ``low_confidence``). Scores depend
+        on the detector: public MOT17 Faster R-CNN boxes of people mostly score >= 0.99,
+        :class:`~persontrack.detection.PersonDetector` gives 0.77-0.98 on the same
+        scenes; lower this if people who never score this high must still get ids.
     min_hits : int, default 2
         Updates a new track must be matched on before it gets an id. 1 gives every
         confident detection an id at once (no false-positive suppression).
@@ -510,6 +526,12 @@ class Tracker:
                 f"Tracker.update: timestamps must increase; got {t} after {self._time_ms}"
             )
         p = self._p
+        if len(self._id):
+            # Tracks unseen for longer than max_lost_ms are gone before matching, however
+            # long ago the previous update was.
+            expired = (self._state != _TENTATIVE) & (t - self._last_ms > p.max_lost_ms)
+            if expired.any():
+                self._select(~expired)
         if self._time_ms is not None and len(self._id):
             self._predict((t - self._time_ms) / 1000.0)
         self._time_ms = t

@@ -1,0 +1,322 @@
+"""Tracker behaviour on constructed scenes with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from persontrack.detections import Detections
+from persontrack.errors import InvalidParameterException
+from persontrack.tracker import (
+    COSTS,
+    Track,
+    Tracker,
+    TrackState,
+    box_iou,
+    centroid_cost,
+    combined_cost,
+    iou_cost,
+)
+
+
+def person(cx: float, cy: float, h: float = 200.0) -> list[float]:
+    """A person-shaped box (width 0.4 * height) centred at (cx, cy)."""
+    w = 0.4 * h
+    return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]
+
+
+def dets(boxes: list[list[float]], conf: float | list[float] = 0.9) -> Detections:
+    if not boxes:
+        return Detections.empty()
+    c = np.broadcast_to(np.asarray(conf, dtype=float), (len(boxes),))
+    return Detections(np.array(boxes, dtype=float), c.copy())
+
+
+def run(tracker: Tracker, frames: list[list[list[float]]], dt_ms: float = 1000 / 30) -> list:
+    return [tracker.update(dets(b), i * dt_ms).tolist() for i, b in enumerate(frames)]
+
+
+# ----------------------------------------------------------------------------- scenes
+
+
+def test_two_people_crossing_keep_their_ids():
+    # A walks right, B walks left, same height and size: their boxes overlap completely
+    # mid-way, so only the motion model can tell them apart.
+    frames = [[person(100 + 12 * i, 400), person(700 - 12 * i, 410)] for i in range(50)]
+    ids = np.array(run(Tracker(), frames))
+    assert ids[0].tolist() == [-1, -1]  # not confirmed yet
+    assert ids[1].tolist() == [0, 1]  # confirmed on the second frame, in detection order
+    assert (ids[1:, 0] == 0).all()
+    assert (ids[1:, 1] == 1).all()
+
+
+@pytest.mark.parametrize("cost", ["combined", "iou", "centroid"])
+def test_occluded_person_gets_its_id_back(cost):
+    # Walks right at 6 px/frame; hidden for 8 frames (267 ms), reappears where the
+    # constant-velocity prediction puts it. A second, static person is always visible.
+    frames = []
+    for i in range(40):
+        boxes = [person(1500, 500)]
+        if not 15 <= i < 23:
+            boxes.insert(0, person(200 + 6 * i, 500))
+        frames.append(boxes)
+    tracker = Tracker(cost)
+    ids = run(tracker, frames)
+    walker = [f[0] for i, f in enumerate(ids) if i >= 1 and not 15 <= i < 23]
+    assert set(walker) == {0}
+    assert all(f[-1] == 1 for f in ids[1:])
+
+
+def test_occluded_person_is_lost_then_deleted_after_max_lost_ms():
+    tracker = Tracker(max_lost_ms=500)
+    for i in range(5):
+        tracker.update(dets([person(300, 300)]), i * 100.0)
+    tracker.update(Detections.empty(), 600.0)
+    assert [t.state for t in tracker.tracks] == [TrackState.LOST]
+    assert tracker.tracks[0].id == 0
+    tracker.update(Detections.empty(), 900.0)  # 500 ms since last seen: still kept
+    assert len(tracker.tracks) == 1
+    tracker.update(Detections.empty(), 1000.0)  # 600 ms: deleted
+    assert tracker.tracks == ()
+    # The person comes back: a new track, a new id.
+    ids = [tracker.update(dets([person(300, 300)]), t).tolist() for t in (1100.0, 1200.0)]
+    assert ids == [[-1], [1]]
+
+
+def test_one_frame_false_positive_gets_no_id():
+    frames = [[person(300, 400)] for _ in range(10)]
+    frames[4] = frames[4] + [person(1200, 400)]  # appears once, far from anyone
+    tracker = Tracker()
+    ids = run(tracker, frames)
+    assert ids[4] == [0, -1]
+    assert all(f == [0] for i, f in enumerate(ids[1:], 1) if i != 4)
+    # No id was spent on it: the next person to be confirmed gets 1.
+    t0 = 10 * 1000 / 30
+    tracker.update(dets([person(300, 400), person(900, 400)]), t0)
+    assert tracker.update(dets([person(300, 400), person(900, 400)]), t0 + 33).tolist() == [0, 1]
+
+
+def test_min_hits_one_gives_ids_at_once():
+    ids = run(Tracker(min_hits=1), [[person(300, 400), person(900, 400)]] * 3)
+    assert ids == [[0, 1], [0, 1], [0, 1]]
+
+
+def test_sampled_video_uses_time_not_frame_counts():
+    # One frame a second of two people walking 150 px/s in opposite directions: boxes move
+    # by almost two widths between updates, so IoU with the last box is 0 every time and
+    # only the velocity prediction (in pixels per second) keeps the ids.
+    frames = [
+        [person(200 + 150 * i, 400, h=150), person(1700 - 150 * i, 420, h=150)] for i in range(12)
+    ]
+    tracker = Tracker()
+    ids = np.array(run(tracker, frames, dt_ms=1000.0))
+    assert (ids[1:, 0] == 0).all() and (ids[1:, 1] == 1).all()
+    assert np.allclose(tracker.tracks[0].velocity, [150, 0], atol=5)
+
+
+@pytest.mark.parametrize(("decay_ms", "expected"), [(0.0, [0]), (2000.0, [-1])])
+def test_lost_track_prediction_and_velocity_decay(decay_ms, expected):
+    # A sample with nobody: at 1 s spacing the walker is lost for 2 s. With a constant
+    # velocity the prediction is still on it; with the velocity decaying (time constant
+    # 2 s) the prediction stops 110 px short, too far for the gate: a new track starts.
+    tracker = Tracker(lost_velocity_decay_ms=decay_ms)
+    for i in range(6):
+        tracker.update(dets([person(200 + 150 * i, 400, h=150)]), 1000.0 * i)
+    tracker.update(Detections.empty(), 6000.0)
+    assert tracker.tracks[0].state is TrackState.LOST
+    back = tracker.update(dets([person(200 + 150 * 7, 400, h=150)]), 7000.0)
+    assert back.tolist() == expected
+
+
+def test_same_motion_at_different_frame_rates_gives_same_result():
+    def scene(fps: float) -> list[list[int]]:
+        n = int(2 * fps)
+        frames = [
+            [person(200 + 300 * i / fps, 400), person(900 - 300 * i / fps, 405)] for i in range(n)
+        ]
+        return run(Tracker(), frames, dt_ms=1000.0 / fps)
+
+    for fps in (30.0, 10.0, 2.0):
+        ids = np.array(scene(fps))
+        assert (ids[1:, 0] == 0).all() and (ids[1:, 1] == 1).all(), fps
+
+
+@pytest.mark.parametrize(("min_tracks", "back_id"), [(5, 0), (0, 6)])
+def test_camera_pan_while_a_person_is_hidden(min_tracks, back_id):
+    # Six people stand still; from frame 11 the camera pans, moving everyone 12 px a
+    # frame. Person 0 is hidden on frames 15-26 (while the pan moves the picture by 144
+    # px, about two body widths). With camera-motion compensation the lost track moves
+    # with the others and person 0 gets id 0 back; without it, a new id (6).
+    tracker = Tracker(camera_motion_min_tracks=min_tracks)
+    for i in range(45):
+        pan = 12 * max(0, i - 10)
+        boxes = [person(200 + 300 * k + pan, 500) for k in range(6) if k or not 15 <= i < 27]
+        ids = tracker.update(dets(boxes), i * 1000 / 30)
+    assert ids.tolist() == [back_id, 1, 2, 3, 4, 5]
+
+
+def test_degenerate_boxes_and_long_gaps():
+    tracker = Tracker()
+    flat = [[100.0, 100.0, 100.0, 100.0], person(500, 400)]  # a zero-size box
+    for t in (0.0, 33.0, 66.0):
+        ids = tracker.update(dets(flat), t)
+    assert ids[1] >= 0 and np.all(np.isfinite(tracker.tracks[0].xyxy))
+    # An hour later nothing is left to match: every old track is gone.
+    assert tracker.update(dets([person(500, 400)]), 3_600_000.0).tolist() == [-1]
+    assert [t.state for t in tracker.tracks] == [TrackState.TENTATIVE]
+
+
+def test_weak_detection_continues_a_track_but_does_not_start_one():
+    tracker = Tracker()
+    for i in range(3):
+        tracker.update(dets([person(300 + 3 * i, 400)]), i * 33.0)
+    # Partly hidden: confidence drops below high_confidence, the track continues.
+    out = tracker.update(dets([person(309, 400), person(1200, 400)], [0.3, 0.3]), 99.0)
+    assert out.tolist() == [0, -1]
+    assert len(tracker.tracks) == 1  # the weak detection far away started nothing
+    # Below low_confidence a detection is ignored altogether.
+    out = tracker.update(dets([person(312, 400)], 0.05), 132.0)
+    assert out.tolist() == [-1]
+    assert tracker.tracks[0].state is TrackState.LOST
+
+
+def test_ids_follow_order_of_confirmation():
+    tracker = Tracker()
+    tracker.update(dets([person(1000, 400)]), 0.0)
+    tracker.update(dets([person(1000, 400), person(300, 400)]), 33.0)  # right one confirmed
+    out = tracker.update(dets([person(300, 400), person(1000, 400)]), 66.0)
+    assert out.tolist() == [1, 0]
+
+
+def test_empty_frames_and_empty_tracker():
+    tracker = Tracker()
+    assert tracker.update(Detections.empty(), 0.0).tolist() == []
+    assert tracker.update(Detections.empty(), 10.0).dtype == np.int64
+    assert tracker.tracks == ()
+
+
+def test_reset_forgets_tracks_and_restarts_ids():
+    tracker = Tracker()
+    run(tracker, [[person(300, 400), person(900, 400)]] * 3)
+    assert [t.id for t in tracker.tracks] == [0, 1]
+    tracker.reset()
+    assert tracker.tracks == ()
+    # Time restarts too: the next video may start at 0 ms.
+    assert run(tracker, [[person(900, 400)]] * 2) == [[-1], [0]]
+
+
+def test_tracks_view_is_read_only():
+    tracker = Tracker()
+    run(tracker, [[person(300, 400)]] * 3)
+    (track,) = tracker.tracks
+    assert isinstance(track, Track)
+    assert track.state is TrackState.CONFIRMED and track.hits == 3
+    assert np.allclose(track.xyxy, person(300, 400), atol=1)
+    with pytest.raises(ValueError):
+        track.xyxy[0] = 0
+    with pytest.raises(AttributeError):
+        track.id = 5  # type: ignore[misc]
+    # Changing the snapshot's source does not happen: a new snapshot is identical.
+    assert np.array_equal(tracker.tracks[0].xyxy, track.xyxy)
+
+
+def test_inputs_are_not_mutated():
+    boxes = np.array([person(300, 400), person(900, 400)])
+    conf = np.array([0.9, 0.4])
+    d = Detections(boxes.copy(), conf.copy())
+    tracker = Tracker()
+    for t in (0.0, 33.0, 66.0):
+        tracker.update(d, t)
+    assert np.array_equal(d.xyxy, boxes) and np.array_equal(d.confidence, conf)
+    assert not d.xyxy.flags.writeable
+
+
+def test_custom_cost_callable():
+    def l1(tracks_xyxy: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
+        return np.abs(tracks_xyxy[:, None, :] - det_xyxy[None, :, :]).sum(-1)
+
+    tracker = Tracker(l1, max_cost=100.0)
+    ids = run(tracker, [[person(300 + 5 * i, 400), person(900, 400)] for i in range(4)])
+    assert ids[-1] == [0, 1]
+    assert tracker.settings["cost"] == "l1"
+
+
+def test_cost_with_wrong_shape_is_rejected():
+    tracker = Tracker(lambda t, d: np.zeros((1, 1)), max_cost=1.0)
+    tracker.update(dets([person(300, 400), person(900, 400)]), 0.0)
+    with pytest.raises(InvalidParameterException, match="shape"):
+        tracker.update(dets([person(300, 400), person(900, 400)]), 33.0)
+
+
+# ----------------------------------------------------------------------------- costs
+
+
+def test_costs():
+    a = np.array([[0.0, 0, 10, 20]])
+    b = np.array([[0.0, 0, 10, 20], [5.0, 0, 15, 20], [100.0, 100, 110, 120]])
+    assert np.allclose(box_iou(a, b), [[1.0, 1 / 3, 0.0]])
+    assert np.allclose(iou_cost(a, b), [[0.0, 2 / 3, 1.0]])
+    assert np.allclose(centroid_cost(a, b)[0, :2], [0.0, 5 / 20])
+    assert np.allclose(combined_cost(a, b)[0], [0.0, 0.5 * 2 / 3 + 0.5 * 0.25 / 0.3, 1.0])
+    assert np.allclose(combined_cost(a, b, centroid_scale=1.0)[0, 1], 0.5 * 2 / 3 + 0.5 * 0.25)
+    assert box_iou(np.zeros((0, 4)), b).shape == (0, 3)
+    assert set(COSTS) == {"iou", "centroid", "combined"}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"cost": "euclid"},
+        {"cost": 3},
+        {"cost": lambda t, d: t},  # callable without max_cost
+        {"max_cost": 0},
+        {"max_cost": float("nan")},
+        {"max_cost": "1"},
+        {"low_max_cost": -1.0},
+        {"tentative_max_cost": float("inf")},
+        {"high_confidence": 1.5},
+        {"low_confidence": -0.1},
+        {"low_confidence": 0.7, "high_confidence": 0.5},
+        {"birth_confidence": 0.3},
+        {"min_hits": 0},
+        {"min_hits": 2.5},
+        {"min_hits": True},
+        {"max_lost_ms": -1},
+        {"max_lost_ms": float("inf")},
+        {"position_noise": 0},
+        {"lost_velocity_decay_ms": -1},
+        {"camera_motion_min_tracks": -1},
+        {"camera_motion_min_tracks": 2.0},
+        {"max_sigma": -0.5},
+        {"velocity_noise": None},
+        {"measurement_noise": -0.1},
+    ],
+)
+def test_invalid_settings_are_rejected(kwargs):
+    with pytest.raises(InvalidParameterException):
+        Tracker(**kwargs)
+
+
+def test_settings_are_reported():
+    s = Tracker().settings
+    assert s["cost"] == "combined"
+    assert s["max_cost"] == COSTS["combined"][1]
+    assert s["min_hits"] == 2
+    assert "Tracker(" in repr(Tracker())
+
+
+def test_timestamps_must_increase():
+    tracker = Tracker()
+    tracker.update(Detections.empty(), 100.0)
+    for bad in (100.0, 50.0, float("nan"), float("inf"), "200", None):
+        with pytest.raises(InvalidParameterException):
+            tracker.update(Detections.empty(), bad)  # type: ignore[arg-type]
+    tracker.update(Detections.empty(), 101.0)
+
+
+def test_update_needs_detections():
+    with pytest.raises(InvalidParameterException, match="Detections"):
+        Tracker().update(np.zeros((1, 4)), 0.0)  # type: ignore[arg-type]
