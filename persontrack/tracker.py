@@ -90,6 +90,9 @@ class Track:
     ----------
     id : int
         The person's index (0, 1, … in order of confirmation); -1 while tentative.
+    key : int
+        A number unique to this track from its birth, tentative or not (see
+        :attr:`Tracker.last_keys`).
     state : TrackState
         TENTATIVE, CONFIRMED or LOST.
     xyxy : numpy.ndarray
@@ -106,6 +109,7 @@ class Track:
 
     id: int
     state: TrackState
+    key: int
     xyxy: np.ndarray
     velocity: np.ndarray
     hits: int
@@ -463,7 +467,10 @@ class Tracker:
         self._first_ms = np.zeros(0)
         self._last_ms = np.zeros(0)
         self._conf = np.zeros(0)
+        self._key = np.zeros(0, dtype=np.int64)
         self._next_id = 0
+        self._next_key = 0
+        self._last_keys = np.zeros(0, dtype=np.int64)
         self._time_ms: float | None = None
 
     @property
@@ -479,6 +486,7 @@ class Tracker:
                 Track(
                     id=int(self._id[i]),
                     state=TrackState(int(self._state[i])),
+                    key=int(self._key[i]),
                     xyxy=xyxy,
                     velocity=vel,
                     hits=int(self._hits[i]),
@@ -488,6 +496,16 @@ class Tracker:
                 )
             )
         return tuple(out)
+
+    @property
+    def last_keys(self) -> np.ndarray:
+        """(N,) track key of each detection of the latest update, -1 where none.
+
+        Unlike the ids :meth:`update` returns, a key is given to tentative tracks too, so
+        a caller can keep a new person's detections until the track is confirmed and then
+        file them under its id (the pipeline does this, so nobody's first frames are lost).
+        """
+        return self._last_keys.copy()
 
     def update(self, detections: Detections, timestamp_ms: float) -> np.ndarray:
         """Advance to ``timestamp_ms`` and assign the detections of that frame to tracks.
@@ -597,9 +615,11 @@ class Tracker:
         self._state = new_state
 
         out = np.full(n, -1, dtype=np.int64)
+        keys = np.full(n, -1, dtype=np.int64)
         if len(det_idx):
             confirmed = new_state[rows] == _CONFIRMED
             out[det_idx[confirmed]] = self._id[rows[confirmed]]
+            keys[det_idx] = self._key[rows]
 
         # Births: confident detections that matched nothing.
         births = np.flatnonzero((det_track < 0) & (conf >= p.birth_confidence))
@@ -615,6 +635,8 @@ class Tracker:
                 self._next_id += len(births)
                 self._state[new_rows] = _CONFIRMED
                 out[births] = self._id[new_rows]
+            keys[births] = self._key[first:]
+        self._last_keys = keys
         return out
 
     def __repr__(self) -> str:
@@ -695,6 +717,8 @@ class Tracker:
         self._first_ms = np.concatenate([self._first_ms, np.full(k, t)])
         self._last_ms = np.concatenate([self._last_ms, np.full(k, t)])
         self._conf = np.concatenate([self._conf, conf])
+        self._key = np.concatenate([self._key, np.arange(self._next_key, self._next_key + k)])
+        self._next_key += k
 
     def _select(self, keep: np.ndarray) -> None:
         for name in _ARRAYS:
@@ -745,6 +769,7 @@ _ARRAYS = (
     "_first_ms",
     "_last_ms",
     "_conf",
+    "_key",
 )
 
 

@@ -320,3 +320,17 @@ def test_timestamps_must_increase():
 def test_update_needs_detections():
     with pytest.raises(InvalidParameterException, match="Detections"):
         Tracker().update(np.zeros((1, 4)), 0.0)  # type: ignore[arg-type]
+
+
+def test_last_keys_follow_a_track_from_birth_to_confirmation():
+    tracker = Tracker(min_hits=3)
+    keys, ids = [], []
+    for k in range(4):
+        det = Detections(np.array([[10.0 + 5 * k, 0, 50.0 + 5 * k, 100]]), np.array([0.95]))
+        ids.append(int(tracker.update(det, 100.0 * k)[0]))
+        keys.append(int(tracker.last_keys[0]))
+    assert ids == [-1, -1, 0, 0]
+    assert len(set(keys)) == 1 and keys[0] >= 0
+    assert tracker.tracks[0].key == keys[0]
+    tracker.update(Detections(np.array([[0.0, 0, 1, 1]]), np.array([0.01])), 500.0)
+    assert tracker.last_keys.tolist() == [-1]  # too weak to join or start a track
