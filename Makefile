@@ -25,3 +25,24 @@ lint: install
 
 test: lint
 	$(PY) -m pytest
+
+# Benchmarks (scripts that print figures; see README "Measured").
+# The tracker peers and TrackEval need numpy 2: they get their own venv.
+BENCH_VENV ?= /tmp/pt-bench
+.PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-jobs
+bench-venv:
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements-trackers.txt
+	$(BENCH_VENV)/bin/pip install --quiet --no-deps norfair==2.1.1
+
+bench-trackers: install bench-venv
+	$(BENCH_VENV)/bin/python benchmarks/tracker_mot17.py
+
+bench-detection: install
+	$(PY) benchmarks/detection_mot_frames.py
+
+bench-pipeline: install
+	$(PY) benchmarks/pipeline_speed.py
+
+bench-jobs: install
+	$(PY) benchmarks/jobs_paging.py
