@@ -137,8 +137,8 @@ def test_results_survive_a_new_client_in_a_new_process(clients, tmp_path):
     import sys
 
     code = (
-        "import json, persontrack.client as C;"
-        f"c = C.client(data_dir={str(clients.data_dir)!r}, bucket_root={str(tmp_path)!r});"
+        "import json, persontrack as pt;"
+        f"c = pt.client(data_dir={str(clients.data_dir)!r}, bucket_root={str(tmp_path)!r});"
         f"r = c.get_person_tracking(JobId={job_id!r}, SortBy='INDEX');"
         "r.pop('ResponseMetadata'); print(json.dumps(r))"
     )
