@@ -47,3 +47,15 @@ def grace_hopper():
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         return np.asarray(Image.open(f).convert("RGB"))
+
+
+@pytest.fixture
+def clients(tmp_path, sample_video):
+    """Job clients on one store in ``tmp_path`` with the sample video in a local bucket."""
+    from jobs_support import Clients, make_buckets
+
+    made = Clients(
+        tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"
+    )
+    yield made
+    made.shutdown()

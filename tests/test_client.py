@@ -16,20 +16,11 @@ import time
 import pandas as pd
 import pytest
 from botocore.exceptions import ClientError
-from jobs_support import VIDEO, Clients, make_buckets, wait_state
+from jobs_support import VIDEO, wait_state
 
 from persontrack.client import PersonTrackingClient
 from persontrack.convert import sort_results, validate_response
 from persontrack.errors import ERRORS
-
-
-@pytest.fixture
-def clients(tmp_path, sample_video):
-    made = Clients(
-        tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"
-    )
-    yield made
-    made.shutdown()
 
 
 def code_of(exc_info) -> str:

@@ -10,7 +10,6 @@ import json
 import time
 
 import pytest
-from jobs_support import Clients, make_buckets
 
 from persontrack.client import client
 
@@ -36,15 +35,6 @@ def aws():
         mp.delenv("AWS_PROFILE", raising=False)
         yield f"http://{host}:{port}"
     server.stop()
-
-
-@pytest.fixture
-def clients(tmp_path, sample_video):
-    made = Clients(
-        tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"
-    )
-    yield made
-    made.shutdown()
 
 
 @pytest.fixture

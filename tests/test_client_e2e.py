@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from jobs_support import VIDEO, Clients, make_buckets
+from jobs_support import VIDEO
 
 from persontrack.client import DEFAULT_TRACKER
 from persontrack.convert import response_to_dataframe, validate_response
 from persontrack.pipeline import track_video
 
 SETTINGS = {"every_n_frames": 6}  # 10 of the sample's 60 frames keeps the test short
-
-
-@pytest.fixture
-def clients(tmp_path, sample_video):
-    made = Clients(
-        tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"
-    )
-    yield made
-    made.shutdown()
 
 
 def test_real_job_matches_track_video(clients, sample_video):

@@ -8,17 +8,7 @@ import subprocess
 import sys
 import time
 
-import pytest
-from jobs_support import FAKE_TRACKER, Clients, make_buckets
-
-
-@pytest.fixture
-def clients(tmp_path, sample_video):
-    made = Clients(
-        tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"
-    )
-    yield made
-    made.shutdown()
+from jobs_support import FAKE_TRACKER
 
 
 def run(clients, *args, check=True):
