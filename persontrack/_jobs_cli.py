@@ -18,10 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
-
-from .errors import PersonTrackError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -126,19 +123,3 @@ def add_job_commands(subparsers: Any) -> None:
     j.add_argument("--json", action="store_true", help="one JSON object per line")
     _common(j)
     j.set_defaults(func=_jobs)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``start``/``get``/``jobs`` alone (``python -m persontrack._jobs_cli``)."""
-    parser = argparse.ArgumentParser(prog="persontrack")
-    add_job_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except PersonTrackError as exc:
-        print(f"persontrack: {exc.response['Error']['Code']}: {exc.message}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,12 +12,10 @@ from jobs_support import FAKE_TRACKER
 
 
 def run(clients, *args, check=True):
-    # The lead's `persontrack` entry point calls add_job_commands; `python -m
-    # persontrack._jobs_cli` is the same parser without the other commands.
     cmd = [
         sys.executable,
         "-m",
-        "persontrack._jobs_cli",
+        "persontrack.cli",
         *args,
         "--data-dir",
         str(clients.data_dir),
