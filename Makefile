@@ -25,6 +25,7 @@ lint: install
 
 test: lint
 	$(PY) -m pytest
+	$(PY) -m pytest --nbval-lax notebooks/
 
 # Benchmarks (scripts that print figures; see README "Measured").
 # The tracker peers and TrackEval need numpy 2: they get their own venv.

@@ -4,6 +4,15 @@ A local replacement for Amazon Rekognition Video People Pathing.
 """
 
 from ._version import __version__
+from .analytics import (
+    crossing_counts,
+    entries_exits,
+    line_crossings,
+    people_present,
+    points_in_polygon,
+    trajectory_summary,
+    zone_dwell,
+)
 from .client import PersonTrackingClient, client, get_person_tracking, start_person_tracking
 from .convert import (
     dataframe_to_persons,
@@ -35,12 +44,35 @@ from .files import read_results, results_to_mot, write_results
 from .models import face_detector_model, model_cache_dir, pose_landmarker_model
 from .mot import read_mot_detections, read_mot_ground_truth, track_mot_detections, write_mot_tracks
 from .pipeline import TrackingResult, TrackingSettings, track_video, versions
-from .plot import path_points, plot_paths
+from .plot import (
+    frame_at,
+    path_points,
+    plot_frame,
+    plot_heatmap,
+    plot_paths,
+    plot_timeline,
+    plot_zones,
+)
 from .schema import COLUMNS, body_landmarks_array, empty_frame, validate_frame
 from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "PathExplorer",
+    "ResultPager",
+    "JobLauncher",
+    "plot_zones",
+    "plot_timeline",
+    "plot_heatmap",
+    "plot_frame",
+    "frame_at",
+    "zone_dwell",
+    "trajectory_summary",
+    "points_in_polygon",
+    "people_present",
+    "line_crossings",
+    "entries_exits",
+    "crossing_counts",
     "start_person_tracking",
     "get_person_tracking",
     "client",
@@ -102,3 +134,14 @@ __all__ = [
     "empty_frame",
     "validate_frame",
 ]
+
+_WIDGETS = ("JobLauncher", "ResultPager", "PathExplorer")
+
+
+def __getattr__(name: str) -> object:
+    # Widgets load ipywidgets; only import them when a notebook asks for one.
+    if name in _WIDGETS:
+        from . import widgets
+
+        return getattr(widgets, name)
+    raise AttributeError(f"module 'persontrack' has no attribute {name!r}")

@@ -443,7 +443,7 @@ def plot_timeline(
             bars = [(a / 1000, max(b - a, tick) / 1000) for a, b in spans.to_numpy()]
             ax.broken_barh(bars, (row - height / 2, height), facecolors=color, alpha=0.95)
     ax.set_yticks(range(len(people)), [f"Index {i}" for i in people])
-    ax.set_ylim(len(people) - 0.5 if people else 0.5, -0.5)
+    ax.set_ylim(len(people) - 0.3 if people else 0.5, -0.7)
     ax.set_xlabel("time (s)")
     ax.grid(True, axis="x", color="#dddddd")
     ax.set_axisbelow(True)

@@ -316,6 +316,9 @@ _TABLE_COLUMNS = [
 def page_table(response: Mapping[str, Any]) -> pd.DataFrame:
     """The ``Persons`` of one GetPersonTracking page as a compact table.
 
+    Columns: Timestamp, Index, the box, Confidence, FaceConfidence, FaceYaw (those no entry
+    of the page has are left out) and Face (whether a face was seen).
+
     Examples
     --------
     >>> from persontrack.widgets import page_table
@@ -327,7 +330,8 @@ def page_table(response: Mapping[str, Any]) -> pd.DataFrame:
     df = response_to_dataframe(dict(response))
     out = df[_TABLE_COLUMNS].copy()
     out["Face"] = df["FaceLeft"].notna()
-    return out
+    # plain Rekognition pages carry no person Confidence: leave out what no entry has
+    return out[[c for c in out.columns if not (len(out) and out[c].isna().all())]]
 
 
 def page_json(response: Mapping[str, Any], *, max_persons: int = 3) -> str:
@@ -407,7 +411,7 @@ def explorer_figure(
 
     aspect = 9 / 16 if image is None else image.shape[0] / image.shape[1]
     people = len(indices) if indices is not None else df["Index"].nunique()
-    timeline = 0.9 + 0.32 * max(people, 2)
+    timeline = 0.9 + 0.3 * max(people, 1)
     fig = plt.figure(figsize=(12, 6 * aspect + timeline + 0.3), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[6 * aspect, timeline])
     common: dict[str, Any] = {"indices": indices, "time_range_ms": time_range_ms, "anchor": anchor}
@@ -432,7 +436,8 @@ def explorer_tables(
         df = df[df["Index"].isin([int(i) for i in indices])]
     if time_range_ms is not None:
         df = df[df["Timestamp"].between(*time_range_ms)]
-    tables = {"People": analytics.trajectory_summary(df, anchor=anchor)}
+    people = analytics.trajectory_summary(df, anchor=anchor)
+    tables = {"People": people.drop(columns=["StartX", "StartY", "EndX", "EndY"])}
     if zones:
         tables["Zones"] = analytics.zone_dwell(df, zones, anchor=anchor)
     if lines:
@@ -440,11 +445,21 @@ def explorer_tables(
     return tables
 
 
+def _table_html(table: pd.DataFrame, digits: int = 3) -> str:
+    table = table.copy()
+    for col in table.columns:
+        if str(col).endswith("Ms") or col == "Timestamp":  # milliseconds: whole numbers
+            table[col] = table[col].round().astype("Int64")
+    text = table.to_html(index=False, float_format=lambda v: f"{v:.{digits}f}", border=0, na_rep="")
+    cell = "padding:2px 7px;text-align:right"
+    return text.replace("<td>", f'<td style="{cell}">').replace("<th>", f'<th style="{cell}">')
+
+
 def _tables_html(tables: Mapping[str, pd.DataFrame]) -> str:
     parts = []
     for name, table in tables.items():
         parts.append(f"<h4 style='margin:6px 0 2px'>{html.escape(name)}</h4>")
-        parts.append(table.to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0))
+        parts.append(f"<div style='overflow-x:auto'>{_table_html(table)}</div>")
     return "".join(parts)
 
 
@@ -465,6 +480,9 @@ class JobLauncher(W.VBox):
         From ``persontrack.client(data_dir=..., bucket_root=...)`` (local buckets).
     poll_seconds : float, default 0.5
         How often the progress bar is refreshed while a job runs.
+    max_errors : int, default 20
+        Stop watching a job after this many failed status reads in a row (a single
+        failure, e.g. a busy job store, is shown and the next read tried).
     on_done : callable, optional
         Called with the job description when a job SUCCEEDED or FAILED.
 
@@ -479,21 +497,24 @@ class JobLauncher(W.VBox):
         client: Any,
         *,
         poll_seconds: float = 0.5,
+        max_errors: int = 20,
         on_done: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
+        self.max_errors = max_errors
         self.on_done = on_done
         self.job_id: str | None = None
         self.description: dict[str, Any] | None = None
         self._clients: dict[str, Any] = {}
         self._watcher: threading.Thread | None = None
+        self._job_client: Any = client
         wide = W.Layout(width="420px")
         self.video = W.Dropdown(description="Video", layout=wide)
         self.path = W.Text(description="or path", placeholder="/path/to/video.mp4", layout=wide)
         self.every_n = W.BoundedIntText(value=1, min=1, max=1000, description="Every n frames")
         self.preset = W.Dropdown(options=PRESETS, value="balanced", description="Detector")
-        self.faces = W.Checkbox(value=True, description="Faces", indent=True)
+        self.faces = W.Checkbox(value=True, description="Faces", indent=False)
         self.job_tag = W.Text(description="JobTag", placeholder="optional")
         self.start_button = W.Button(description="Start", button_style="primary", icon="play")
         self.refresh_button = W.Button(description="Refresh list", icon="refresh")
@@ -573,11 +594,12 @@ class JobLauncher(W.VBox):
             request: dict[str, Any] = {"Video": {"S3Object": s3}}
             if self.job_tag.value.strip():
                 request["JobTag"] = self.job_tag.value.strip()
-            job = self._client_for(self.settings()).start_person_tracking(**request)
+            job_client = self._client_for(self.settings())
+            job = job_client.start_person_tracking(**request)
         except Exception as exc:  # shown to the user, not raised into the event loop
             self.status.value = _error_html(exc)
             return None
-        self.job_id = job["JobId"]
+        self.job_id, self._job_client = job["JobId"], job_client
         self.job_label.value = f"JobId: <code>{html.escape(self.job_id)}</code>"
         self.result.value = ""
         self.plot.value = b""
@@ -608,12 +630,25 @@ class JobLauncher(W.VBox):
         return desc
 
     def _watch(self) -> None:
-        job_id = self.job_id
+        job_id, job_client = self.job_id, self._job_client
         desc: dict[str, Any] | None = None
+        errors = 0
         while job_id == self.job_id:
-            desc = self.update()
-            if desc is None or desc["JobStatus"] != "IN_PROGRESS":
-                break
+            try:
+                # as client.wait() does: fail jobs whose worker died, start queued ones
+                job_client.recover()
+            except Exception:
+                pass  # a busy store: the status read below says more
+            latest = self.update()
+            if latest is None:
+                # a transient error (busy store, throttling) is shown, and we keep looking
+                errors += 1
+                if errors >= self.max_errors:
+                    break
+            else:
+                errors, desc = 0, latest
+                if latest["JobStatus"] != "IN_PROGRESS":
+                    break
             time.sleep(self.poll_seconds)
         if desc is not None and desc["JobStatus"] == "SUCCEEDED" and job_id is not None:
             self._show_result(job_id)
@@ -710,9 +745,7 @@ class ResultPager(W.VBox):
             + (f"entries {first + 1}–{first + n}" if n else "no entries")
             + (f" · NextToken <code>{html.escape(token[:16])}…</code>" if token else " · last page")
         )
-        self.table.value = page_table(response).to_html(
-            index=False, float_format=lambda v: f"{v:.3f}", border=0, na_rep=""
-        )
+        self.table.value = _table_html(page_table(response))
         self.json.value = (
             f"<pre style='max-height:320px;overflow:auto'>{html.escape(page_json(response))}</pre>"
         )
