@@ -53,11 +53,16 @@ from .plot import (
     plot_timeline,
     plot_zones,
 )
+from .postprocess import INTERPOLATED_CONFIDENCE, interpolate_tracks, link_tracks, smooth_tracks
 from .schema import COLUMNS, body_landmarks_array, empty_frame, validate_frame
 from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "smooth_tracks",
+    "link_tracks",
+    "interpolate_tracks",
+    "INTERPOLATED_CONFIDENCE",
     "PathExplorer",
     "ResultPager",
     "JobLauncher",

@@ -146,7 +146,7 @@ def _track_detections(args: argparse.Namespace) -> int:
     from .mot import read_mot_detections, track_mot_detections, write_mot_tracks
 
     detections = read_mot_detections(args.detections)
-    tracks = track_mot_detections(detections, args.frame_rate)
+    tracks = track_mot_detections(detections, args.frame_rate, postprocess=not args.no_postprocess)
     if args.output:
         _mkparent(args.output)
         write_mot_tracks(tracks, args.output)
@@ -198,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("detections", help="MOT det.txt: frame,-1,x,y,w,h,score[,…]")
     d.add_argument("--frame-rate", type=float, required=True, metavar="FPS")
     d.add_argument("-o", "--output", help="MOT tracks file (default: standard output)")
+    d.add_argument(
+        "--no-postprocess",
+        action="store_true",
+        help="online ids only: no fragment linking, gap interpolation or smoothing",
+    )
     d.set_defaults(func=_track_detections)
 
     from ._jobs_cli import add_job_commands

@@ -18,11 +18,14 @@ Examples
 [1, 2, 3]
 >>> tracks = pt.track_mot_detections(df, frame_rate=30)
 >>> tracks[["frame", "id"]].values.tolist()
+[[1, 1], [2, 1], [3, 1]]
+>>> online = pt.track_mot_detections(df, frame_rate=30, postprocess=False)
+>>> online[["frame", "id"]].values.tolist()  # frame 1: the track was not confirmed yet
 [[2, 1], [3, 1]]
 >>> out = io.StringIO()
 >>> pt.write_mot_tracks(tracks, out)
 >>> out.getvalue().splitlines()[0]
-'2,1,100,50,40,100,0.9,-1,-1,-1'
+'1,1,100,50,40,100,0.9,-1,-1,-1'
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import pandas as pd
 
 from .detections import Detections
 from .errors import InvalidParameterException, InvalidS3ObjectException
+from .postprocess import interpolate_tracks, link_tracks, smooth_tracks
 from .tracker import Tracker
 
 __all__ = [
@@ -185,11 +189,14 @@ def track_mot_detections(
     *,
     tracker: Tracker | None = None,
     min_confidence: float = 0.0,
+    postprocess: bool = True,
 ) -> pd.DataFrame:
     """Run a :class:`~persontrack.Tracker` over MOT detections, frame by frame.
 
     Every frame from 1 to the last one with a detection is processed at its timestamp
     ``(frame - 1) / frame_rate`` seconds, so frames without detections still advance time.
+    The whole sequence is known, so by default the online result is then cleaned up
+    offline (``postprocess``).
 
     Parameters
     ----------
@@ -203,6 +210,15 @@ def track_mot_detections(
     min_confidence : float, default 0.0
         Detections below this confidence are dropped before tracking; the default keeps
         all and lets the tracker's own thresholds decide.
+    postprocess : bool, default True
+        Offline clean-up with the defaults of :mod:`persontrack.postprocess`: a track
+        also keeps its detections from before it was confirmed (see
+        :attr:`Tracker.last_keys`), fragments of one person are joined
+        (:func:`~persontrack.postprocess.link_tracks`), gaps of up to 3 s inside a track
+        are filled (:func:`~persontrack.postprocess.interpolate_tracks`) and the boxes
+        smoothed over time (:func:`~persontrack.postprocess.smooth_tracks`). On five
+        MOT17 sequences this raises HOTA / IDF1 from 49.9 / 58.3 to 53.3 / 61.5
+        (benchmarks/tracker_mot17.py). False gives the online tracker's output as is.
 
     Returns
     -------
@@ -210,6 +226,9 @@ def track_mot_detections(
         One row per detection assigned to a confirmed track: columns
         :data:`DETECTION_COLUMNS` with 1-based MOT ids (tracker id + 1) and the detection's
         box and confidence, sorted by frame then id. Ready for :func:`write_mot_tracks`.
+        With ``postprocess``, ids are numbered 1, 2, … by first appearance after
+        linking, boxes are smoothed, and filled gaps add rows with ``conf`` -1
+        (:data:`~persontrack.postprocess.INTERPOLATED_CONFIDENCE`).
 
     Raises
     ------
@@ -232,6 +251,10 @@ def track_mot_detections(
     if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)):
         raise InvalidParameterException(
             f"track_mot_detections: min_confidence must be a number, got {min_confidence!r}"
+        )
+    if not isinstance(postprocess, bool):
+        raise InvalidParameterException(
+            f"track_mot_detections: postprocess must be True or False, got {postprocess!r}"
         )
     if tracker is not None and not isinstance(tracker, Tracker):
         raise InvalidParameterException(
@@ -261,6 +284,7 @@ def track_mot_detections(
     tracker = Tracker() if tracker is None else tracker
     tracker.reset()
     ids = np.full(len(frame), -1, dtype=np.int64)
+    keys = np.full(len(frame), -1, dtype=np.int64)
     last = int(frame[-1]) if len(frame) else 0
     starts = np.searchsorted(frame, np.arange(1, last + 2))
     ms_per_frame = 1000.0 / float(frame_rate)
@@ -268,7 +292,10 @@ def track_mot_detections(
         a, b = starts[f - 1], starts[f]
         dets = Detections(xyxy[a:b], conf_clipped[a:b]) if b > a else Detections.empty()
         ids[a:b] = tracker.update(dets, (f - 1) * ms_per_frame)
+        keys[a:b] = tracker.last_keys
 
+    if postprocess:
+        ids = _ids_from_birth(ids, keys)
     sel = ids >= 0
     out = pd.DataFrame(
         {
@@ -281,10 +308,22 @@ def track_mot_detections(
             "conf": conf[sel],
         }
     )
+    if postprocess and len(out):
+        fps = float(frame_rate)
+        out = smooth_tracks(interpolate_tracks(link_tracks(out, fps), fps), fps)
+        # Linking leaves holes in the numbering: renumber 1, 2, … by first appearance.
+        out["id"] = pd.factorize(out["id"])[0] + 1
     return out.sort_values(["frame", "id"], kind="stable").reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _ids_from_birth(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Give every detection of a track its id, also those from before it was confirmed."""
+    known = (ids >= 0) & (keys >= 0)
+    lookup = dict(zip(keys[known].tolist(), ids[known].tolist(), strict=True))
+    return np.array([lookup.get(k, -1) for k in keys.tolist()], dtype=np.int64)
 
 
 def _read_table(path_or_buffer: PathOrBuffer, ncols: tuple[int, ...], what: str) -> np.ndarray:

@@ -25,6 +25,7 @@ from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_r
 from .detection import PersonDetector
 from .errors import InvalidParameterException
 from .faces import FaceAnalyzer, attach_faces
+from .postprocess import link_tracks
 from .schema import COLUMNS, validate_frame
 from .tracker import Tracker, TrackState
 from .video import VideoMetadata, open_video
@@ -56,6 +57,10 @@ class TrackingSettings:
         on the sample video it split a person passing in front of another.
     tracker : dict
         Keyword arguments for :class:`Tracker` (its defaults otherwise).
+    link_fragments : bool, default True
+        After the video, give one Index to track fragments that are the same person
+        (:func:`persontrack.postprocess.link_tracks`: a person lost behind someone else and
+        found again). Off: each Index is final when its frame is analysed.
     video_backend : {"auto", "decord", "pyav"}, default "auto"
         Frame reader.
     """
@@ -69,6 +74,7 @@ class TrackingSettings:
     pose_model: str | None = None
     face_detector_model: str | None = None
     tracker: Mapping[str, Any] = field(default_factory=dict)
+    link_fragments: bool = True
     video_backend: Literal["auto", "decord", "pyav"] = "auto"
 
     def __post_init__(self) -> None:
@@ -204,6 +210,26 @@ def _rows(
     return rows
 
 
+def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+    mot = pd.DataFrame(
+        {
+            "frame": df["FrameNumber"].astype("int64") + 1,
+            "id": df["Index"],
+            "x": df["Left"] * width,
+            "y": df["Top"] * height,
+            "w": df["Width"] * width,
+            "h": df["Height"] * height,
+            "row": np.arange(len(df)),
+        }
+    )
+    linked = link_tracks(mot, frame_rate).sort_values("row")
+    ids = pd.Series(linked["id"].to_numpy(), index=df.index)
+    first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
+    order = {old: k for k, old in enumerate(first.index)}
+    return df.assign(Index=ids.map(order).astype("int64"))
+
+
 def _track_regions(tracker: Tracker) -> np.ndarray | None:
     """Boxes of the people being followed, for the detector to look at closely."""
     boxes = [t.xyxy for t in tracker.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
@@ -296,8 +322,10 @@ def track_video(
         finally:
             if analyzer is not None:
                 analyzer.close()
-    df = pd.DataFrame.from_records(rows, columns=list(COLUMNS))
-    df = sort_results(validate_frame(df, fill_missing=True), "TIMESTAMP")
+    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+    if s.link_fragments and len(df):
+        df = _link_fragments(df, meta.FrameRate, width, height)
+    df = sort_results(df, "TIMESTAMP")
     result = TrackingResult(df, meta, s.to_dict(), versions())
     df.attrs[RESPONSE_ATTR] = {
         "VideoMetadata": meta.to_dict(),

@@ -92,3 +92,17 @@ def test_module_and_console_script_agree():
     assert exe.exists(), "the console script is installed with the package"
     proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == f"persontrack {pt.__version__}"
+
+
+def test_track_detections_online_only_flag(tmp_path):
+    det = tmp_path / "det.txt"
+    # one walker, missed for frames 11-14: post-processing fills the gap, online does not
+    rows = [f"{f},-1,{100 + 4 * f},200,50,120,0.95" for f in range(1, 31) if not 11 <= f <= 14]
+    det.write_text("\n".join(rows) + "\n")
+    full, online = tmp_path / "full.txt", tmp_path / "online.txt"
+    run("track-detections", str(det), "--frame-rate", "30", "-o", str(full))
+    run("track-detections", str(det), "--frame-rate", "30", "--no-postprocess", "-o", str(online))
+    full_frames = set(pd.read_csv(full, header=None)[0])
+    online_frames = set(pd.read_csv(online, header=None)[0])
+    assert set(range(11, 15)) <= full_frames
+    assert not set(range(11, 15)) & online_frames

@@ -1,0 +1,211 @@
+"""Offline track clean-up on constructed tracks with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from persontrack.errors import InvalidParameterException
+from persontrack.postprocess import (
+    INTERPOLATED_CONFIDENCE,
+    interpolate_tracks,
+    link_tracks,
+    smooth_tracks,
+)
+
+COLUMNS = ["frame", "id", "x", "y", "w", "h", "conf"]
+
+
+def walk(
+    track_id: int, frames: range, x0: float, vx: float, y: float = 300.0, h: float = 200.0
+) -> list[tuple]:
+    """MOT rows of a person (width 0.4 * height) walking ``vx`` px a frame from ``x0``."""
+    return [(f, track_id, x0 + vx * f, y, 0.4 * h, h, 0.9) for f in frames]
+
+
+def table(*walks: list[tuple]) -> pd.DataFrame:
+    rows = [r for w in walks for r in w]
+    return pd.DataFrame(rows, columns=COLUMNS).sort_values(["frame", "id"], ignore_index=True)
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+
+def test_gap_is_interpolated_exactly_for_linear_motion():
+    # Walks 6 px a frame right and grows 1 px a frame (coming closer); missed on 11-25.
+    rows = [(f, 3, 100.0 + 6 * f, 50.0 - f, 80.0 + 0.4 * f, 200.0 + f, 0.8) for f in range(1, 41)]
+    full = pd.DataFrame(rows, columns=COLUMNS)
+    gappy = full[(full["frame"] < 11) | (full["frame"] > 25)].reset_index(drop=True)
+    before = gappy.copy()
+    out = interpolate_tracks(gappy, frame_rate=30)
+    pd.testing.assert_frame_equal(gappy, before)
+    assert out["frame"].tolist() == list(range(1, 41))
+    assert np.allclose(out[["x", "y", "w", "h"]], full[["x", "y", "w", "h"]])
+    assert (out["id"] == 3).all() and out["id"].dtype == gappy["id"].dtype
+    filled = out["frame"].between(11, 25)
+    assert (out.loc[filled, "conf"] == INTERPOLATED_CONFIDENCE).all()
+    assert (out.loc[~filled, "conf"] == 0.8).all()
+
+
+def test_long_gaps_and_other_ids_are_not_filled():
+    # Gap of 2 s at 30 fps: filled with the default 3 s, not with 1 s. Two people's
+    # rows are never interpolated between each other.
+    df = table(walk(1, range(1, 11), 100, 5), walk(1, range(71, 81), 100, 5))
+    df = pd.concat([df, table(walk(2, range(30, 41), 900, -5))], ignore_index=True)
+    assert len(interpolate_tracks(df, frame_rate=30)) == len(df) + 60
+    assert len(interpolate_tracks(df, frame_rate=30, max_gap_ms=1000)) == len(df)
+    assert len(interpolate_tracks(df, frame_rate=30, max_gap_ms=0)) == len(df)
+    # The same frames at 60 fps are a 1 s gap (61 frames from the last box to the next).
+    assert len(interpolate_tracks(df, frame_rate=60, max_gap_ms=1020)) == len(df) + 60
+    assert len(interpolate_tracks(df, frame_rate=60, max_gap_ms=1000)) == len(df)
+
+
+def test_interpolation_without_conf_and_of_empty_tables():
+    df = table(walk(1, range(1, 3), 0, 3), walk(1, range(5, 6), 0, 3)).drop(columns="conf")
+    out = interpolate_tracks(df, frame_rate=25)
+    assert list(out.columns) == list(df.columns) and len(out) == 5
+    assert len(interpolate_tracks(df.iloc[:0], frame_rate=25)) == 0
+
+
+# ----------------------------------------------------------------------------- smoothing
+
+
+def test_smoothing_keeps_steady_motion_and_removes_jitter():
+    true = table(walk(1, range(1, 61), 100, 4))
+    jitter = true.copy()
+    jitter["x"] += np.where(jitter["frame"] % 2 == 0, 3.0, -3.0)  # +-3 px frame to frame
+    before = jitter.copy()
+    steady = smooth_tracks(true, frame_rate=30)
+    out = smooth_tracks(jitter, frame_rate=30)
+    pd.testing.assert_frame_equal(jitter, before)
+    assert np.allclose(steady[["x", "y", "w", "h"]], true[["x", "y", "w", "h"]])
+    error = (out["x"] - true["x"]).abs()
+    assert np.allclose(error.iloc[[0, -1]], 3.0)  # a run's ends stay as they are
+    assert error.iloc[1:-1].max() < 1.5
+    assert (out["conf"] == 0.9).all() and list(out.columns) == list(jitter.columns)
+    pd.testing.assert_frame_equal(smooth_tracks(jitter, 30, sigma_ms=0), jitter)
+
+
+def test_smoothing_never_mixes_tracks_or_crosses_gaps():
+    # One person jumps 500 px across a gap (two people under one id would): the boxes next
+    # to the gap are not pulled towards each other, nor towards another id's boxes.
+    df = table(
+        walk(1, range(1, 11), 100, 0), walk(1, range(20, 31), 600, 0), walk(2, range(1, 31), 900, 0)
+    )
+    out = smooth_tracks(df, frame_rate=30, sigma_ms=100)
+    assert np.allclose(out[["x", "y", "w", "h"]], df[["x", "y", "w", "h"]])
+    assert len(smooth_tracks(df.iloc[:0], frame_rate=30)) == 0
+
+
+# ----------------------------------------------------------------------------- linking
+
+
+def test_two_fragments_of_one_straight_walk_are_linked():
+    # One person walking right 4 px a frame, lost for 2 s (60 frames) behind something;
+    # the tracker gave the second half a new id.
+    df = table(walk(1, range(1, 41), 100, 4), walk(5, range(101, 141), 100, 4))
+    before = df.copy()
+    out = link_tracks(df, frame_rate=30)
+    pd.testing.assert_frame_equal(df, before)
+    assert set(out["id"]) == {1}
+    assert len(out) == len(df)
+    assert np.allclose(out.sort_values("frame")["x"], df.sort_values("frame")["x"])
+
+
+def test_a_chain_of_fragments_becomes_one_id_and_strangers_stay_apart():
+    # Three fragments of one walk, and someone standing still far away meanwhile.
+    df = table(
+        walk(2, range(1, 21), 100, 4),
+        walk(4, range(41, 61), 100, 4),
+        walk(9, range(81, 101), 100, 4),
+        walk(3, range(30, 90), 1500, 0, y=700),
+    )
+    out = link_tracks(df, frame_rate=30)
+    assert set(out.loc[out["x"] < 1000, "id"]) == {2}
+    assert set(out.loc[out["x"] > 1000, "id"]) == {3}
+
+
+def test_two_people_crossing_are_not_linked():
+    # A walks right and B walks left; both are unseen for 1 s while they cross behind an
+    # obstacle and reappear on the far side under new ids. When they were lost A was
+    # nearer to where B reappears than to where it reappears itself, so linking by place
+    # alone would swap them; the links must follow the walking directions.
+    a1, a2 = walk(1, range(1, 31), 560, 8), walk(3, range(61, 91), 560, 8)
+    b1, b2 = walk(2, range(1, 31), 1140, -8), walk(4, range(61, 91), 1140, -8)
+    assert abs(a1[-1][2] - b2[0][2]) < abs(a1[-1][2] - a2[0][2])
+    out = link_tracks(table(a1, b1, a2, b2), frame_rate=30)
+    later = out[out["frame"] > 60]
+    going_right = later.groupby("id")["x"].apply(lambda x: x.iloc[-1] > x.iloc[0])
+    assert going_right.to_dict() == {1: True, 2: False}
+
+
+def test_people_going_opposite_ways_are_not_linked():
+    # A walks right and leaves at frame 30; 10 frames later B appears exactly where A
+    # would be, but walking left, so B cannot be A: looking back from B points away.
+    a = walk(1, range(1, 31), 300, 5)
+    b = walk(2, range(40, 70), 300 + 5 * 40 + 5 * 40, -5)
+    assert b[0][2] == a[-1][2] + 5 * 10  # where A's forward extrapolation lands
+    out = link_tracks(table(a, b), frame_rate=30)
+    assert set(out["id"]) == {1, 2}
+
+
+def test_different_sizes_overlaps_and_long_gaps_are_not_linked():
+    near = walk(1, range(1, 31), 300, 2, h=300)
+    far = walk(2, range(40, 70), 300 + 2 * 10, 2, h=150)  # same path, half the height
+    assert set(link_tracks(table(near, far), frame_rate=30)["id"]) == {1, 2}
+    both = walk(2, range(25, 60), 300, 2)  # starts before track 1 ends: two people
+    assert set(link_tracks(table(walk(1, range(1, 31), 300, 2), both), 30)["id"]) == {1, 2}
+    late = table(walk(1, range(1, 31), 300, 0), walk(2, range(300, 330), 300, 0))  # 9 s
+    assert set(link_tracks(late, frame_rate=30)["id"]) == {1, 2}
+    assert set(link_tracks(late, frame_rate=30, max_gap_ms=10000)["id"]) == {1}
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"frame_rate": 0}, "frame_rate"),
+        ({"frame_rate": "30"}, "frame_rate"),
+        ({"frame_rate": 30, "max_gap_ms": -1}, "max_gap_ms"),
+        ({"frame_rate": 30, "max_gap_ms": float("inf")}, "max_gap_ms"),
+    ],
+)
+@pytest.mark.parametrize("func", [link_tracks, interpolate_tracks])
+def test_bad_settings_are_rejected(func, kwargs, match):
+    with pytest.raises(InvalidParameterException, match=match):
+        func(table(walk(1, range(1, 5), 0, 1)), **kwargs)
+
+
+@pytest.mark.parametrize("sigma", [-1.0, float("nan"), "40"])
+def test_bad_smoothing_is_rejected(sigma):
+    with pytest.raises(InvalidParameterException, match="sigma_ms"):
+        smooth_tracks(table(walk(1, range(1, 5), 0, 1)), 30, sigma_ms=sigma)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"max_height_ratio": 0.9},
+        {"position_tolerance": 0},
+        {"velocity_tolerance": None},
+        {"max_cost": -1},
+        {"velocity_window_ms": True},
+    ],
+)
+def test_bad_link_settings_are_rejected(kwargs):
+    with pytest.raises(InvalidParameterException):
+        link_tracks(table(walk(1, range(1, 5), 0, 1)), 30, **kwargs)
+
+
+@pytest.mark.parametrize("func", [link_tracks, interpolate_tracks, smooth_tracks])
+def test_bad_tables_are_rejected(func):
+    df = table(walk(1, range(1, 5), 0, 1))
+    with pytest.raises(InvalidParameterException, match="DataFrame"):
+        func(df.to_numpy(), 30)
+    with pytest.raises(InvalidParameterException, match="lacks"):
+        func(df.drop(columns="h"), 30)
+    with pytest.raises(InvalidParameterException, match="one row per id and frame"):
+        func(pd.concat([df, df.iloc[:1]]), 30)
