@@ -191,29 +191,6 @@ def face_quality(image: np.ndarray, box: np.ndarray) -> dict[str, float]:
     return {"Brightness": float(brightness), "Sharpness": float(sharpness)}
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) intersection over union of ``[x1, y1, x2, y2]`` boxes."""
-    a = a.reshape(-1, 4)[:, None]
-    b = b.reshape(-1, 4)[None]
-    iw = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None)
-    ih = np.clip(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None)
-    inter = iw * ih
-    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
-    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    union = area_a + area_b - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
-
-
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarray:
-    """Indices of the boxes kept by greedy non-maximum suppression, best first."""
-    order = np.argsort(-scores, kind="stable")
-    keep: list[int] = []
-    for i in order:
-        if not keep or box_iou(boxes[i], boxes[keep]).max() <= iou_threshold:
-            keep.append(int(i))
-    return np.array(keep, dtype=np.int64)
-
-
 def head_regions(person_boxes: np.ndarray, head_fraction: float) -> np.ndarray:
     """Square search regions (pixels) around the heads of upright people.
 

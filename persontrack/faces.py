@@ -64,6 +64,7 @@ from scipy.optimize import linear_sum_assignment
 
 from . import _face_geometry as geo
 from .errors import InvalidParameterException
+from .geometry import nms
 from .models import face_detector_model
 
 __all__ = ["LANDMARK_TYPES", "FaceAnalyzer", "attach_faces"]
@@ -267,7 +268,7 @@ class FaceAnalyzer:
                 b, s = self._detect_in(image, region, self.head_crop_size)
                 boxes = np.concatenate([boxes, b])
                 scores = np.concatenate([scores, s])
-        keep = geo.nms(boxes, scores, self.merge_iou)
+        keep = nms(boxes, scores, self.merge_iou)
 
         faces: list[dict[str, Any]] = []
         for i in keep:
@@ -295,7 +296,7 @@ class FaceAnalyzer:
         if len(faces) > 1:
             mesh_boxes = np.array([_pixel_box(f["BoundingBox"], w, h) for f in faces])
             conf = np.array([f["Confidence"] for f in faces])
-            faces = [faces[i] for i in geo.nms(mesh_boxes, conf, self.merge_iou)]
+            faces = [faces[i] for i in nms(mesh_boxes, conf, self.merge_iou)]
         return faces
 
     def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -52,6 +52,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .detections import Detections
 from .errors import InvalidParameterException
+from .geometry import box_iou
 
 __all__ = [
     "COSTS",
@@ -119,35 +120,6 @@ class Track:
 
 
 # ----------------------------------------------------------------------------- costs
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box in ``a`` with every box in ``b``.
-
-    Parameters
-    ----------
-    a, b : numpy.ndarray
-        (N, 4) and (M, 4) boxes ``[x1, y1, x2, y2]``.
-
-    Returns
-    -------
-    numpy.ndarray
-        (N, M) IoU in [0, 1].
-
-    Examples
-    --------
-    >>> box_iou(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 3, 2]])).round(3).tolist()
-    [[0.333]]
-    """
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def iou_cost(tracks_xyxy: np.ndarray, detections_xyxy: np.ndarray) -> np.ndarray:
