@@ -134,7 +134,15 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
         image = frame.image
         break
     people = df["Index"].nunique()
-    ax = plot_paths(df, image=image, title=f"{Path(video).name}: paths of {people} people")
+    # People cut by the bottom of the frame (close to the camera) have no visible feet:
+    # their box bottoms all lie on the edge, so follow the box centres instead.
+    cut = ((df["Top"] + df["Height"]) >= 0.98).mean() > 0.5 if len(df) else False
+    ax = plot_paths(
+        df,
+        image=image,
+        anchor="center" if cut else "feet",
+        title=f"{Path(video).name}: paths of {people} people",
+    )
     _mkparent(out)
     fig = ax.get_figure(root=True)
     assert fig is not None
