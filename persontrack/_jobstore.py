@@ -197,10 +197,13 @@ class JobStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # also after a failed COMMIT: an open transaction would make every later
+                # BEGIN on this connection fail
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with _sqlite_errors():
@@ -357,20 +360,34 @@ class JobStore:
         The caller must start one worker process per returned id.
         """
         with self._write() as conn:
-            queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
-            workers, idle = conn.execute(
-                "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
-            ).fetchone()
-            # idle (or still starting) workers will claim waiting jobs themselves
-            wanted = min(queued - idle, max_workers - workers)
-            ids = [uuid.uuid4().hex for _ in range(max(0, wanted))]
-            now = time.time()
-            conn.executemany(
-                "INSERT INTO workers (worker_id, pid, started_at, heartbeat) "
-                "VALUES (?, NULL, ?, ?)",
-                [(i, now, now) for i in ids],
-            )
-            return ids
+            return self._reserve(conn, max_workers)
+
+    def _reserve(self, conn: sqlite3.Connection, max_workers: int) -> list[str]:
+        queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+        workers, idle = conn.execute(
+            "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
+        ).fetchone()
+        # idle (or still starting) workers will claim waiting jobs themselves
+        wanted = min(queued - idle, max_workers - workers)
+        ids = [uuid.uuid4().hex for _ in range(max(0, wanted))]
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO workers (worker_id, pid, started_at, heartbeat) VALUES (?, NULL, ?, ?)",
+            [(i, now, now) for i in ids],
+        )
+        return ids
+
+    def recover(self, heartbeat_timeout: float, max_workers: int) -> tuple[list[str], list[str]]:
+        """:meth:`reap`, then :meth:`reserve_workers`, in one transaction.
+
+        Returns
+        -------
+        (failed, reserved)
+            JobIds marked FAILED, and ids of the workers the caller must start.
+        """
+        with self._write() as conn:
+            failed = self._reap(conn, heartbeat_timeout, time.time())
+            return failed, self._reserve(conn, max_workers)
 
     def live_workers(self) -> list[dict[str, Any]]:
         """Registered workers."""
@@ -398,9 +415,13 @@ class JobStore:
                 "WHERE job_key = ?",
                 (worker_id, pid, now, now, key),
             )
+            # an upsert: a live worker once declared dead (stale heartbeat) has lost its row,
+            # and without one the next reap would fail this job at once
             conn.execute(
-                "UPDATE workers SET job_key = ?, heartbeat = ?, pid = ? WHERE worker_id = ?",
-                (key, now, pid, worker_id),
+                "INSERT INTO workers (worker_id, pid, started_at, heartbeat, job_key) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET "
+                "job_key = excluded.job_key, heartbeat = excluded.heartbeat, pid = excluded.pid",
+                (worker_id, pid, now, now, key),
             )
             job = conn.execute("SELECT * FROM jobs WHERE job_key = ?", (key,)).fetchone()
             return _decode(job)
@@ -453,7 +474,7 @@ class JobStore:
             "SELECT job_key, job_id, worker_id, worker_pid FROM jobs WHERE state = 'RUNNING'"
         ).fetchall():
             reason = dead.get(job["worker_id"])
-            if reason is None and job["worker_id"] not in dead:
+            if reason is None:
                 known = conn.execute(
                     "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
                 ).fetchone()

@@ -154,12 +154,9 @@ class LocalBuckets:
         """Check the object and the limits; return the source description a worker reads."""
         path = self.resolve(s3_object)
         size = path.stat().st_size
-        check_limits(size, None, name=f"s3://{s3_object['Bucket']}/{s3_object['Name']}")
-        check_limits(
-            size,
-            probe_duration(path),
-            name=f"s3://{s3_object['Bucket']}/{s3_object['Name']}",
-        )
+        name = f"s3://{s3_object['Bucket']}/{s3_object['Name']}"
+        check_limits(size, None, name=name)  # before opening a file that may be huge
+        check_limits(size, probe_duration(path), name=name)
         return {"kind": "local", "path": str(path), "size": size}
 
 

@@ -26,7 +26,7 @@ import struct
 import time
 from pathlib import Path
 
-from .errors import InvalidPaginationTokenException
+from .errors import InternalServerError, InvalidPaginationTokenException
 
 TOKEN_TTL_SECONDS = 24 * 3600
 """How long a NextToken stays valid."""
@@ -62,7 +62,10 @@ def load_or_create_key(data_dir: Path) -> bytes:
             if len(key) == 32:
                 return key
             time.sleep(0.01)  # the creator is still writing it
-        raise
+        raise InternalServerError(
+            f"{path} is not a 32-byte signing key (its creator was interrupted?); delete it "
+            "and a new one is made (NextTokens issued so far become invalid)"
+        ) from None
     key = secrets.token_bytes(32)
     with os.fdopen(fd, "wb") as f:
         f.write(key)
@@ -134,7 +137,9 @@ class TokenSigner:
             )
         version, t_job, t_gen, t_sort, offset, issued = fields
         if version != _VERSION or t_sort >= len(_SORTS):
-            raise InvalidPaginationTokenException("NextToken has an unknown format")
+            raise InvalidPaginationTokenException(
+                "NextToken has an unknown format", "GetPersonTracking"
+            )
         if t_job != job_key or t_gen != generation:
             raise InvalidPaginationTokenException(
                 "NextToken belongs to another job (or to earlier results of this job)",

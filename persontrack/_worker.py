@@ -33,8 +33,8 @@ import pandas as pd
 
 from . import _notify
 from ._jobstore import JobStore
-from ._storage import MAX_VIDEO_SECONDS, fetch, probe_duration
-from .errors import PersonTrackError, VideoTooLargeException
+from ._storage import check_limits, fetch, probe_duration
+from .errors import PersonTrackError
 
 DEFAULT_TRACKER = "persontrack.pipeline:track_video"
 HEARTBEAT_INTERVAL = 2.0
@@ -156,12 +156,10 @@ def run_job(store: JobStore, job: dict[str, Any], worker_id: str, workdir: Path)
         tracker = load_callable(config.get("tracker") or DEFAULT_TRACKER)
         path, temporary = fetch(job["source"], workdir)
         try:
-            duration = probe_duration(path)
-            if duration is not None and duration > MAX_VIDEO_SECONDS:
-                raise VideoTooLargeException(
-                    f"the video lasts {duration / 3600:.2f} h; the limit is "
-                    f"{MAX_VIDEO_SECONDS / 3600:g} h"
-                )
+            # S3 videos get their duration checked only now that they are downloaded
+            s3 = job["video"]["S3Object"]
+            name = f"s3://{s3['Bucket']}/{s3['Name']}"
+            check_limits(path.stat().st_size, probe_duration(path), name=name)
             result = tracker(str(path), config.get("settings"), progress=progress)
         finally:
             if temporary:

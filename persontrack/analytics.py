@@ -341,6 +341,11 @@ def entries_exits(
     """
     pts = _tracks(df, anchor, frame_size, max_gap_ms)
     inside = {"frame": np.ones(len(pts), bool)} if zones is None else _inside(pts, _zones(zones))
+    return _events(pts, inside)
+
+
+def _events(pts: pd.DataFrame, inside: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Enter and exit events of :func:`entries_exits` from tracks and zone membership."""
     t = pts["Timestamp"].to_numpy()
     idx = pts["Index"].to_numpy()
     start = pts["SegmentStart"].to_numpy()
@@ -402,25 +407,24 @@ def zone_dwell(
     """
     zs = _zones(zones)
     pts = _tracks(df, anchor, frame_size, max_gap_ms)
-    events = entries_exits(df, zones, anchor=anchor, frame_size=frame_size, max_gap_ms=max_gap_ms)
     inside = _inside(pts, zs)
-    people = pts["Index"].unique()
+    by_event = _events(pts, inside).groupby(["Index", "Zone", "Event"])["Timestamp"]
+    entries, first_enter, last_exit = by_event.size(), by_event.min(), by_event.max()
+    idx = pts["Index"].to_numpy()
+    weight = pts["Weight"].to_numpy()
     rows = []
-    for person in people:
-        mine = (pts["Index"] == person).to_numpy()
-        w = pts["Weight"].to_numpy()[mine]
+    for person in pd.unique(idx):
+        mine = idx == person
         for name in zs:
-            ev = events[(events["Index"] == person) & (events["Zone"] == name)]
-            enters = ev.loc[ev["Event"] == "enter", "Timestamp"]
-            exits = ev.loc[ev["Event"] == "exit", "Timestamp"]
+            enter, leave = (int(person), name, "enter"), (int(person), name, "exit")
             rows.append(
                 (
                     int(person),
                     name,
-                    int(round(w[inside[name][mine]].sum())),
-                    len(enters),
-                    float(enters.min()) if len(enters) else np.nan,
-                    float(exits.max()) if len(exits) else np.nan,
+                    int(round(weight[mine & inside[name]].sum())),
+                    int(entries.get(enter, 0)),
+                    float(first_enter[enter]) if enter in first_enter.index else np.nan,
+                    float(last_exit[leave]) if leave in last_exit.index else np.nan,
                 )
             )
     cols = ["Index", "Zone", "DwellMs", "Entries", "FirstEnterMs", "LastExitMs"]

@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -39,7 +40,7 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from . import _notify
-from ._jobstore import DB_FILE, JobStore
+from ._jobstore import ACTIVE_STATES, DB_FILE, JobStore
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
@@ -434,8 +435,9 @@ class PersonTrackingClient:
         for child in list(self._children):
             if child.poll() is not None:
                 self._children.remove(child)
-        failed = self.store.reap(self.heartbeat_timeout)
-        for worker_id in self.store.reserve_workers(self.max_workers):
+        # one write transaction: clients waiting on a job call this at every poll
+        failed, reserved = self.store.recover(self.heartbeat_timeout, self.max_workers)
+        for worker_id in reserved:
             self._spawn(worker_id)
         return failed
 
@@ -472,7 +474,7 @@ class PersonTrackingClient:
     def _job(self, job_id: str, operation: str) -> dict[str, Any]:
         """The job's row; an unfinished job is first checked for a dead worker."""
         job = self.store.get_job(job_id)
-        if job is not None and job["state"] in ("QUEUED", "RUNNING"):
+        if job is not None and job["state"] in ACTIVE_STATES:
             self.recover()
             job = self.store.get_job(job_id)
         if job is None:
@@ -523,35 +525,32 @@ class PersonTrackingClient:
                 self._watcher.start()
 
     def _watch_loop(self, poll: float = 0.1) -> None:
-        while not self._closed.wait(poll):
-            with self._callback_lock:
-                pending = dict(self._callbacks)
-            if not pending:
+        try:
+            while not self._closed.wait(poll):
                 with self._callback_lock:
-                    if not self._callbacks:
+                    pending = dict(self._callbacks)
+                    if not pending:
                         self._watcher = None
                         return
-                continue
-            for job_id, callback in pending.items():
-                try:
-                    job = self.store.get_job(job_id)
-                    if job is not None and job["state"] in ("QUEUED", "RUNNING"):
-                        self.store.reap(self.heartbeat_timeout)
+                for job_id, callback in pending.items():
+                    try:
                         job = self.store.get_job(job_id)
-                except ClientError:
-                    continue  # store busy: look again on the next round
-                if job is None or job["state"] in ("QUEUED", "RUNNING"):
-                    if job is None:
-                        with self._callback_lock:
-                            self._callbacks.pop(job_id, None)
-                    continue
-                with self._callback_lock:
-                    self._callbacks.pop(job_id, None)
-                error = _notify.call(callback, _notify.completion_message(job))
-                try:
-                    self.store.record_notification(job["job_key"], error)
-                except ClientError:
-                    pass
+                        if job is not None and job["state"] in ACTIVE_STATES:
+                            self.store.reap(self.heartbeat_timeout)
+                            job = self.store.get_job(job_id)
+                    except ClientError:
+                        continue  # store busy: look again on the next round
+                    if job is not None and job["state"] in ACTIVE_STATES:
+                        continue
+                    with self._callback_lock:
+                        self._callbacks.pop(job_id, None)
+                    if job is None:  # deleted meanwhile
+                        continue
+                    error = _notify.call(callback, _notify.completion_message(job))
+                    with contextlib.suppress(ClientError):
+                        self.store.record_notification(job["job_key"], error)
+        finally:
+            self.store.close()  # this thread's connection
 
 
 def _is_webhook_url(text: str) -> bool:

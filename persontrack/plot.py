@@ -141,9 +141,11 @@ def _backdrop(ax: Axes, image: np.ndarray | None, fade: float) -> tuple[float, f
         return 1.0, 1.0
     img = _check_image(image)
     h, w = img.shape[:2]
-    shown = img.astype(float) / (255.0 if img.dtype == np.uint8 else 1.0)
-    shown = shown * (1 - fade) + fade  # towards white, so coloured marks stand out
-    ax.imshow(np.clip(shown, 0, 1), cmap="gray" if shown.ndim == 2 else None)
+    shown = img
+    if fade:
+        shown = img.astype(float) / (255.0 if img.dtype == np.uint8 else 1.0)
+        shown = np.clip(shown * (1 - fade) + fade, 0, 1)  # towards white: marks stand out
+    ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None)
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(h - 0.5, -0.5)
     ax.set_xticks([])
@@ -299,6 +301,7 @@ def plot_paths(
         secs = (track["Timestamp"].iloc[-1] - track["Timestamp"].iloc[0]) / 1000
         label = f"Index {index} · {secs:.1f} s"
         previous_end: tuple[float, float] | None = None
+        n_arrows = 2 if track["Segment"].nunique() > 1 else 3
         for _, seg in track.groupby("Segment", sort=True):
             x, y = seg["X"].to_numpy() * sx, seg["Y"].to_numpy() * sy
             if previous_end is not None:
@@ -320,7 +323,7 @@ def plot_paths(
             )
             label = "_nolegend_"
             if arrows:
-                _arrows(ax, x, y, c, n=2 if track["Segment"].nunique() > 1 else 3)
+                _arrows(ax, x, y, c, n=n_arrows)
             previous_end = (x[-1], y[-1])
         x, y = track["X"].to_numpy() * sx, track["Y"].to_numpy() * sy
         ax.plot(x[0], y[0], "o", color=c, ms=10, mec="white", mew=1.8, zorder=4)
@@ -535,7 +538,6 @@ def plot_heatmap(
     if sigma > 0:
         grid = gaussian_filter(grid, sigma)
     peak = grid.max() if grid.size else 0.0
-    shown = grid
     if image is not None:
         # fade the low end of the colour map to transparent so the frame shows through
         colors = plt.get_cmap(cmap)(np.linspace(0, 1, 256))
@@ -543,7 +545,7 @@ def plot_heatmap(
         cmap = ListedColormap(colors)
     extent = (-0.5, sx - 0.5, sy - 0.5, -0.5) if image is not None else (0, 1, 1, 0)
     mappable = ax.imshow(
-        shown,
+        grid,
         cmap=cmap,
         extent=extent,
         interpolation="bilinear",
@@ -599,13 +601,8 @@ def plot_frame(
     """
     df = validate_frame(df, fill_missing=True)
     img = _check_image(image)
-    h, w = img.shape[:2]
     ax = ax if ax is not None else _new_axes(img)
-    ax.imshow(img)
-    ax.set_xlim(-0.5, w - 0.5)
-    ax.set_ylim(h - 0.5, -0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    w, h = _backdrop(ax, img, fade=0.0)
     if len(df) == 0:
         ax.set_title(title or "No people", loc="left", fontsize=11)
         return ax

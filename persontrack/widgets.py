@@ -46,7 +46,7 @@ from matplotlib.figure import Figure
 from . import analytics
 from .convert import response_to_dataframe, strip_extensions
 from .errors import InvalidParameterException
-from .plot import frame_at, plot_heatmap, plot_paths, plot_timeline
+from .plot import _select, frame_at, plot_heatmap, plot_paths, plot_timeline
 from .schema import validate_frame
 
 __all__ = [
@@ -153,8 +153,15 @@ def video_object(
         except ValueError:
             dest = root / UPLOAD_BUCKET / src.name
             dest.parent.mkdir(parents=True, exist_ok=True)
-            if not dest.exists() or dest.stat().st_size != src.stat().st_size:
-                shutil.copyfile(src, dest)
+            # copy2 keeps the modification time: another file of the same name and size
+            # (e.g. from another folder) is copied again, not taken for this one
+            st = src.stat()
+            same = dest.exists() and (dest.stat().st_size, dest.stat().st_mtime_ns) == (
+                st.st_size,
+                st.st_mtime_ns,
+            )
+            if not same:
+                shutil.copy2(src, dest)
             return {"Bucket": UPLOAD_BUCKET, "Name": src.name}
         if len(rel.parts) < 2:
             raise InvalidParameterException(
@@ -415,9 +422,15 @@ def explorer_figure(
     fig = plt.figure(figsize=(12, 6 * aspect + timeline + 0.3), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[6 * aspect, timeline])
     common: dict[str, Any] = {"indices": indices, "time_range_ms": time_range_ms, "anchor": anchor}
-    plot_paths(df, image=image, zones=zones, lines=lines, ax=fig.add_subplot(grid[0, 0]), **common)
-    plot_heatmap(df, image=image, ax=fig.add_subplot(grid[0, 1]), bins=40, **common)
-    plot_timeline(df, indices=indices, time_range_ms=time_range_ms, ax=fig.add_subplot(grid[1, :]))
+    try:
+        paths = fig.add_subplot(grid[0, 0])
+        plot_paths(df, image=image, zones=zones, lines=lines, ax=paths, **common)
+        plot_heatmap(df, image=image, ax=fig.add_subplot(grid[0, 1]), bins=40, **common)
+        bars = fig.add_subplot(grid[1, :])
+        plot_timeline(df, indices=indices, time_range_ms=time_range_ms, ax=bars)
+    except BaseException:
+        plt.close(fig)  # pyplot would keep a figure nobody can show
+        raise
     return fig
 
 
@@ -431,11 +444,7 @@ def explorer_tables(
     anchor: str = "center",
 ) -> dict[str, pd.DataFrame]:
     """The path explorer's tables: trajectory summary, zone dwell, line crossing counts."""
-    df = validate_frame(df, fill_missing=True)
-    if indices is not None:
-        df = df[df["Index"].isin([int(i) for i in indices])]
-    if time_range_ms is not None:
-        df = df[df["Timestamp"].between(*time_range_ms)]
+    df = _select(df, indices, time_range_ms)
     people = analytics.trajectory_summary(df, anchor=anchor)
     tables = {"People": people.drop(columns=["StartX", "StartY", "EndX", "EndY"])}
     if zones:
@@ -508,7 +517,6 @@ class JobLauncher(W.VBox):
         self.description: dict[str, Any] | None = None
         self._clients: dict[str, Any] = {}
         self._watcher: threading.Thread | None = None
-        self._job_client: Any = client
         wide = W.Layout(width="420px")
         self.video = W.Dropdown(description="Video", layout=wide)
         self.path = W.Text(description="or path", placeholder="/path/to/video.mp4", layout=wide)
@@ -599,7 +607,7 @@ class JobLauncher(W.VBox):
         except Exception as exc:  # shown to the user, not raised into the event loop
             self.status.value = _error_html(exc)
             return None
-        self.job_id, self._job_client = job["JobId"], job_client
+        self.job_id = job["JobId"]
         self.job_label.value = f"JobId: <code>{html.escape(self.job_id)}</code>"
         self.result.value = ""
         self.plot.value = b""
@@ -630,15 +638,12 @@ class JobLauncher(W.VBox):
         return desc
 
     def _watch(self) -> None:
-        job_id, job_client = self.job_id, self._job_client
+        job_id = self.job_id
         desc: dict[str, Any] | None = None
         errors = 0
         while job_id == self.job_id:
-            try:
-                # as client.wait() does: fail jobs whose worker died, start queued ones
-                job_client.recover()
-            except Exception:
-                pass  # a busy store: the status read below says more
+            # describe_job (in update) also fails jobs whose worker died and starts
+            # workers for queued ones while the job is unfinished
             latest = self.update()
             if latest is None:
                 # a transient error (busy store, throttling) is shown, and we keep looking

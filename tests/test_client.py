@@ -486,21 +486,19 @@ def test_next_token_is_tied_to_job_sort_and_time(clients):
     bad(JobId=a, NextToken=flipped)
     bad(JobId=a, NextToken="garbage")
     bad(JobId=a, NextToken="")
-    old = c.signer.sign(
-        job_key=c.store.get_job(a)["job_key"],
-        generation=c.store.get_job(a)["generation"],
-        sort_by="TIMESTAMP",
-        offset=10,
-        issued=time.time() - 25 * 3600,
-    )
-    assert "expired" in bad(JobId=a, NextToken=old)
-    fresh = c.signer.sign(
-        job_key=c.store.get_job(a)["job_key"],
-        generation=c.store.get_job(a)["generation"],
-        sort_by="TIMESTAMP",
-        offset=10,
-        issued=time.time() - 23 * 3600,
-    )
+    job = c.store.get_job(a)
+
+    def issued_hours_ago(hours):
+        return c.signer.sign(
+            job_key=job["job_key"],
+            generation=job["generation"],
+            sort_by="TIMESTAMP",
+            offset=10,
+            issued=time.time() - hours * 3600,
+        )
+
+    assert "expired" in bad(JobId=a, NextToken=issued_hours_ago(25))
+    fresh = issued_hours_ago(23)
     assert len(c.get_person_tracking(JobId=a, NextToken=fresh)["Persons"]) == 20
 
 
@@ -512,6 +510,14 @@ def test_signing_key_is_private_and_stable(clients):
     clients()
     assert key.read_bytes() == before
     assert c.signer._key == before
+
+
+def test_truncated_signing_key_is_a_named_error(tmp_path):
+    from persontrack._tokens import load_or_create_key
+
+    (tmp_path / "signing.key").write_bytes(b"")  # its creator died before writing
+    with pytest.raises(ERRORS["InternalServerError"], match="delete it"):
+        load_or_create_key(tmp_path)
 
 
 # -- notifications ----------------------------------------------------------------------

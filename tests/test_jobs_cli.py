@@ -28,35 +28,9 @@ def run(clients, *args, check=True):
 
 def test_start_get_jobs_round_trip(clients):
     c = clients()  # looks at the same store
-    started = json.loads(
-        run(
-            clients,
-            "start",
-            "--bucket",
-            "videos",
-            "--name",
-            "sample.mp4",
-            "--token",
-            "cli-1",
-            "--tag",
-            "from-cli",
-        ).stdout
-    )
-    job_id = started["JobId"]
-    again = json.loads(
-        run(
-            clients,
-            "start",
-            "--bucket",
-            "videos",
-            "--name",
-            "sample.mp4",
-            "--token",
-            "cli-1",
-            "--tag",
-            "from-cli",
-        ).stdout
-    )
+    start = "start --bucket videos --name sample.mp4 --token cli-1 --tag from-cli".split()
+    job_id = json.loads(run(clients, *start).stdout)["JobId"]
+    again = json.loads(run(clients, *start).stdout)
     assert again["JobId"] == job_id
     deadline = time.monotonic() + 120
     while c.describe_job(job_id)["JobStatus"] == "IN_PROGRESS" and time.monotonic() < deadline:

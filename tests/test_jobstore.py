@@ -90,6 +90,26 @@ def test_worker_with_stale_heartbeat_fails_its_job(tmp_path):
     assert store.get_job(job_id)["state"] == "FAILED"
 
 
+def test_worker_declared_dead_but_alive_keeps_its_next_job(tmp_path):
+    store = JobStore(tmp_path / DB_FILE)
+    first, _, _ = create(store)
+    second, _, _ = create(store)
+    store.register_worker("w1", os.getpid())
+    job = store.claim_next("w1", os.getpid())
+    conn = sqlite3.connect(tmp_path / DB_FILE)
+    conn.execute("UPDATE workers SET heartbeat = heartbeat - 120")
+    conn.commit()
+    conn.close()
+    assert store.reap(heartbeat_timeout=60) == [first]
+    assert store.live_workers() == []
+    # the worker was only slow: it drops its late result and takes the next job
+    assert not store.finish(job["job_key"], "w1", state="SUCCEEDED", result_count=0)
+    assert store.claim_next("w1", os.getpid())["job_id"] == second
+    assert store.reap(heartbeat_timeout=60) == []
+    assert store.get_job(second)["state"] == "RUNNING"
+    assert [w["worker_id"] for w in store.live_workers()] == ["w1"]
+
+
 def test_dead_pid_fails_the_job_and_frees_the_worker_slot(tmp_path):
     store = JobStore(tmp_path / DB_FILE)
     job_id, _, _ = create(store)

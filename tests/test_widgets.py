@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -62,6 +63,18 @@ def test_list_videos_and_video_object(tmp_path, sample_video):
         video_object(root, None, tmp_path / "nope.mp4")
     with pytest.raises(pt.InvalidParameterException, match="choose a video"):
         video_object(root, None, "  ")
+
+
+def test_upload_of_another_file_with_the_same_name_and_size_is_copied(tmp_path):
+    root = tmp_path / "buckets"
+    root.mkdir()
+    first, second = tmp_path / "day1" / "cam.mp4", tmp_path / "day2" / "cam.mp4"
+    for path, content in ((first, b"a" * 64), (second, b"b" * 64)):
+        path.parent.mkdir()
+        path.write_bytes(content)
+    os.utime(second, ns=(10**18, 10**18))  # another time too, as two recordings have
+    assert video_object(root, None, first) == video_object(root, None, second)
+    assert (root / UPLOAD_BUCKET / "cam.mp4").read_bytes() == b"b" * 64
 
 
 def test_tracking_settings():
