@@ -42,7 +42,12 @@ from .errors import (
 from .faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
 from .files import read_results, results_to_mot, write_results
 from .geometry import box_iou, nms
-from .models import face_detector_model, model_cache_dir, pose_landmarker_model
+from .models import (
+    face_detector_model,
+    face_landmarker_model,
+    model_cache_dir,
+    pose_landmarker_model,
+)
 from .mot import read_mot_detections, read_mot_ground_truth, track_mot_detections, write_mot_tracks
 from .pipeline import TrackingResult, TrackingSettings, track_video, versions
 from .plot import (
@@ -60,6 +65,7 @@ from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "face_landmarker_model",
     "nms",
     "box_iou",
     "smooth_tracks",

@@ -9,10 +9,13 @@ sees. On a whole 1920x1080 street frame a pedestrian is a few pixels tall there,
    a circle around the whole body, hence a person box in the full frame. Hits of the same
    person from several tiles are merged; a person needs a good score and, where several
    tiles could see it, more than one tile agreeing.
+   OpenCV's HOG pedestrian detector adds proposals for upright people (on by default;
+   it finds many pedestrians too small or blurred for BlazePose).
 2. *Landmarks*: ``PoseLandmarker`` (Tasks API, IMAGE mode) runs once per proposal, on a
    square crop where the person fills most of the picture, and gives the 33 landmarks. The
    person box is rebuilt from them (head to feet, like a MOT ground-truth box), and
-   implausible skeletons are rejected.
+   implausible skeletons are rejected. Confident HOG boxes the landmarker cannot confirm
+   are kept with NaN landmarks.
 
 ``detect(image, regions=...)`` also looks closely at given boxes, such as the predicted
 boxes of tracked people.
@@ -68,6 +71,10 @@ class DetectorSettings:
         Fraction of a tile shared with its neighbour, in [0, 0.9).
     full_frame : bool
         Also propose on square tiles as tall as the frame (people filling the frame).
+    full_frame_landmarks : bool
+        Also run the landmarker on those frame-tall tiles directly and keep the people at
+        least 0.4 times as tall as the tile that some tile's detector also saw: near people
+        the detector scores below ``min_score`` (cut by the frame's border, blurred).
     min_detection_confidence : float
         Least BlazePose detector score of a proposal from one tile.
     min_score : float
@@ -93,6 +100,10 @@ class DetectorSettings:
         ``None`` accepts any posture (people lying, bending, upside-down images).
     min_match_iou : float
         Least IoU between a proposal's box and the landmark box that confirms it.
+    keep_unconfirmed : float or None
+        Keep a proposal the landmarker cannot confirm (too small or blurred for landmarks)
+        when its detector score is at least this; its box is the detector's and its
+        landmarks are NaN. ``None`` keeps only confirmed people.
     merge_iou : float
         Box IoU above which two proposals, or two final boxes, are the same person.
     max_containment : float
@@ -105,15 +116,30 @@ class DetectorSettings:
         landmarks' height (the head's top is above the eyes; the soles below the heels).
     box_width : float
         Box width as a fraction of the box height, centred on the torso.
+    hog_proposals : bool
+        Also propose the people found by OpenCV's HOG pedestrian detector (upright people
+        at least ~100 pixels tall; ~1-2 s on a 1080p frame).
+    hog_min_score : float
+        Least HOG SVM margin of a proposal.
+    hog_keep_score : float or None
+        HOG boxes with at least this SVM margin are kept even when the landmarker cannot
+        confirm them (people too small or blurred for landmarks); their landmarks are NaN.
+        ``None`` keeps only confirmed people.
+    hog_upscale : float
+        Factor the image is enlarged by for HOG: its 64x128 window then reaches people
+        about 100 / hog_upscale pixels tall (cost grows with the square of the factor).
+    hog_stride : int
+        Step in pixels of the HOG window (8 or 4; 4 finds more people, 3 times slower).
     model_path : str or None
         A ``pose_landmarker_*.task`` file for the landmark stage; ``None`` builds one from
         the mediapipe wheel (:func:`persontrack.models.pose_landmarker_model`). Proposals
         always use the wheel's BlazePose detector.
     """
 
-    tile_sizes: tuple[int, ...] = (448, 320, 224)
+    tile_sizes: tuple[int, ...] = (448, 320)
     tile_overlap: float = 0.5
     full_frame: bool = True
+    full_frame_landmarks: bool = True
     min_detection_confidence: float = 0.3
     min_score: float = 0.5
     min_support: int = 2
@@ -124,12 +150,18 @@ class DetectorSettings:
     max_aspect: float = 0.6
     min_uprightness: float | None = 0.7
     min_match_iou: float = 0.3
+    keep_unconfirmed: float | None = None
     merge_iou: float = 0.4
     max_containment: float = 0.8
     min_height: float = 16.0
     box_top: float = 0.10
     box_bottom: float = 0.05
     box_width: float = 0.40
+    hog_proposals: bool = True
+    hog_min_score: float = 0.0
+    hog_keep_score: float | None = 1.0
+    hog_upscale: float = 1.5
+    hog_stride: int = 8
     model_path: str | None = None
 
     def validate(self) -> None:
@@ -141,8 +173,9 @@ class DetectorSettings:
             raise InvalidParameterException(
                 f"tile_sizes must be a tuple of integers >= 32 pixels, got {sizes!r}"
             )
-        if not isinstance(self.full_frame, bool):
-            raise InvalidParameterException("full_frame must be True or False")
+        for name in ("full_frame", "full_frame_landmarks"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidParameterException(f"{name} must be True or False")
         if not sizes and not self.full_frame:
             raise InvalidParameterException("tile_sizes is empty and full_frame is False")
         _check_range("tile_overlap", self.tile_overlap, 0.0, 0.9, hi_open=True)
@@ -160,6 +193,8 @@ class DetectorSettings:
             "max_containment",
         ):
             _check_range(name, getattr(self, name), 0.0, 1.0)
+        if self.keep_unconfirmed is not None:
+            _check_range("keep_unconfirmed", self.keep_unconfirmed, 0.0, 1.0)
         if self.min_uprightness is not None:
             _check_range("min_uprightness", self.min_uprightness, -1.0, 1.0)
         _check_range("crop_scale", self.crop_scale, 1.0, 4.0)
@@ -168,6 +203,14 @@ class DetectorSettings:
         for name in ("box_top", "box_bottom"):
             _check_range(name, getattr(self, name), -0.5, 1.0)
         _check_range("box_width", self.box_width, 0.05, 2.0)
+        if not isinstance(self.hog_proposals, bool):
+            raise InvalidParameterException("hog_proposals must be True or False")
+        _check_range("hog_min_score", self.hog_min_score, -10.0, 10.0)
+        if self.hog_keep_score is not None:
+            _check_range("hog_keep_score", self.hog_keep_score, -10.0, 10.0)
+        _check_range("hog_upscale", self.hog_upscale, 0.25, 4.0)
+        if self.hog_stride not in (4, 8):
+            raise InvalidParameterException(f"hog_stride must be 4 or 8, got {self.hog_stride!r}")
         if self.model_path is not None and not isinstance(self.model_path, (str, os.PathLike)):
             raise InvalidParameterException("model_path must be a path or None")
 
@@ -192,11 +235,14 @@ def _check_range(
 
 
 PRESETS: dict[str, DetectorSettings] = {
-    # Near and medium people: few, large tiles.
-    "fast": DetectorSettings(tile_sizes=(448,), tile_overlap=0.25, min_support=1),
+    # Near and medium people (taller than ~250 px in the frame): few, large tiles; no HOG.
+    "fast": DetectorSettings(
+        tile_sizes=(448,), tile_overlap=0.25, min_support=1, hog_proposals=False
+    ),
+    # Street scenes: people down to ~70 px tall.
     "balanced": DetectorSettings(),
-    # Also smaller people: more, smaller tiles.
-    "thorough": DetectorSettings(tile_sizes=(448, 320, 224, 160)),
+    # Also smaller people: 224-pixel tiles, and a HOG window stepping 4 pixels, not 8.
+    "thorough": DetectorSettings(tile_sizes=(448, 320, 224), hog_stride=4),
 }
 """Named settings of :class:`PersonDetector`; ``balanced`` is the default."""
 
@@ -204,9 +250,13 @@ PRESETS: dict[str, DetectorSettings] = {
 @dataclass
 class _Proposal:
     box: np.ndarray  # (4,) xyxy in frame pixels
-    score: float
-    support: int
-    from_region: bool
+    score: float  # in [0, 1]
+    source: str  # "tiles", "hog" or "region"
+    keep: bool = False  # kept with its own box when the landmarker cannot confirm it
+
+    @property
+    def from_region(self) -> bool:
+        return self.source == "region"
 
 
 @dataclass
@@ -255,12 +305,15 @@ class PersonDetector:
             )
         if isinstance(overrides.get("tile_sizes"), list):
             overrides["tile_sizes"] = tuple(overrides["tile_sizes"])
+        if isinstance(overrides.get("model_path"), os.PathLike):
+            overrides["model_path"] = os.fspath(overrides["model_path"])
         settings = replace(PRESETS[preset], **overrides)
         settings.validate()
         self.preset = preset
         self._settings = settings
         self._detector: Any = None
         self._landmarker: Any = None
+        self._hog: Any = _hog_descriptor() if settings.hog_proposals else None
         self._create_tasks(settings)
 
     def _create_tasks(self, s: DetectorSettings) -> None:
@@ -328,8 +381,37 @@ class PersonDetector:
         for x, y, side in tiles:
             hits += self._propose(image, x, y, side)
         proposals = _merge_proposals(hits, tiles, s)
-        proposals += [_Proposal(b, 1.0, 1, True) for b in region_boxes]
+        if s.hog_proposals:
+            proposals += _hog_proposals(self._hog, image, s)
+        # A region already well covered by a proposal costs no extra landmarker run.
+        covered = np.array([p.box for p in proposals]).reshape(-1, 4)
+        proposals += [
+            _Proposal(b, 1.0, "region")
+            for b in region_boxes
+            if not len(covered) or _iou(b, covered).max() < 0.5
+        ]
         cands = [c for p in proposals if (c := self._confirm(image, p)) is not None]
+        if s.full_frame_landmarks:
+            # Near people the detector scores low (cut by the frame, blurred) are often
+            # still found by the landmarker on the whole frame.
+            short = min(height, width)
+            hit_boxes = np.array([box for box, _ in hits]).reshape(-1, 4)
+            for x, y, side in tiles:
+                if side == short:
+                    for lm in self._skeletons(image, x, y, side):
+                        c = _candidate(lm, height, width, s)
+                        # Only near (large) people, which some tile's detector also saw
+                        # (even if scored below min_score): small ones are left to the tiles.
+                        if (
+                            c is not None
+                            and c.box[3] - c.box[1] >= 0.4 * side
+                            and len(hit_boxes)
+                            and _iou(c.box, hit_boxes).max() >= s.min_match_iou
+                        ):
+                            # Ranked below the crops' skeletons of the same person, which
+                            # see the person at a better scale.
+                            c.score *= 0.5
+                            cands.append(c)
         return _finalize(cands, height, width, s)
 
     def _propose(
@@ -361,18 +443,14 @@ class PersonDetector:
                 out.append((box, float(det.categories[0].score)))
         return out
 
-    def _confirm(self, image: np.ndarray, proposal: _Proposal) -> _Candidate | None:
-        """Run the landmarker on a crop around ``proposal``; the matching skeleton or None."""
+    def _skeletons(self, image: np.ndarray, x: int, y: int, side: int) -> list[np.ndarray]:
+        """Landmarker on the square crop at (x, y): (33, 5) arrays in frame pixels."""
         import mediapipe as mp
 
-        s = self._settings
-        height, width = image.shape[:2]
-        x, y, side = _crop_around(proposal.box, height, width, s.crop_scale)
         crop = np.ascontiguousarray(image[y : y + side, x : x + side])
         ch, cw = crop.shape[:2]
         result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
-        best: _Candidate | None = None
-        best_iou = -1.0
+        out = []
         for pose in result.pose_landmarks:
             lm = np.array(
                 [[p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0] for p in pose],
@@ -380,6 +458,17 @@ class PersonDetector:
             )
             lm[:, 0] = lm[:, 0] * cw + x
             lm[:, 1] = lm[:, 1] * ch + y
+            out.append(lm)
+        return out
+
+    def _confirm(self, image: np.ndarray, proposal: _Proposal) -> _Candidate | None:
+        """Run the landmarker on a crop around ``proposal``; the matching skeleton or None."""
+        s = self._settings
+        height, width = image.shape[:2]
+        x, y, side = _crop_around(proposal.box, height, width, s.crop_scale)
+        best: _Candidate | None = None
+        best_iou = -1.0
+        for lm in self._skeletons(image, x, y, side):
             cand = _candidate(lm, height, width, s)
             if cand is None:
                 continue
@@ -395,6 +484,10 @@ class PersonDetector:
                 best, best_iou = cand, overlap
         if best is not None:
             best.score *= proposal.score
+        elif proposal.keep:
+            # Scored lower than a confirmed person of the same proposal score.
+            lm = np.full((33, 5), np.nan)
+            best = _Candidate(lm, proposal.box.copy(), 0.8 * proposal.score)
         return best
 
     def close(self) -> None:
@@ -534,7 +627,48 @@ def _merge_proposals(
         )
         if len(idx) < min(s.min_support, max(inside, 1)):
             continue
-        out.append(_Proposal(box, score, len(idx), False))
+        keep = s.keep_unconfirmed is not None and score >= s.keep_unconfirmed
+        out.append(_Proposal(box, score, "tiles", keep))
+    return out
+
+
+def _hog_descriptor() -> Any:
+    import cv2
+
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector(), np.float32))
+    return hog
+
+
+def _hog_proposals(hog: Any, image: np.ndarray, s: DetectorSettings) -> list[_Proposal]:
+    """Upright people from OpenCV's HOG + linear SVM pedestrian detector (Dalal-Triggs)."""
+    import cv2
+
+    scaled = image
+    if s.hog_upscale != 1.0:
+        scaled = cv2.resize(image, None, fx=s.hog_upscale, fy=s.hog_upscale)
+    if scaled.shape[0] < 128 or scaled.shape[1] < 64:
+        return []
+    rects, weights = hog.detectMultiScale(
+        scaled,
+        winStride=(s.hog_stride, s.hog_stride),
+        padding=(8, 8),
+        scale=1.1,
+        hitThreshold=s.hog_min_score,
+    )
+    rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+    weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+    out = []
+    # Sorted so that the result never depends on the order OpenCV's threads finished in.
+    for i in np.lexsort((rects[:, 1], rects[:, 0], -weights)):
+        x, y, w, h = rects[i]
+        score = float(weights[i])
+        # The 64x128 window holds the person in its middle (medians on MOT17).
+        box = np.array([x + 0.243 * w, y + 0.113 * h, x + 0.789 * w, y + 0.865 * h])
+        box /= s.hog_upscale
+        keep = s.hog_keep_score is not None and score >= s.hog_keep_score
+        # The SVM margin mapped to (0, 1): margin 0 -> 0.5, 1 -> 0.88.
+        out.append(_Proposal(box, float(1 / (1 + np.exp(-2 * score))), "hog", keep))
     return out
 
 

@@ -254,8 +254,8 @@ def face_landmarker_model(path: str | os.PathLike[str] | None = None) -> Path:
 
     Examples
     --------
-    >>> import persontrack as pt
-    >>> pt.face_landmarker_model().suffix
+    >>> from persontrack.models import face_landmarker_model
+    >>> face_landmarker_model().suffix
     '.task'
     """
     if path is not None:

@@ -191,7 +191,9 @@ def _rows(
             )
         else:
             face_values = (np.nan,) * 10 + (None,)
-        body = None if landmarks is None else np.round(landmarks[k], 6).tolist()
+        # A person found without a skeleton (e.g. a HOG-only hit) has all-NaN landmarks.
+        has_body = landmarks is not None and not np.isnan(landmarks[k]).all()
+        body = np.round(landmarks[k], 6).tolist() if has_body else None
         rows.append(
             (
                 timestamp_ms,
