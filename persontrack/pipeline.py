@@ -192,8 +192,9 @@ def _rows(
         else:
             face_values = (np.nan,) * 10 + (None,)
         # A person found without a skeleton (e.g. a HOG-only hit) has all-NaN landmarks.
-        has_body = landmarks is not None and not np.isnan(landmarks[k]).all()
-        body = np.round(landmarks[k], 6).tolist() if has_body else None
+        body = None
+        if landmarks is not None and not np.isnan(landmarks[k]).all():
+            body = np.round(landmarks[k], 6).tolist()
         rows.append(
             (
                 timestamp_ms,
