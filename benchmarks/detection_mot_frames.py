@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from persontrack.detection import PersonDetector
+from persontrack.geometry import box_iou
 
 IGNORED_CLASSES = (2, 7, 8, 12)
 HEIGHT_BINS = (0, 50, 100, 200, 400, np.inf)
@@ -43,25 +44,12 @@ def shared_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) IoU of xyxy boxes."""
-    a, b = a.reshape(-1, 4), b.reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
-
-
 def match(dets: np.ndarray, gts: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarray, ...]:
     """One-to-one matching maximising IoU; pairs below ``threshold`` do not match."""
     det_hit = np.zeros(len(dets), bool)
     gt_hit = np.zeros(len(gts), bool)
     if len(dets) and len(gts):
-        iou = iou_matrix(dets, gts)
+        iou = box_iou(dets, gts)
         rows, cols = linear_sum_assignment(-iou)
         ok = iou[rows, cols] >= threshold
         det_hit[rows[ok]] = True

@@ -41,6 +41,7 @@ import numpy as np
 
 from .detections import Detections
 from .errors import InvalidParameterException
+from .geometry import box_iou
 
 __all__ = ["PRESETS", "DetectorSettings", "PersonDetector"]
 
@@ -388,7 +389,7 @@ class PersonDetector:
         proposals += [
             _Proposal(b, 1.0, "region")
             for b in region_boxes
-            if not len(covered) or _iou(b, covered).max() < 0.5
+            if not len(covered) or box_iou(b, covered)[0].max() < 0.5
         ]
         cands = [c for p in proposals if (c := self._confirm(image, p)) is not None]
         if s.full_frame_landmarks:
@@ -406,7 +407,7 @@ class PersonDetector:
                             c is not None
                             and c.box[3] - c.box[1] >= 0.4 * side
                             and len(hit_boxes)
-                            and _iou(c.box, hit_boxes).max() >= s.min_match_iou
+                            and box_iou(c.box, hit_boxes)[0].max() >= s.min_match_iou
                         ):
                             # Ranked below the crops' skeletons of the same person, which
                             # see the person at a better scale.
@@ -472,7 +473,7 @@ class PersonDetector:
             cand = _candidate(lm, height, width, s)
             if cand is None:
                 continue
-            overlap = float(_iou(cand.box, proposal.box[None])[0])
+            overlap = float(box_iou(cand.box, proposal.box[None])[0][0])
             matches = overlap >= s.min_match_iou
             if proposal.from_region and not matches:
                 # A region may be any box around the person (a face, a portrait): the
@@ -577,17 +578,6 @@ def _crop_around(box: np.ndarray, height: int, width: int, scale: float) -> tupl
     return x, y, side
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1 = np.maximum(box[0], boxes[:, 0])
-    y1 = np.maximum(box[1], boxes[:, 1])
-    x2 = np.minimum(box[2], boxes[:, 2])
-    y2 = np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
-
-
 def _merge_proposals(
     hits: list[tuple[np.ndarray, float]],
     tiles: list[tuple[int, int, int]],
@@ -600,7 +590,7 @@ def _merge_proposals(
     for i in order:
         box = hits[i][0]
         if fused:
-            overlaps = _iou(box, np.array(fused))
+            overlaps = box_iou(box, np.array(fused))[0]
             j = int(np.argmax(overlaps))
             if overlaps[j] > s.merge_iou:
                 members[j].append(i)
@@ -719,7 +709,10 @@ def _finalize(cands: list[_Candidate], height: int, width: int, s: DetectorSetti
     order = sorted(range(len(cands)), key=lambda i: (-cands[i].score, i))
     kept: list[int] = []
     for i in order:
-        if kept and _iou(cands[i].box, np.array([cands[k].box for k in kept])).max() > s.merge_iou:
+        if (
+            kept
+            and box_iou(cands[i].box, np.array([cands[k].box for k in kept]))[0].max() > s.merge_iou
+        ):
             continue
         kept.append(i)
     boxes = np.array([cands[i].box for i in kept])
