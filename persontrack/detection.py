@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_rgb_image
 from .detections import Detections
 from .errors import InvalidParameterException
 from .geometry import box_iou
@@ -373,7 +374,7 @@ class PersonDetector:
         """
         if self._landmarker is None:
             raise InvalidParameterException("PersonDetector is closed")
-        image = _check_image(image)
+        image = check_rgb_image(image)
         s = self._settings
         height, width = image.shape[:2]
         region_boxes = _check_regions(regions)
@@ -514,18 +515,6 @@ class PersonDetector:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _check_image(image: Any) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise InvalidParameterException(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise InvalidParameterException(f"image must be uint8 RGB, got dtype {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidParameterException(f"image must have shape (H, W, 3), got {image.shape}")
-    if image.shape[0] < 1 or image.shape[1] < 1:
-        raise InvalidParameterException(f"image is empty: shape {image.shape}")
-    return image
 
 
 def _check_regions(regions: Any) -> np.ndarray:

@@ -63,6 +63,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import _face_geometry as geo
+from ._checks import check_rgb_image
 from .errors import InvalidParameterException
 from .geometry import nms
 from .models import face_detector_model
@@ -257,7 +258,7 @@ class FaceAnalyzer:
         """
         if self._closed:
             raise InvalidParameterException("FaceAnalyzer.analyze: the analyzer is closed")
-        image = _check_image(image)
+        image = check_rgb_image(image, min_side=8)
         boxes_in = _check_boxes(person_boxes, "person_boxes")
         h, w = image.shape[:2]
 
@@ -457,20 +458,6 @@ def _check_unit(name: str, value: object) -> None:
         raise InvalidParameterException(f"{name} must be a number, got {type(value).__name__}")
     if not (0.0 <= float(value) <= 1.0):
         raise InvalidParameterException(f"{name} must be in [0, 1], got {value}")
-
-
-def _check_image(image: object) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise InvalidParameterException(
-            f"image must be a numpy array (H, W, 3) RGB uint8, got {type(image).__name__}"
-        )
-    if image.dtype != np.uint8:
-        raise InvalidParameterException(f"image must have dtype uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3:
-        raise InvalidParameterException(f"image must have shape (H, W, 3), got {image.shape}")
-    if image.shape[0] < 8 or image.shape[1] < 8:
-        raise InvalidParameterException(f"image is too small: {image.shape[1]}x{image.shape[0]}")
-    return image
 
 
 def _check_boxes(boxes: object, name: str) -> np.ndarray:
