@@ -44,7 +44,6 @@ from .files import read_results, results_to_mot, write_results
 from .geometry import box_iou, nms
 from .models import (
     face_detector_model,
-    face_landmarker_model,
     model_cache_dir,
     pose_landmarker_model,
 )
@@ -65,7 +64,6 @@ from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
-    "face_landmarker_model",
     "nms",
     "box_iou",
     "smooth_tracks",

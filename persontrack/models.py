@@ -36,7 +36,6 @@ from .errors import InternalServerError, InvalidParameterException
 
 __all__ = [
     "face_detector_model",
-    "face_landmarker_model",
     "model_cache_dir",
     "pose_landmarker_model",
 ]
@@ -112,18 +111,6 @@ _FACE_DETECTOR_FULL = _Spec(
         ),
     ),
 )
-_FACE_LANDMARKER = _Spec(
-    "face_landmarker",
-    (
-        _FACE_DETECTOR_SHORT.parts[0],
-        _Part(
-            "face_landmark/face_landmark.tflite",
-            *_LANDMARK_NORM,
-            "face_landmarks_detector.tflite",
-        ),
-    ),
-)
-
 # The BlazePose detector alone, for the Tasks ObjectDetector (see _pose_detector_model).
 _POSE_DETECTOR = _Spec(
     "pose_detector_transposed",
@@ -227,40 +214,6 @@ def face_detector_model(
     if path is not None:
         return _check_user_tflite(path, "face_detector_model")
     return _cached(_FACE_DETECTOR_FULL if full_range else _FACE_DETECTOR_SHORT)
-
-
-def face_landmarker_model(path: str | os.PathLike[str] | None = None) -> Path:
-    """A ``FaceLandmarker`` ``.task`` bundle (short-range BlazeFace + 478-point face mesh).
-
-    The bundle has no blendshape model and no face-geometry data, so create the landmarker
-    with ``output_face_blendshapes=False`` and
-    ``output_facial_transformation_matrixes=False``.
-
-    Parameters
-    ----------
-    path : str or path-like, optional
-        An official ``face_landmarker.task`` file to use instead; it is checked (exists,
-        readable, a bundle holding ``face_detector.tflite`` and
-        ``face_landmarks_detector.tflite``) and returned unchanged.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Raises
-    ------
-    InvalidParameterException
-        ``path`` is missing, unreadable or not a face landmarker bundle.
-
-    Examples
-    --------
-    >>> from persontrack.models import face_landmarker_model
-    >>> face_landmarker_model().suffix
-    '.task'
-    """
-    if path is not None:
-        return _check_user_bundle(path, _FACE_LANDMARKER, "face_landmarker_model")
-    return _cached(_FACE_LANDMARKER)
 
 
 def _pose_detector_model() -> Path:

@@ -13,7 +13,6 @@ from mediapipe.tasks.python import BaseOptions, vision
 from persontrack.errors import InvalidParameterException
 from persontrack.models import (
     face_detector_model,
-    face_landmarker_model,
     model_cache_dir,
     pose_landmarker_model,
 )
@@ -40,12 +39,9 @@ def test_cache_dir_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 def test_bundles_hold_the_names_the_tasks_expect(cache: Path) -> None:
     pose = pose_landmarker_model()
-    face = face_landmarker_model()
-    assert pose.parent == cache and face.parent == cache
+    assert pose.parent == cache
     with zipfile.ZipFile(pose) as zf:
         assert sorted(zf.namelist()) == ["pose_detector.tflite", "pose_landmarks_detector.tflite"]
-    with zipfile.ZipFile(face) as zf:
-        assert sorted(zf.namelist()) == ["face_detector.tflite", "face_landmarks_detector.tflite"]
     assert mp.__version__ in pose.name
     assert not list(cache.glob("*.tmp")), "temporary files left behind"
 
@@ -96,18 +92,6 @@ def test_face_detector_finds_the_face(cache: Path, mp_image: mp.Image) -> None:
     assert result.detections[0].categories[0].score > 0.7
 
 
-def test_face_landmarker_gives_478_landmarks(cache: Path, mp_image: mp.Image) -> None:
-    options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(face_landmarker_model())), num_faces=1
-    )
-    with vision.FaceLandmarker.create_from_options(options) as landmarker:
-        result = landmarker.detect(mp_image)
-    assert len(result.face_landmarks) == 1
-    points = np.array([[p.x, p.y] for p in result.face_landmarks[0]])
-    assert points.shape == (478, 2)
-    assert np.all((points > 0) & (points < 1))
-
-
 def test_full_range_face_detector_is_a_separate_file(cache: Path) -> None:
     short, full = face_detector_model(), face_detector_model(full_range=True)
     assert short != full and "full_range" in full.name
@@ -123,14 +107,9 @@ def test_user_files_are_checked_and_returned_unchanged(cache: Path, tmp_path: Pa
     tflite = tmp_path / "blaze_face.tflite"
     tflite.write_bytes(face_detector_model().read_bytes())
     assert face_detector_model(tflite) == tflite
-    face_user = tmp_path / "face_landmarker.task"
-    face_user.write_bytes(face_landmarker_model().read_bytes())
-    assert face_landmarker_model(face_user) == face_user
 
 
-@pytest.mark.parametrize(
-    "func", [pose_landmarker_model, face_detector_model, face_landmarker_model]
-)
+@pytest.mark.parametrize("func", [pose_landmarker_model, face_detector_model])
 def test_missing_user_file_is_rejected(func, tmp_path: Path) -> None:
     with pytest.raises(InvalidParameterException, match="does not exist"):
         func(tmp_path / "nope.task")
@@ -139,14 +118,17 @@ def test_missing_user_file_is_rejected(func, tmp_path: Path) -> None:
 def test_wrong_kind_of_user_file_is_rejected(cache: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk.task"
     junk.write_bytes(b"not a model at all")
-    for func in (pose_landmarker_model, face_detector_model, face_landmarker_model):
+    for func in (pose_landmarker_model, face_detector_model):
         with pytest.raises(InvalidParameterException, match="junk.task"):
             func(junk)
     # A face bundle is not a pose bundle, a bundle is not a .tflite, a folder is not a file.
+    face_bundle = tmp_path / "face_landmarker.task"
+    with zipfile.ZipFile(face_bundle, "w") as zf:
+        zf.writestr("face_detector.tflite", face_detector_model().read_bytes())
     with pytest.raises(InvalidParameterException, match="lacks"):
-        pose_landmarker_model(face_landmarker_model())
+        pose_landmarker_model(face_bundle)
     with pytest.raises(InvalidParameterException, match="not a TFLite model"):
-        face_detector_model(face_landmarker_model())
+        face_detector_model(face_bundle)
     with pytest.raises(InvalidParameterException, match="not a file"):
         pose_landmarker_model(tmp_path)
     with pytest.raises(InvalidParameterException, match="path-like"):
