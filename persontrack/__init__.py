@@ -48,7 +48,13 @@ from .models import (
     pose_landmarker_model,
 )
 from .mot import read_mot_detections, read_mot_ground_truth, track_mot_detections, write_mot_tracks
-from .pipeline import TrackingResult, TrackingSettings, track_video, versions
+from .pipeline import (
+    VIDEO_TRACKER_SETTINGS,
+    TrackingResult,
+    TrackingSettings,
+    track_video,
+    versions,
+)
 from .plot import (
     frame_at,
     path_points,
@@ -64,6 +70,7 @@ from .tracker import Track, Tracker, TrackState
 from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
 
 __all__ = [
+    "VIDEO_TRACKER_SETTINGS",
     "nms",
     "box_iou",
     "smooth_tracks",

@@ -105,3 +105,13 @@ def test_face_demographics_walking(shared_data):
     assert faces["Index"].nunique() == 2
     assert all(len(v) == 30 for v in faces["FaceLandmarks"])
     assert faces[["FacePitch", "FaceRoll", "FaceYaw", "FaceBrightness"]].notna().all().all()
+
+
+@pytest.mark.shared_data
+def test_near_person_filling_the_frame_is_tracked(shared_data):
+    # a close-up cook: the detector scores such people about 0.4-0.8, below the MOT-tuned
+    # birth threshold, so the video tracker's own settings must still start her track
+    video = shared_data / "videos" / "flipping_a_pancake.mkv"
+    df = pt.track_video(video, {"every_n_frames": 10, "faces": False}).frame
+    assert df["Index"].nunique() == 1
+    assert df["Timestamp"].nunique() >= 0.5 * 31
