@@ -8,13 +8,25 @@ folders under ``bucket_root`` (bucket = sub-folder) or, when configured, from S3
 
 Examples
 --------
->>> import persontrack as pt                                            # doctest: +SKIP
->>> rek = pt.client(data_dir="~/.persontrack", bucket_root="~/videos")  # doctest: +SKIP
->>> job = rek.start_person_tracking(
-...     Video={"S3Object": {"Bucket": "shop", "Name": "door.mp4"}})    # doctest: +SKIP
->>> rek.wait(job["JobId"])                                              # doctest: +SKIP
->>> page = rek.get_person_tracking(JobId=job["JobId"], SortBy="INDEX")  # doctest: +SKIP
->>> df = rek.get_dataframe(job["JobId"])                                # doctest: +SKIP
+A migrating user's code, unchanged but for the client::
+
+    rek = pt.client(data_dir="~/.persontrack", bucket_root="~/videos")
+    job = rek.start_person_tracking(Video={"S3Object": {"Bucket": "shop", "Name": "door.mp4"}})
+    rek.wait(job["JobId"])
+    page = rek.get_person_tracking(JobId=job["JobId"], SortBy="INDEX")
+    df = rek.get_dataframe(job["JobId"])
+
+Errors are Rekognition's:
+
+>>> import tempfile, persontrack as pt
+>>> root = tempfile.mkdtemp()
+>>> rek = pt.client(data_dir=root + "/jobs", bucket_root=root)
+>>> try:
+...     rek.get_person_tracking(JobId="no-such-job")
+... except rek.exceptions.ResourceNotFoundException as e:
+...     print(e.response["Error"]["Code"])
+ResourceNotFoundException
+>>> rek.close()
 """
 
 from __future__ import annotations
