@@ -65,6 +65,7 @@ def _track(args: argparse.Namespace) -> int:
         detector_preset=args.preset,
         faces=not args.no_faces,
         pose_model=args.pose_model,
+        box_detector=None if args.box_detector == "none" else args.box_detector,
         video_backend=args.backend,
     )
     fmt = args.format or infer_format(args.output)
@@ -192,6 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-faces", action="store_true", help="skip face analysis")
     t.add_argument("--pose-model", metavar="TASK", help="official pose_landmarker .task file")
+    t.add_argument(
+        "--box-detector",
+        default="ssdlite",
+        metavar="ssdlite|none|FILE",
+        help="person box detector: the packaged SSDLite (default), none, or a MediaPipe "
+        "ObjectDetector .tflite with a person label (e.g. efficientdet_lite0.tflite)",
+    )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(
         "--strict",

@@ -76,16 +76,27 @@ def test_two_people_are_two_detections(detector: PersonDetector, grace_hopper) -
     assert np.all((d.confidence > 0) & (d.confidence <= 1))
 
 
-def test_small_person_is_found_by_tiles(detector: PersonDetector, small_person) -> None:
+def test_small_person_is_found(detector: PersonDetector, small_person) -> None:
     canvas, box = small_person
     d = detector.detect(canvas)
+    # By the SSDLite box detector: its box is the portrait's (the landmarker, which
+    # extends a portrait's body downwards, does not confirm it, so no landmarks).
+    assert len(d) == 1
+    assert box_iou(d.xyxy, box[None])[0, 0] > 0.6
+
+
+def test_small_person_is_found_by_tiles(small_person) -> None:
+    canvas, box = small_person
+    with PersonDetector(tile_sizes=(448, 320), box_detector=None) as tiles:
+        d = tiles.detect(canvas)
     assert len(d) == 1
     assert on_person(d, 0, box, canvas.shape)
 
 
 def test_regions_let_a_coarse_detector_find_a_small_person(small_person) -> None:
     canvas, box = small_person
-    with PersonDetector("fast", tile_sizes=(), full_frame=True) as coarse:
+    # BlazePose alone (the SSDLite box detector finds this person: tests/test_box_detectors).
+    with PersonDetector("fast", tile_sizes=(), full_frame=True, box_detector=None) as coarse:
         # The whole frame squeezed into 224 pixels leaves the person ~25 pixels tall.
         assert len(coarse.detect(canvas)) == 0
         d = coarse.detect(canvas, regions=np.array([box]))
@@ -199,11 +210,12 @@ def test_recall_on_a_mot17_street_frame(detector: PersonDetector, shared_data: P
     assert len(d) > 0
     recall = float((box_iou(d.xyxy, boxes[pedestrian]).max(axis=0) >= 0.5).mean())
     precision = float((box_iou(d.xyxy, boxes[person_like]).max(axis=1) >= 0.5).mean())
-    # Measured with the balanced preset: recall 0.40 (17 of 42 pedestrians), 15 of 17 boxes
-    # on a person; full-frame BlazePose finds about 1% of the pedestrians of these frames.
-    assert recall >= 0.30, f"recall {recall:.2f}"
+    # Measured with the balanced preset: recall 0.45 (19 of 42 pedestrians), 16 of 19 boxes
+    # on a person (0.40 and 15 of 17 before the SSDLite proposals); full-frame BlazePose
+    # finds about 1% of the pedestrians of these frames.
+    assert recall >= 0.38, f"recall {recall:.2f}"
     assert precision >= 0.70, f"precision {precision:.2f}"
-    # Most people come with landmarks; HOG-only boxes (too small for landmarks) have NaN.
+    # Most people come with landmarks; boxes too small for landmarks (HOG, SSDLite) have NaN.
     confirmed = ~np.isnan(d.landmarks[:, 0, 0])
     assert confirmed.sum() >= len(d) / 2
     assert np.all((d.landmarks[confirmed, :, 3] >= 0) & (d.landmarks[confirmed, :, 3] <= 1))

@@ -87,6 +87,10 @@ def test_bad_inputs(tmp_path):
         pt.track_video(text, {"colour": "red"})
     with pytest.raises(pt.InvalidParameterException):
         pt.track_video(text, 42)
+    with pytest.raises(pt.InvalidParameterException, match="box_detector: model file"):
+        pt.track_video(text, {"box_detector": str(tmp_path / "efficientdet_lite0.tflite")})
+    with pytest.raises(pt.InvalidParameterException, match="box_detector must be"):
+        pt.track_video(text, {"box_detector": 3})
     with pytest.raises(pt.InvalidParameterException):
         pt.track_video(12345)
 
