@@ -66,6 +66,7 @@ def _track(args: argparse.Namespace) -> int:
         faces=not args.no_faces,
         pose_model=args.pose_model,
         box_detector=None if args.box_detector == "none" else args.box_detector,
+        smooth_ms=args.smooth,
         video_backend=args.backend,
     )
     fmt = args.format or infer_format(args.output)
@@ -193,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--no-faces", action="store_true", help="skip face analysis")
     t.add_argument("--pose-model", metavar="TASK", help="official pose_landmarker .task file")
+    t.add_argument(
+        "--smooth",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="average each person's boxes over time (Gaussian, MS milliseconds; 0: off)",
+    )
     t.add_argument(
         "--box-detector",
         default="ssdlite",

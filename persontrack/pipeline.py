@@ -42,7 +42,7 @@ from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_r
 from .detection import PersonDetector
 from .errors import InvalidParameterException
 from .faces import FaceAnalyzer, attach_faces
-from .postprocess import link_tracks
+from .postprocess import link_tracks, smooth_tracks
 from .schema import COLUMNS, validate_frame
 from .tracker import Tracker, TrackState
 from .video import VideoMetadata, open_video
@@ -94,6 +94,12 @@ class TrackingSettings:
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.postprocess.link_tracks`: a person lost behind someone else and
         found again). Off: each Index is final when its frame is analysed.
+    smooth_ms : float, default 0
+        After the video, average each person's boxes over time with a Gaussian of this
+        standard deviation in milliseconds (:func:`persontrack.postprocess.smooth_tracks`
+        over the analysed frames): steadier paths, as a person's box otherwise alternates
+        between the landmarks' extent and a detector's box. 0 keeps each frame's own box,
+        as Rekognition reported it. Faces and body landmarks are not moved.
     video_backend : {"auto", "decord", "pyav"}, default "auto"
         Frame reader.
     """
@@ -109,6 +115,7 @@ class TrackingSettings:
     box_detector: str | None = "ssdlite"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
+    smooth_ms: float = 0.0
     video_backend: Literal["auto", "decord", "pyav"] = "auto"
 
     def __post_init__(self) -> None:
@@ -117,6 +124,11 @@ class TrackingSettings:
             raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
         if not isinstance(self.faces, bool):
             raise InvalidParameterException(f"faces must be True or False, got {self.faces!r}")
+        sm = self.smooth_ms
+        if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not 0 <= sm <= 10_000:
+            raise InvalidParameterException(
+                f"smooth_ms must be a number of milliseconds in [0, 10000], got {sm!r}"
+            )
         b = self.box_detector
         if b is not None and (not isinstance(b, str) or not b):
             raise InvalidParameterException(
@@ -274,6 +286,31 @@ def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int
     return df.assign(Index=ids.map(order).astype("int64"))
 
 
+def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) -> pd.DataFrame:
+    """Each Index's boxes smoothed over the analysed frames (consecutive in that order)."""
+    frames = np.sort(df["FrameNumber"].unique())
+    ordinal = pd.Series(np.arange(1, len(frames) + 1), index=frames)
+    span_s = (df["Timestamp"].max() - df["Timestamp"].min()) / 1000.0
+    fps = (len(frames) - 1) / span_s if len(frames) > 1 and span_s > 0 else 1.0
+    mot = pd.DataFrame(
+        {
+            "frame": ordinal.loc[df["FrameNumber"]].to_numpy(),
+            "id": df["Index"].to_numpy(),
+            "x": df["Left"].to_numpy() * width,
+            "y": df["Top"].to_numpy() * height,
+            "w": df["Width"].to_numpy() * width,
+            "h": df["Height"].to_numpy() * height,
+            "row": np.arange(len(df)),
+        }
+    )
+    smooth = smooth_tracks(mot, fps, sigma_ms=sigma_ms).sort_values("row")
+    left = np.clip(smooth["x"].to_numpy() / width, 0.0, 1.0)
+    top = np.clip(smooth["y"].to_numpy() / height, 0.0, 1.0)
+    w = np.clip(smooth["w"].to_numpy() / width, 0.0, 1.0 - left)
+    h = np.clip(smooth["h"].to_numpy() / height, 0.0, 1.0 - top)
+    return df.assign(Left=left, Top=top, Width=w, Height=h)
+
+
 def _track_regions(tracker: Tracker) -> np.ndarray | None:
     """Boxes of the people being followed, for the detector to look at closely."""
     boxes = [t.xyxy for t in tracker.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
@@ -371,6 +408,8 @@ def track_video(
     df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
     if s.link_fragments and len(df):
         df = _link_fragments(df, meta.FrameRate, width, height)
+    if s.smooth_ms > 0 and len(df):
+        df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = sort_results(df, "TIMESTAMP")
     result = TrackingResult(df, meta, s.to_dict(), versions())
     df.attrs[RESPONSE_ATTR] = {

@@ -57,6 +57,29 @@ def test_response_validates_and_round_trips(sample_result):
     pd.testing.assert_frame_equal(back, sample_result.frame)
 
 
+def path_jitter(df):
+    """Mean absolute second difference of each person's box centre and feet, over time."""
+    d = df.sort_values(["Index", "Timestamp"])
+    d = d.assign(cx=d["Left"] + d["Width"] / 2, feet=d["Top"] + d["Height"])
+    per_person = d.groupby("Index")[["cx", "feet"]].apply(lambda g: g.diff().diff().abs().mean())
+    return float(per_person.mean().mean())
+
+
+def test_smoothing_steadies_paths_and_keeps_rows(sample_video, sample_result):
+    smooth = pt.track_video(sample_video, {"smooth_ms": 250, "faces": False}).frame
+    raw = sample_result.frame
+    key = ["Timestamp", "Index"]
+    pd.testing.assert_frame_equal(smooth[key], raw[key])
+    assert path_jitter(smooth) < 0.7 * path_jitter(raw)
+    assert (smooth[["Left", "Top", "Width", "Height"]].to_numpy() >= 0).all()
+    assert ((smooth["Left"] + smooth["Width"]) <= 1 + 1e-9).all()
+    assert ((smooth["Top"] + smooth["Height"]) <= 1 + 1e-9).all()
+    # Body landmarks stay where the person was seen in that frame.
+    np.testing.assert_array_equal(pt.body_landmarks_array(smooth), pt.body_landmarks_array(raw))
+    with pytest.raises(pt.InvalidParameterException, match="smooth_ms"):
+        pt.TrackingSettings(smooth_ms=-1)
+
+
 def test_same_input_same_output(sample_video):
     settings = {"every_n_frames": 6, "faces": True}
     first = pt.track_video(sample_video, settings).to_response()
