@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._motion import MotionRegions
 from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .detection import PersonDetector
@@ -87,6 +88,10 @@ class TrackingSettings:
         Also look closely at where the people being followed are, so that a person the
         tiles miss in one frame (small, partly hidden) is still found. Off by default:
         on the sample video it split a person passing in front of another.
+    motion_regions : bool, default False
+        Also look closely where something moves (OpenCV's MOG2 background subtraction
+        over the analysed frames; from the 11th on): people too small or blurred for the
+        detectors may still be confirmed by the landmarker there. For fixed cameras.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
@@ -110,6 +115,7 @@ class TrackingSettings:
     detector_preset: str = "balanced"
     faces: bool = True
     track_regions: bool = False
+    motion_regions: bool = False
     pose_model: str | None = None
     face_detector_model: str | None = None
     box_detector: str | None = "ssdlite"
@@ -311,10 +317,10 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
-def _track_regions(tracker: Tracker) -> np.ndarray | None:
+def _track_regions(tracker: Tracker) -> np.ndarray:
     """Boxes of the people being followed, for the detector to look at closely."""
     boxes = [t.xyxy for t in tracker.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
-    return np.array(boxes) if boxes else None
+    return np.array(boxes).reshape(-1, 4)
 
 
 def track_video(
@@ -367,9 +373,14 @@ def track_video(
             # Rows of tracks not yet confirmed, by track key: filed under the person's
             # Index once the track is confirmed, dropped if it dies first.
             pending: dict[int, list[tuple[Any, ...]]] = {}
+            motion = MotionRegions() if s.motion_regions else None
             for frame in itertools.islice(frames, s.max_frames):
-                regions = _track_regions(tracker) if s.track_regions else None
-                dets = detector.detect(frame.image, regions=regions)
+                regions = [_track_regions(tracker)] if s.track_regions else []
+                if motion is not None:
+                    regions.append(motion.update(frame.image))
+                dets = detector.detect(
+                    frame.image, regions=np.concatenate(regions) if regions else None
+                )
                 ids = tracker.update(dets, frame.timestamp_ms)
                 keys = tracker.last_keys
                 tracked = keys >= 0
