@@ -1,14 +1,15 @@
-"""Multi-person detection with MediaPipe BlazePose, over multi-scale tiles.
+"""Multi-person detection: proposals from several detectors, landmarks from MediaPipe.
 
 BlazePose finds a person only when the person fills much of the 224x224 picture its detector
 sees. On a whole 1920x1080 street frame a pedestrian is a few pixels tall there, so
 :class:`PersonDetector` works in two stages:
 
 1. *Proposals*: the BlazePose person detector alone (cheap, ~7 ms a tile) runs on
-   overlapping square tiles of a few sizes. Each hit gives the hip centre and the radius of
-   a circle around the whole body, hence a person box in the full frame. Hits of the same
-   person from several tiles are merged; a person needs a good score and, where several
-   tiles could see it, more than one tile agreeing.
+   overlapping square tiles as tall as the frame (and of the sizes in ``tile_sizes``, none
+   by default). Each hit gives the hip centre and the radius of a circle around the whole
+   body, hence a person box in the full frame. Hits of the same person from several tiles
+   are merged; a person needs a good score and, where several tiles could see it, more
+   than one tile agreeing.
    OpenCV's HOG pedestrian detector adds proposals for upright people (on by default;
    it finds many pedestrians too small or blurred for BlazePose). A person box detector
    (by default SSDLite-MobileNetV2 run by OpenCV's DNN module, on the whole frame and on
