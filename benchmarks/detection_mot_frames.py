@@ -12,6 +12,7 @@ Run::
     .venv/bin/python benchmarks/detection_mot_frames.py --presets balanced --no-videos
     .venv/bin/python benchmarks/detection_mot_frames.py --no-mot --video-frames 40
     .venv/bin/python benchmarks/detection_mot_frames.py --set tile_overlap=0.33 --set min_support=3
+    .venv/bin/python benchmarks/detection_mot_frames.py --set box_detector=efficientdet_lite0.tflite
 """
 
 from __future__ import annotations
@@ -144,7 +145,10 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     out = {}
     for item in items:
         key, _, value = item.partition("=")
-        out[key] = ast.literal_eval(value)
+        try:
+            out[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            out[key] = value  # a plain string, e.g. box_detector=/path/efficientdet.tflite
     return out
 
 
