@@ -272,19 +272,25 @@ def _rows(
     return rows
 
 
-def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
-    mot = pd.DataFrame(
+def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) -> pd.DataFrame:
+    """Results as the MOT-style rows of :mod:`persontrack.postprocess` (pixel boxes), with
+    ``row``, each row's position in ``df``, to put the answer back in order."""
+    return pd.DataFrame(
         {
-            "frame": df["FrameNumber"].astype("int64") + 1,
-            "id": df["Index"],
-            "x": df["Left"] * width,
-            "y": df["Top"] * height,
-            "w": df["Width"] * width,
-            "h": df["Height"] * height,
+            "frame": frame,
+            "id": df["Index"].to_numpy(),
+            "x": df["Left"].to_numpy() * width,
+            "y": df["Top"].to_numpy() * height,
+            "w": df["Width"].to_numpy() * width,
+            "h": df["Height"].to_numpy() * height,
             "row": np.arange(len(df)),
         }
     )
+
+
+def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+    mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
     linked = link_tracks(mot, frame_rate).sort_values("row")
     ids = pd.Series(linked["id"].to_numpy(), index=df.index)
     first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
@@ -298,17 +304,7 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     ordinal = pd.Series(np.arange(1, len(frames) + 1), index=frames)
     span_s = (df["Timestamp"].max() - df["Timestamp"].min()) / 1000.0
     fps = (len(frames) - 1) / span_s if len(frames) > 1 and span_s > 0 else 1.0
-    mot = pd.DataFrame(
-        {
-            "frame": ordinal.loc[df["FrameNumber"]].to_numpy(),
-            "id": df["Index"].to_numpy(),
-            "x": df["Left"].to_numpy() * width,
-            "y": df["Top"].to_numpy() * height,
-            "w": df["Width"].to_numpy() * width,
-            "h": df["Height"].to_numpy() * height,
-            "row": np.arange(len(df)),
-        }
-    )
+    mot = _pixel_tracks(df, ordinal.loc[df["FrameNumber"]].to_numpy(), width, height)
     smooth = smooth_tracks(mot, fps, sigma_ms=sigma_ms).sort_values("row")
     left = np.clip(smooth["x"].to_numpy() / width, 0.0, 1.0)
     top = np.clip(smooth["y"].to_numpy() / height, 0.0, 1.0)
