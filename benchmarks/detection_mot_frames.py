@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from persontrack.detection import PersonDetector
 from persontrack.geometry import box_iou
+from persontrack.vision.detection import PersonDetector
 
 IGNORED_CLASSES = (2, 7, 8, 12)
 HEIGHT_BINS = (0, 50, 100, 200, 400, np.inf)

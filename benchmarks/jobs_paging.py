@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from persontrack._jobstore import DB_FILE, JobStore
-from persontrack._worker import result_rows
-from persontrack.client import PersonTrackingClient, client
+from persontrack.jobs._store import DB_FILE, JobStore
+from persontrack.jobs._worker import result_rows
+from persontrack.jobs.client import PersonTrackingClient, client
 from persontrack.schema import validate_frame
 
 

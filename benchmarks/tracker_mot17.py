@@ -11,7 +11,7 @@ the machine.
 ``persontrack Tracker()`` is the online tracker alone; ``… + postprocess`` is what
 ``track_mot_detections`` returns by default: the same run, then each track keeps its
 detections from before it was confirmed, fragments are linked, gaps interpolated and
-boxes smoothed (``persontrack.postprocess``). Its ``frames/s`` is still that of the
+boxes smoothed (``persontrack.tracking.postprocess``). Its ``frames/s`` is still that of the
 online update; the CPU time of the post-processing is in its own column (``offline s``,
 all five sequences).
 
@@ -97,9 +97,9 @@ def run_persontrack(frames, fps: float) -> tuple[list[tuple], float, list[tuple]
     """Online rows and CPU seconds, then post-processed rows and their CPU seconds."""
     import pandas as pd
 
-    from persontrack.detections import Detections
-    from persontrack.postprocess import interpolate_tracks, link_tracks, smooth_tracks
-    from persontrack.tracker import Tracker
+    from persontrack.tracking.postprocess import interpolate_tracks, link_tracks, smooth_tracks
+    from persontrack.tracking.tracker import Tracker
+    from persontrack.vision.detections import Detections
 
     tracker = Tracker()
     inputs = [Detections(xyxy, conf) for xyxy, conf in frames]

@@ -1,4 +1,4 @@
-"""Decode speed and memory of persontrack.video's back ends.
+"""Decode speed and memory of persontrack.io.video's back ends.
 
 Prints, per back end, decode-only frames/s (frames converted to RGB numpy arrays, nothing
 else) for two real videos, and the RSS growth over a full pass of the 1394-frame
@@ -16,7 +16,7 @@ import argparse
 import time
 from pathlib import Path
 
-from persontrack.video import open_video
+from persontrack.io.video import open_video
 
 REPO = Path(__file__).resolve().parents[1]
 VIDEOS = ("one-by-one-person-detection.mp4", "pedestrian_survaillance.mp4")

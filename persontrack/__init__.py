@@ -4,7 +4,7 @@ A local replacement for Amazon Rekognition Video People Pathing.
 """
 
 from ._version import __version__
-from .analytics import (
+from .analysis.analytics import (
     crossing_counts,
     entries_exits,
     line_crossings,
@@ -13,7 +13,15 @@ from .analytics import (
     trajectory_summary,
     zone_dwell,
 )
-from .client import PersonTrackingClient, client, get_person_tracking, start_person_tracking
+from .analysis.plot import (
+    frame_at,
+    path_points,
+    plot_frame,
+    plot_heatmap,
+    plot_paths,
+    plot_timeline,
+    plot_zones,
+)
 from .convert import (
     dataframe_to_persons,
     dataframe_to_response,
@@ -23,8 +31,6 @@ from .convert import (
     strip_extensions,
     validate_response,
 )
-from .detection import PRESETS, DetectorSettings, PersonDetector
-from .detections import Detections
 from .errors import (
     AccessDeniedException,
     IdempotentParameterMismatchException,
@@ -39,15 +45,11 @@ from .errors import (
     ThrottlingException,
     VideoTooLargeException,
 )
-from .faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
-from .files import read_results, results_to_mot, write_results
 from .geometry import box_iou, nms
-from .models import (
-    face_detector_model,
-    model_cache_dir,
-    pose_landmarker_model,
-)
-from .mot import read_mot_detections, read_mot_ground_truth, track_mot_detections, write_mot_tracks
+from .io.files import read_results, results_to_mot, write_results
+from .io.mot import read_mot_detections, read_mot_ground_truth, write_mot_tracks
+from .io.video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
+from .jobs.client import PersonTrackingClient, client, get_person_tracking, start_person_tracking
 from .pipeline import (
     VIDEO_TRACKER_SETTINGS,
     TrackingResult,
@@ -55,19 +57,23 @@ from .pipeline import (
     track_video,
     versions,
 )
-from .plot import (
-    frame_at,
-    path_points,
-    plot_frame,
-    plot_heatmap,
-    plot_paths,
-    plot_timeline,
-    plot_zones,
-)
-from .postprocess import INTERPOLATED_CONFIDENCE, interpolate_tracks, link_tracks, smooth_tracks
 from .schema import COLUMNS, body_landmarks_array, empty_frame, validate_frame
-from .tracker import Track, Tracker, TrackState
-from .video import Frame, VideoMetadata, VideoReader, iter_frames, open_video, read_metadata
+from .tracking.mot import track_mot_detections
+from .tracking.postprocess import (
+    INTERPOLATED_CONFIDENCE,
+    interpolate_tracks,
+    link_tracks,
+    smooth_tracks,
+)
+from .tracking.tracker import Track, Tracker, TrackState
+from .vision.detection import PRESETS, DetectorSettings, PersonDetector
+from .vision.detections import Detections
+from .vision.faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
+from .vision.models import (
+    face_detector_model,
+    model_cache_dir,
+    pose_landmarker_model,
+)
 
 __all__ = [
     "VIDEO_TRACKER_SETTINGS",
@@ -160,7 +166,7 @@ _WIDGETS = ("JobLauncher", "ResultPager", "PathExplorer")
 def __getattr__(name: str) -> object:
     # Widgets load ipywidgets; only import them when a notebook asks for one.
     if name in _WIDGETS:
-        from . import widgets
+        from .analysis import widgets
 
         return getattr(widgets, name)
     raise AttributeError(f"module 'persontrack' has no attribute {name!r}")

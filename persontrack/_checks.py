@@ -1,8 +1,9 @@
-"""Input checks shared by the modules that take images."""
+"""Input checks shared across subpackages (images, numeric table columns)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .errors import InvalidParameterException
 
@@ -29,3 +30,14 @@ def check_rgb_image(image: object, *, min_side: int = 1) -> np.ndarray:
             f"(at least {min_side}x{min_side} pixels)"
         )
     return image
+
+
+def numeric_column(series: pd.Series, name: str, where: str) -> np.ndarray:
+    """Return a table column as finite float64 values, or say which column is not."""
+    try:
+        values = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64)
+    except (ValueError, TypeError) as e:
+        raise InvalidParameterException(f"{where}: column {name!r} must be numeric ({e})") from e
+    if not np.all(np.isfinite(values)):
+        raise InvalidParameterException(f"{where}: column {name!r} must be finite numbers")
+    return values

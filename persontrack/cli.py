@@ -22,7 +22,7 @@ from typing import Any
 
 from ._version import __version__
 from .errors import PersonTrackError
-from .files import FORMATS, infer_format
+from .io.files import FORMATS, infer_format
 
 
 @contextlib.contextmanager
@@ -54,9 +54,9 @@ def _track(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .convert import strip_extensions, validate_response
-    from .files import write_results
+    from .io.files import write_results
+    from .io.video import read_metadata
     from .pipeline import TrackingSettings, track_video
-    from .video import read_metadata
 
     read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
@@ -128,8 +128,8 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plot import plot_paths
-    from .video import iter_frames
+    from .analysis.plot import plot_paths
+    from .io.video import iter_frames
 
     image = None
     for frame in iter_frames(video, backend=result.settings.get("video_backend", "auto")):
@@ -153,7 +153,8 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
 
 
 def _track_detections(args: argparse.Namespace) -> int:
-    from .mot import read_mot_detections, track_mot_detections, write_mot_tracks
+    from .io.mot import read_mot_detections, write_mot_tracks
+    from .tracking.mot import track_mot_detections
 
     detections = read_mot_detections(args.detections)
     tracks = track_mot_detections(detections, args.frame_rate, postprocess=not args.no_postprocess)
@@ -229,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.set_defaults(func=_track_detections)
 
-    from ._jobs_cli import add_job_commands
+    from .jobs.cli import add_job_commands
 
     add_job_commands(sub)
     return parser

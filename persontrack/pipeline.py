@@ -37,16 +37,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._motion import MotionRegions
 from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
-from .detection import PersonDetector
 from .errors import InvalidParameterException
-from .faces import FaceAnalyzer, attach_faces
-from .postprocess import link_tracks, smooth_tracks
+from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, validate_frame
-from .tracker import Tracker, TrackState
-from .video import VideoMetadata, open_video
+from .tracking.postprocess import link_tracks, smooth_tracks
+from .tracking.tracker import Tracker, TrackState
+from .vision.motion import MotionRegions
+from .vision.detection import PersonDetector
+from .vision.faces import FaceAnalyzer, attach_faces
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"birth_confidence": 0.5, "max_cost": 0.75}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
@@ -97,11 +97,11 @@ class TrackingSettings:
         the tracker's own defaults.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
-        (:func:`persontrack.postprocess.link_tracks`: a person lost behind someone else and
+        (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
         found again). Off: each Index is final when its frame is analysed.
     smooth_ms : float, default 0
         After the video, average each person's boxes over time with a Gaussian of this
-        standard deviation in milliseconds (:func:`persontrack.postprocess.smooth_tracks`
+        standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
         over the analysed frames): steadier paths, as a person's box otherwise alternates
         between the landmarks' extent and a detector's box. 0 keeps each frame's own box,
         as Rekognition reported it. Faces and body landmarks are not moved.
@@ -273,7 +273,7 @@ def _rows(
 
 
 def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) -> pd.DataFrame:
-    """Results as the MOT-style rows of :mod:`persontrack.postprocess` (pixel boxes), with
+    """Results as the MOT-style rows of :mod:`persontrack.tracking.postprocess` (pixel boxes), with
     ``row``, each row's position in ``df``, to put the answer back in order."""
     return pd.DataFrame(
         {

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from persontrack.io.video import read_metadata
 from persontrack.schema import validate_frame
-from persontrack.video import read_metadata
 
 
 def fake_frame(rows: int, persons: int = 7, seed: int = 0) -> pd.DataFrame:

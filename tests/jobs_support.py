@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from persontrack.client import PersonTrackingClient, client
+from persontrack.jobs.client import PersonTrackingClient, client
 
 FAKE_TRACKER = f"{Path(__file__).with_name('jobs_fakes.py')}:fake_track"
 VIDEO = {"S3Object": {"Bucket": "videos", "Name": "sample.mp4"}}
@@ -48,8 +48,8 @@ class Clients:
         for c in self.made:
             pids.update(p.pid for p in c._children)
             c.close()
-        from persontrack._jobstore import JobStore
         from persontrack.errors import InternalServerError
+        from persontrack.jobs._store import JobStore
 
         try:
             pids.update(w["pid"] for w in JobStore(self.data_dir / "jobs.sqlite3").live_workers())
@@ -64,7 +64,7 @@ class Clients:
                 except Exception:
                     child.kill()
                     child.wait()
-        from persontrack._jobstore import pid_alive
+        from persontrack.jobs._store import pid_alive
 
         for pid in pids:
             if pid and pid_alive(pid):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import persontrack as pt
-from persontrack.analytics import (
+from persontrack.analysis.analytics import (
     crossing_counts,
     entries_exits,
     line_crossings,

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from persontrack import _ssdlite
-from persontrack._box_detectors import ObjectDetectorBoxes, box_detector, box_proposals
-from persontrack.detection import PersonDetector
 from persontrack.errors import InvalidParameterException
 from persontrack.geometry import box_iou
-from persontrack.models import _pose_detector_model, face_detector_model, model_cache_dir
+from persontrack.vision import _ssdlite
+from persontrack.vision._box_detectors import ObjectDetectorBoxes, box_detector, box_proposals
+from persontrack.vision.detection import PersonDetector
+from persontrack.vision.models import _pose_detector_model, face_detector_model, model_cache_dir
 
 
 @pytest.fixture(scope="module")

@@ -63,7 +63,7 @@ def test_track_errors_are_one_clear_line(tmp_path):
 
 
 def test_track_box_detector_option(sample_video, tmp_path):
-    from persontrack.models import face_detector_model
+    from persontrack.vision.models import face_detector_model
 
     not_detector = tmp_path / "face.tflite"
     not_detector.write_bytes(face_detector_model().read_bytes())

@@ -18,9 +18,9 @@ import pytest
 from botocore.exceptions import ClientError
 from jobs_support import VIDEO, wait_state
 
-from persontrack.client import PersonTrackingClient
 from persontrack.convert import sort_results, validate_response
 from persontrack.errors import ERRORS
+from persontrack.jobs.client import PersonTrackingClient
 
 
 def code_of(exc_info) -> str:
@@ -513,7 +513,7 @@ def test_signing_key_is_private_and_stable(clients):
 
 
 def test_truncated_signing_key_is_a_named_error(tmp_path):
-    from persontrack._tokens import load_or_create_key
+    from persontrack.jobs._tokens import load_or_create_key
 
     (tmp_path / "signing.key").write_bytes(b"")  # its creator died before writing
     with pytest.raises(ERRORS["InternalServerError"], match="delete it"):
@@ -584,7 +584,9 @@ def test_webhook_notification_reaches_a_local_http_server(clients):
 def test_module_level_functions_use_the_environment(clients, monkeypatch):
     monkeypatch.setenv("PERSONTRACK_DATA_DIR", str(clients.data_dir))
     monkeypatch.setenv("PERSONTRACK_BUCKET_ROOT", str(clients.bucket_root))
-    ptc = sys.modules["persontrack.client"]  # the module; `persontrack.client` may be the function
+    ptc = sys.modules[
+        "persontrack.jobs.client"
+    ]  # the module; `persontrack.jobs.client` may be the function
     monkeypatch.setattr(ptc, "_default", None)
     c = clients()
     job_id = c.start_person_tracking(Video=VIDEO)["JobId"]

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from persontrack.client import client
+from persontrack.jobs.client import client
 
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from jobs_support import VIDEO
 
-from persontrack.client import DEFAULT_TRACKER
 from persontrack.convert import response_to_dataframe, validate_response
+from persontrack.jobs.client import DEFAULT_TRACKER
 from persontrack.pipeline import track_video
 
 SETTINGS = {"every_n_frames": 6}  # 10 of the sample's 60 frames keeps the test short

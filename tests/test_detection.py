@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from persontrack.detection import PRESETS, PersonDetector
-from persontrack.detections import Detections
 from persontrack.errors import InvalidParameterException
 from persontrack.geometry import box_iou
+from persontrack.vision.detection import PRESETS, PersonDetector
+from persontrack.vision.detections import Detections
 
 
 def paste(canvas: np.ndarray, image: np.ndarray, height: int, x: int, y: int) -> np.ndarray:
@@ -157,7 +157,7 @@ def test_bad_settings_are_rejected(args, kwargs, match) -> None:
 
 
 def test_user_model_file_is_used(grace_hopper, tmp_path: Path) -> None:
-    from persontrack.models import pose_landmarker_model
+    from persontrack.vision.models import pose_landmarker_model
 
     user = tmp_path / "pose_landmarker_full.task"
     user.write_bytes(pose_landmarker_model().read_bytes())

@@ -8,7 +8,7 @@ import pytest
 
 from persontrack._shapes import enum_values, service_model, shape_errors
 from persontrack.errors import InvalidParameterException
-from persontrack.faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
+from persontrack.vision.faces import LANDMARK_TYPES, FaceAnalyzer, attach_faces
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def _pose_person_boxes(frames):
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from persontrack.models import pose_landmarker_model
+    from persontrack.vision.models import pose_landmarker_model
 
     options = vision.PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(pose_landmarker_model())), num_poses=4
@@ -376,7 +376,7 @@ def test_neighbouring_faces_keep_their_own_landmarks(analyzer, grace_hopper):
     ],
 )
 def test_head_pose_conventions_on_projected_model(axis, degrees, expected):
-    from persontrack import _face_geometry as geo
+    from persontrack.vision import _face_geometry as geo
 
     rvec = np.radians(degrees) * np.array(axis)
     rot, _ = cv2.Rodrigues(rvec)

@@ -10,13 +10,13 @@ import time
 
 import pytest
 
-from persontrack._jobstore import DB_FILE, JobStore, pid_alive
-from persontrack._worker import result_rows
 from persontrack.errors import (
     IdempotentParameterMismatchException,
     InternalServerError,
     LimitExceededException,
 )
+from persontrack.jobs._store import DB_FILE, JobStore, pid_alive
+from persontrack.jobs._worker import result_rows
 
 REQUEST = {"Video": {"S3Object": {"Bucket": "videos", "Name": "a.mp4"}}}
 

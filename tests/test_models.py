@@ -11,7 +11,7 @@ import pytest
 from mediapipe.tasks.python import BaseOptions, vision
 
 from persontrack.errors import InvalidParameterException
-from persontrack.models import (
+from persontrack.vision.models import (
     face_detector_model,
     model_cache_dir,
     pose_landmarker_model,
@@ -138,7 +138,7 @@ def test_wrong_kind_of_user_file_is_rejected(cache: Path, tmp_path: Path) -> Non
 def test_pose_detector_for_object_detector_gives_transposed_keypoints(
     cache: Path, grace_hopper: np.ndarray
 ) -> None:
-    from persontrack.models import _pose_detector_model
+    from persontrack.vision.models import _pose_detector_model
 
     square = np.ascontiguousarray(grace_hopper[:512, :512])
     side = square.shape[0]

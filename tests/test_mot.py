@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from persontrack._mot_metrics import score_mot
 from persontrack.errors import InvalidParameterException, InvalidS3ObjectException
-from persontrack.mot import (
+from persontrack.io.mot import (
     DETECTION_COLUMNS,
     GROUND_TRUTH_COLUMNS,
     read_mot_detections,
     read_mot_ground_truth,
-    track_mot_detections,
     write_mot_tracks,
 )
-from persontrack.tracker import Tracker
+from persontrack.tracking._mot_metrics import score_mot
+from persontrack.tracking.mot import track_mot_detections
+from persontrack.tracking.tracker import Tracker
 
 DET_7 = """3,-1,110,50,40,100,0.8
 1,-1,100,50,40,100,0.9

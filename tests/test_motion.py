@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import persontrack as pt
-from persontrack._motion import MotionRegions
 from persontrack.errors import InvalidParameterException
+from persontrack.vision.motion import MotionRegions
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.patches import Polygon, Rectangle
 
 import persontrack as pt
-from persontrack.plot import (
+from persontrack.analysis.plot import (
     frame_at,
     index_color,
     plot_frame,

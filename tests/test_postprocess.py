@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from persontrack.errors import InvalidParameterException
-from persontrack.postprocess import (
+from persontrack.tracking.postprocess import (
     INTERPOLATED_CONFIDENCE,
     interpolate_tracks,
     link_tracks,

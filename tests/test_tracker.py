@@ -5,9 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from persontrack.detections import Detections
 from persontrack.errors import InvalidParameterException
-from persontrack.tracker import (
+from persontrack.tracking.tracker import (
     COSTS,
     Track,
     Tracker,
@@ -17,6 +16,7 @@ from persontrack.tracker import (
     combined_cost,
     iou_cost,
 )
+from persontrack.vision.detections import Detections
 
 
 def person(cx: float, cy: float, h: float = 200.0) -> list[float]:

@@ -1,4 +1,4 @@
-"""persontrack.video: metadata, frames from both back ends, sampling, fallback, bad input."""
+"""persontrack.io.video: metadata, frames from both back ends, sampling, fallback, bad input."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from persontrack._readers import decord_available
 from persontrack.errors import InvalidParameterException, InvalidS3ObjectException
-from persontrack.video import Frame, VideoMetadata, iter_frames, open_video, read_metadata
+from persontrack.io._readers import decord_available
+from persontrack.io.video import Frame, VideoMetadata, iter_frames, open_video, read_metadata
 
 HAS_DECORD = decord_available()
 needs_decord = pytest.mark.skipif(

@@ -19,8 +19,7 @@ import pandas as pd
 import pytest
 
 import persontrack as pt
-from persontrack.client import client as make_client
-from persontrack.widgets import (
+from persontrack.analysis.widgets import (
     UPLOAD_BUCKET,
     JobLauncher,
     PagerState,
@@ -36,6 +35,7 @@ from persontrack.widgets import (
     tracking_settings,
     video_object,
 )
+from persontrack.jobs.client import client as make_client
 
 PNG = b"\x89PNG"
 

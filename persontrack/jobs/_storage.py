@@ -1,0 +1,255 @@
+"""Where videos come from: local folders as buckets, or S3 (and S3-compatible servers).
+
+``LocalBuckets(root)``: bucket ``B`` is the folder ``root/B`` and object ``N`` the file
+``root/B/N``. Names are checked so that no request reaches outside ``root`` (``..``,
+absolute names, symlinks that leave the root).
+
+``S3Storage``: real S3 through boto3; ``endpoint_url`` points it at an S3-compatible
+server (MinIO, Ceph, moto); ``Version`` becomes ``VersionId``.
+
+Both check Rekognition's limits before a job is accepted: more than 10 GB, or (when the
+duration can be read without downloading) more than 6 hours, is VideoTooLargeException.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from persontrack.jobs._storage import LocalBuckets
+>>> root = pathlib.Path(tempfile.mkdtemp())
+>>> (root / "videos").mkdir(); _ = (root / "videos" / "a.mp4").write_bytes(b"x")
+>>> LocalBuckets(root).locate({"Bucket": "videos", "Name": "a.mp4"})["size"]
+1
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..errors import (
+    AccessDeniedException,
+    InvalidParameterException,
+    InvalidS3ObjectException,
+    VideoTooLargeException,
+)
+
+MAX_VIDEO_BYTES = 10 * 1024**3
+"""Rekognition Video's size limit for stored videos (10 GB)."""
+MAX_VIDEO_SECONDS = 6 * 3600
+"""Rekognition Video's duration limit (6 hours)."""
+
+# A local bucket is a single folder name (S3 rules for bucket names, loosened to the model's
+# character set so upper case and '_' folders work).
+_BUCKET = re.compile(r"[0-9A-Za-z._-]{3,255}", re.ASCII)
+
+
+def probe_duration(path: Path) -> float | None:
+    """The container's duration in seconds, or None when it cannot be read cheaply."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return float(container.duration) / 1_000_000
+            durations = [
+                float(s.duration * s.time_base)
+                for s in container.streams.video
+                if s.duration is not None and s.time_base is not None
+            ]
+            return max(durations) if durations else None
+    except Exception:  # unreadable videos are reported by the job, not at start
+        return None
+
+
+def check_limits(size: int, duration: float | None, *, name: str) -> None:
+    """Raise VideoTooLargeException when the video is over Rekognition's limits."""
+    if size > MAX_VIDEO_BYTES:
+        raise VideoTooLargeException(
+            f"{name} is {size / 1024**3:.2f} GB; the limit is {MAX_VIDEO_BYTES / 1024**3:g} GB",
+            "StartPersonTracking",
+        )
+    if duration is not None and duration > MAX_VIDEO_SECONDS:
+        raise VideoTooLargeException(
+            f"{name} lasts {duration / 3600:.2f} h; the limit is {MAX_VIDEO_SECONDS / 3600:g} h",
+            "StartPersonTracking",
+        )
+
+
+class LocalBuckets:
+    """Buckets as sub-folders of ``root``.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder whose sub-folders are the buckets.
+    """
+
+    kind = "local"
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    def resolve(self, s3_object: dict[str, Any]) -> Path:
+        """The file behind ``{"Bucket", "Name"}``, checked to exist inside the root."""
+        bucket, name = s3_object["Bucket"], s3_object["Name"]
+        if not _BUCKET.fullmatch(bucket) or bucket.strip(".") != bucket or ".." in bucket:
+            raise InvalidParameterException(
+                f"Bucket {bucket!r} is not a valid local bucket name (a folder name of "
+                "3-255 letters, digits, '.', '-' or '_')",
+                "StartPersonTracking",
+            )
+        pure = PurePosixPath(name)
+        if (
+            "\x00" in name
+            or "\\" in name
+            or pure.is_absolute()
+            or any(part in ("..", ".") for part in name.split("/"))
+            or not pure.parts
+        ):
+            raise InvalidParameterException(
+                f"Name {name!r} is not a valid object name for local storage (relative, "
+                "'/'-separated, without '.' or '..' segments)",
+                "StartPersonTracking",
+            )
+        if "Version" in s3_object:
+            raise InvalidS3ObjectException(
+                f"version {s3_object['Version']!r} of s3://{bucket}/{name} not found: local "
+                "buckets keep one version per object",
+                "StartPersonTracking",
+            )
+        bucket_dir = self.root / bucket
+        if not bucket_dir.is_dir():
+            raise InvalidS3ObjectException(
+                f"bucket {bucket!r} does not exist (no folder {bucket_dir})", "StartPersonTracking"
+            )
+        path = bucket_dir.joinpath(*pure.parts)
+        try:
+            real = path.resolve(strict=True)
+        except FileNotFoundError:
+            raise InvalidS3ObjectException(
+                f"object s3://{bucket}/{name} does not exist (no file {path})",
+                "StartPersonTracking",
+            ) from None
+        except (OSError, RuntimeError) as exc:
+            raise InvalidS3ObjectException(
+                f"object s3://{bucket}/{name} cannot be read: {exc}", "StartPersonTracking"
+            ) from None
+        if not real.is_relative_to(self.root):
+            raise AccessDeniedException(
+                f"s3://{bucket}/{name} points outside the bucket root {self.root}",
+                "StartPersonTracking",
+            )
+        if not real.is_file():
+            raise InvalidS3ObjectException(
+                f"object s3://{bucket}/{name} is not a file", "StartPersonTracking"
+            )
+        if not os.access(real, os.R_OK):
+            raise AccessDeniedException(
+                f"no permission to read s3://{bucket}/{name}", "StartPersonTracking"
+            )
+        return real
+
+    def locate(self, s3_object: dict[str, Any]) -> dict[str, Any]:
+        """Check the object and the limits; return the source description a worker reads."""
+        path = self.resolve(s3_object)
+        size = path.stat().st_size
+        name = f"s3://{s3_object['Bucket']}/{s3_object['Name']}"
+        check_limits(size, None, name=name)  # before opening a file that may be huge
+        check_limits(size, probe_duration(path), name=name)
+        return {"kind": "local", "path": str(path), "size": size}
+
+
+class S3Storage:
+    """Videos in S3 or an S3-compatible server, read through boto3.
+
+    Parameters
+    ----------
+    endpoint_url : str, optional
+        An S3-compatible server, e.g. ``"http://127.0.0.1:9000"``.
+    region_name : str, optional
+        The AWS region of the buckets.
+    """
+
+    kind = "s3"
+
+    def __init__(self, endpoint_url: str | None = None, region_name: str | None = None) -> None:
+        self.endpoint_url = endpoint_url
+        self.region_name = region_name
+
+    def _client(self) -> Any:
+        return s3_client(self.endpoint_url, self.region_name)
+
+    def locate(self, s3_object: dict[str, Any]) -> dict[str, Any]:
+        """HEAD the object, check the size limit, and return the source description."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        args = {"Bucket": s3_object["Bucket"], "Key": s3_object["Name"]}
+        if "Version" in s3_object:
+            args["VersionId"] = s3_object["Version"]
+        where = f"s3://{args['Bucket']}/{args['Key']}"
+        try:
+            head = self._client().head_object(**args)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in ("403", "AccessDenied", "Forbidden") or status == 403:
+                raise AccessDeniedException(
+                    f"access to {where} denied", "StartPersonTracking"
+                ) from None
+            raise InvalidS3ObjectException(
+                f"cannot read {where}"
+                + (f" version {s3_object['Version']}" if "Version" in s3_object else "")
+                + f": {code or exc}",
+                "StartPersonTracking",
+            ) from None
+        except BotoCoreError as exc:
+            raise InvalidS3ObjectException(
+                f"cannot reach {where}: {exc}", "StartPersonTracking"
+            ) from None
+        size = int(head.get("ContentLength", 0))
+        check_limits(size, None, name=where)
+        return {
+            "kind": "s3",
+            "bucket": args["Bucket"],
+            "key": args["Key"],
+            "version_id": args.get("VersionId"),
+            "endpoint_url": self.endpoint_url,
+            "region_name": self.region_name,
+            "size": size,
+        }
+
+
+def s3_client(endpoint_url: str | None, region_name: str | None) -> Any:
+    """A boto3 S3 client for the given endpoint."""
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region_name)
+
+
+def fetch(source: dict[str, Any], workdir: Path) -> tuple[Path, bool]:
+    """Make a source readable as a local file.
+
+    Returns
+    -------
+    (path, temporary)
+        The file to read and whether the caller must delete it afterwards.
+    """
+    if source["kind"] == "local":
+        path = Path(source["path"])
+        if not path.is_file():
+            raise InvalidS3ObjectException(f"the video {path} has disappeared")
+        return path, False
+    workdir.mkdir(parents=True, exist_ok=True)
+    suffix = PurePosixPath(source["key"]).suffix[:16]
+    target = workdir / f"download-{os.getpid()}{suffix}"
+    extra = {"VersionId": source["version_id"]} if source.get("version_id") else None
+    client = s3_client(source.get("endpoint_url"), source.get("region_name"))
+    try:
+        client.download_file(source["bucket"], source["key"], str(target), ExtraArgs=extra)
+    except Exception as exc:
+        target.unlink(missing_ok=True)
+        raise InvalidS3ObjectException(
+            f"cannot download s3://{source['bucket']}/{source['key']}: {exc}"
+        ) from None
+    return target, True

@@ -1,0 +1,608 @@
+"""The SQLite job store: jobs, idempotency tokens, workers, progress and result rows.
+
+One file (``jobs.sqlite3`` in the data directory) in WAL mode, shared by the client, any
+number of other clients (other notebooks, the CLI) and the worker processes. Every
+state change that must be atomic runs in a ``BEGIN IMMEDIATE`` transaction, so concurrent
+``StartPersonTracking`` calls with one ClientRequestToken agree on one JobId and the job
+limit holds across processes.
+
+Result rows are stored once per person per timestamp with their rank in both sort orders
+(``ts_rank`` for SortBy=TIMESTAMP, ``idx_rank`` for SortBy=INDEX) and the PersonDetection
+JSON ready to serve, so one page of GetPersonTracking is one indexed range query.
+
+Internal states are QUEUED, RUNNING, SUCCEEDED and FAILED; the API shows QUEUED and RUNNING
+as IN_PROGRESS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import (
+    IdempotentParameterMismatchException,
+    InternalServerError,
+    InvalidParameterException,
+    LimitExceededException,
+    PersonTrackError,
+    ProvisionedThroughputExceededException,
+)
+
+DB_FILE = "jobs.sqlite3"
+SCHEMA_VERSION = 1
+ACTIVE_STATES = ("QUEUED", "RUNNING")
+MMAP_BYTES = 4 * 1024**3
+"""Bytes of the store file SQLite may memory-map (address space, not memory)."""
+CACHE_KIB = 32 * 1024
+"""SQLite page cache per connection, KiB."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_key INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL UNIQUE,
+    client_token TEXT UNIQUE,
+    request_hash TEXT NOT NULL,
+    request TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status_message TEXT,
+    job_tag TEXT,
+    video TEXT NOT NULL,
+    source TEXT NOT NULL,
+    notification TEXT,
+    config TEXT NOT NULL,
+    video_metadata TEXT,
+    settings TEXT,
+    versions TEXT,
+    progress REAL NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    worker_id TEXT,
+    worker_pid INTEGER,
+    heartbeat REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    generation INTEGER NOT NULL DEFAULT 0,
+    result_count INTEGER,
+    notified_at REAL,
+    notify_error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, job_key);
+CREATE TABLE IF NOT EXISTS results (
+    job_key INTEGER NOT NULL,
+    ts_rank INTEGER NOT NULL,
+    idx_rank INTEGER NOT NULL,
+    person TEXT NOT NULL,
+    row TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS results_ts ON results(job_key, ts_rank);
+CREATE UNIQUE INDEX IF NOT EXISTS results_idx ON results(job_key, idx_rank);
+CREATE TABLE IF NOT EXISTS workers (
+    worker_id TEXT PRIMARY KEY,
+    pid INTEGER,
+    started_at REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    job_key INTEGER
+);
+"""
+
+_JSON_COLUMNS = (
+    "request",
+    "video",
+    "source",
+    "notification",
+    "config",
+    "video_metadata",
+    "settings",
+    "versions",
+)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (reaping our own dead children)."""
+    if not pid or pid <= 0:
+        return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+@contextlib.contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    """Report SQLite failures as Rekognition errors."""
+    try:
+        yield
+    except PersonTrackError:
+        raise
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            raise ProvisionedThroughputExceededException(
+                f"the job store is busy ({text}); retry the request"
+            ) from exc
+        raise InternalServerError(f"job store error: {text}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise InternalServerError(f"job store error: {exc}") from exc
+
+
+class JobStore:
+    """Access to the SQLite job store; safe to share between threads.
+
+    Parameters
+    ----------
+    path : str or Path
+        The database file (created with its schema when absent).
+    busy_timeout : float, default 10.0
+        Seconds to wait for another writer before the request fails with
+        ProvisionedThroughputExceededException.
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._local = threading.local()
+        with _sqlite_errors():
+            conn = self._conn()
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            elif version > SCHEMA_VERSION:
+                raise InternalServerError(
+                    f"job store {self.path} has schema {version}; this persontrack reads "
+                    f"up to {SCHEMA_VERSION} (upgrade persontrack)"
+                )
+
+    # -- connections and transactions ---------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # Pages of SortBy=INDEX read rows scattered over the table: map the file and
+            # keep a larger page cache so they cost memory reads, not system calls.
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            self._local.conn = conn
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with _sqlite_errors():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # also after a failed COMMIT: an open transaction would make every later
+                # BEGIN on this connection fail
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with _sqlite_errors():
+            return self._conn().execute(sql, tuple(args)).fetchall()
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        job_id: str,
+        client_token: str | None,
+        request_hash: str,
+        request: dict[str, Any],
+        source: dict[str, Any],
+        notification: dict[str, Any] | None,
+        config: dict[str, Any],
+        max_jobs: int,
+        max_workers: int,
+        worker_id: str,
+        heartbeat_timeout: float,
+    ) -> tuple[str, bool, bool]:
+        """Insert a QUEUED job, honouring the idempotency token and the job limit.
+
+        Returns
+        -------
+        (job_id, created, spawn)
+            The job's id (an earlier one when the token was used before), whether a new
+            job was inserted, and whether the caller must start worker ``worker_id``
+            (a placeholder row for it is already registered).
+        """
+        now = time.time()
+        with self._write() as conn:
+            if client_token is not None:
+                row = conn.execute(
+                    "SELECT job_id, request_hash FROM jobs WHERE client_token = ?",
+                    (client_token,),
+                ).fetchone()
+                if row is not None:
+                    if row["request_hash"] != request_hash:
+                        raise IdempotentParameterMismatchException(
+                            f"ClientRequestToken {client_token!r} was already used for job "
+                            f"{row['job_id']} with different parameters",
+                            "StartPersonTracking",
+                        )
+                    return row["job_id"], False, False
+            self._reap(conn, heartbeat_timeout, now)
+            active = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
+            ).fetchone()[0]
+            if active >= max_jobs:
+                raise LimitExceededException(
+                    f"{active} jobs are running or waiting (the limit is {max_jobs}); "
+                    "wait for one to finish",
+                    "StartPersonTracking",
+                )
+            video = request["Video"]
+            conn.execute(
+                "INSERT INTO jobs (job_id, client_token, request_hash, request, state, job_tag, "
+                "video, source, notification, config, created_at) "
+                "VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?, ?, ?, ?)",
+                (
+                    job_id,
+                    client_token,
+                    request_hash,
+                    json.dumps(request),
+                    request.get("JobTag"),
+                    json.dumps(video),
+                    json.dumps(source),
+                    None if notification is None else json.dumps(notification),
+                    json.dumps(config),
+                    now,
+                ),
+            )
+            workers = conn.execute("SELECT COUNT(*) FROM workers").fetchone()[0]
+            spawn = workers < max_workers
+            if spawn:
+                conn.execute(
+                    "INSERT INTO workers (worker_id, pid, started_at, heartbeat) "
+                    "VALUES (?, NULL, ?, ?)",
+                    (worker_id, now, now),
+                )
+            return job_id, True, spawn
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job's row as a dict (JSON columns decoded), or None."""
+        rows = self._read("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        return _decode(rows[0]) if rows else None
+
+    def get_job_by_token(self, client_token: str) -> dict[str, Any] | None:
+        """The job started with this ClientRequestToken, or None."""
+        rows = self._read("SELECT * FROM jobs WHERE client_token = ?", (client_token,))
+        return _decode(rows[0]) if rows else None
+
+    def get_job_by_key(self, job_key: int) -> dict[str, Any] | None:
+        """Like :meth:`get_job`, by the integer store key."""
+        rows = self._read("SELECT * FROM jobs WHERE job_key = ?", (job_key,))
+        return _decode(rows[0]) if rows else None
+
+    def list_jobs(self) -> list[dict[str, Any]]:
+        """Every job, oldest first, without result rows."""
+        return [_decode(r) for r in self._read("SELECT * FROM jobs ORDER BY job_key")]
+
+    def active_count(self) -> int:
+        """Jobs QUEUED or RUNNING."""
+        return int(
+            self._read("SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')")[0][0]
+        )
+
+    def delete_job(self, job_id: str) -> bool:
+        """Remove a finished job and its results; False when it does not exist."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT job_key, state FROM jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+            if row is None:
+                return False
+            if row["state"] in ACTIVE_STATES:
+                raise InvalidParameterException(
+                    f"job {job_id} is still IN_PROGRESS; delete it once it has finished"
+                )
+            conn.execute("DELETE FROM results WHERE job_key = ?", (row["job_key"],))
+            conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
+            return True
+
+    # -- workers ------------------------------------------------------------------------
+
+    def register_worker(self, worker_id: str, pid: int) -> None:
+        """Fill in the pid of a spawned worker (or register one started by hand)."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO workers (worker_id, pid, started_at, heartbeat) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(worker_id) DO UPDATE SET pid = excluded.pid, "
+                "heartbeat = excluded.heartbeat",
+                (worker_id, pid, now, now),
+            )
+
+    def remove_worker(self, worker_id: str) -> None:
+        """Forget a worker (it failed to start)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+
+    def reserve_workers(self, max_workers: int) -> list[str]:
+        """Register placeholder workers for jobs waiting without one; return their ids.
+
+        The caller must start one worker process per returned id.
+        """
+        with self._write() as conn:
+            return self._reserve(conn, max_workers)
+
+    def _reserve(self, conn: sqlite3.Connection, max_workers: int) -> list[str]:
+        queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+        workers, idle = conn.execute(
+            "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
+        ).fetchone()
+        # idle (or still starting) workers will claim waiting jobs themselves
+        wanted = min(queued - idle, max_workers - workers)
+        ids = [uuid.uuid4().hex for _ in range(max(0, wanted))]
+        now = time.time()
+        conn.executemany(
+            "INSERT INTO workers (worker_id, pid, started_at, heartbeat) VALUES (?, NULL, ?, ?)",
+            [(i, now, now) for i in ids],
+        )
+        return ids
+
+    def recover(self, heartbeat_timeout: float, max_workers: int) -> tuple[list[str], list[str]]:
+        """:meth:`reap`, then :meth:`reserve_workers`, in one transaction.
+
+        Returns
+        -------
+        (failed, reserved)
+            JobIds marked FAILED, and ids of the workers the caller must start.
+        """
+        with self._write() as conn:
+            failed = self._reap(conn, heartbeat_timeout, time.time())
+            return failed, self._reserve(conn, max_workers)
+
+    def live_workers(self) -> list[dict[str, Any]]:
+        """Registered workers."""
+        return [dict(r) for r in self._read("SELECT * FROM workers")]
+
+    def claim_next(self, worker_id: str, pid: int) -> dict[str, Any] | None:
+        """Mark the oldest QUEUED job RUNNING for this worker and return it.
+
+        When no job is waiting the worker is unregistered in the same transaction, so a
+        job queued concurrently either is claimed here or sees no worker and starts one.
+        """
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT job_key FROM jobs WHERE state = 'QUEUED' ORDER BY job_key LIMIT 1"
+            ).fetchone()
+            if row is None:
+                conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+                return None
+            key = row["job_key"]
+            conn.execute("DELETE FROM results WHERE job_key = ?", (key,))
+            conn.execute(
+                "UPDATE jobs SET state = 'RUNNING', worker_id = ?, worker_pid = ?, "
+                "started_at = ?, heartbeat = ?, progress = 0, attempts = attempts + 1 "
+                "WHERE job_key = ?",
+                (worker_id, pid, now, now, key),
+            )
+            # an upsert: a live worker once declared dead (stale heartbeat) has lost its row,
+            # and without one the next reap would fail this job at once
+            conn.execute(
+                "INSERT INTO workers (worker_id, pid, started_at, heartbeat, job_key) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(worker_id) DO UPDATE SET "
+                "job_key = excluded.job_key, heartbeat = excluded.heartbeat, pid = excluded.pid",
+                (worker_id, pid, now, now, key),
+            )
+            job = conn.execute("SELECT * FROM jobs WHERE job_key = ?", (key,)).fetchone()
+            return _decode(job)
+
+    def heartbeat(self, worker_id: str) -> None:
+        """Record that a worker is alive."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute("UPDATE workers SET heartbeat = ? WHERE worker_id = ?", (now, worker_id))
+            conn.execute(
+                "UPDATE jobs SET heartbeat = ? WHERE worker_id = ? AND state = 'RUNNING'",
+                (now, worker_id),
+            )
+
+    def set_progress(self, job_key: int, fraction: float) -> None:
+        """Store the fraction done (0–1) of a running job."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET progress = ? WHERE job_key = ? AND state = 'RUNNING'",
+                (min(max(float(fraction), 0.0), 1.0), job_key),
+            )
+
+    def reap(self, heartbeat_timeout: float) -> list[str]:
+        """Fail RUNNING jobs whose worker died; forget dead workers.
+
+        Returns
+        -------
+        list of str
+            JobIds marked FAILED.
+        """
+        with self._write() as conn:
+            return self._reap(conn, heartbeat_timeout, time.time())
+
+    def _reap(self, conn: sqlite3.Connection, heartbeat_timeout: float, now: float) -> list[str]:
+        dead: dict[str, str] = {}
+        for w in conn.execute("SELECT worker_id, pid, started_at, heartbeat FROM workers"):
+            if w["pid"] is None:
+                # spawned but not yet registered; give it time to start its interpreter
+                if now - w["started_at"] > heartbeat_timeout:
+                    dead[w["worker_id"]] = "worker process never started"
+            elif not pid_alive(w["pid"]):
+                dead[w["worker_id"]] = f"worker process {w['pid']} died"
+            elif now - w["heartbeat"] > heartbeat_timeout:
+                dead[w["worker_id"]] = (
+                    f"worker process {w['pid']} stopped responding "
+                    f"(no heartbeat for {now - w['heartbeat']:.0f} s)"
+                )
+        failed: list[str] = []
+        for job in conn.execute(
+            "SELECT job_key, job_id, worker_id, worker_pid FROM jobs WHERE state = 'RUNNING'"
+        ).fetchall():
+            reason = dead.get(job["worker_id"])
+            if reason is None:
+                known = conn.execute(
+                    "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
+                ).fetchone()
+                if known is None:
+                    reason = f"worker process {job['worker_pid']} died"
+            if reason is not None:
+                self._fail(conn, job["job_key"], f"Job failed: {reason} while processing the video")
+                failed.append(job["job_id"])
+        for worker_id in dead:
+            conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+        return failed
+
+    # -- results ------------------------------------------------------------------------
+
+    def add_results(
+        self, job_key: int, rows: Iterable[tuple[int, int, str, str]], chunk: int = 20000
+    ) -> int:
+        """Append ``(ts_rank, idx_rank, person_json, row_json)`` rows of a running job.
+
+        Rows are written in chunks (separate transactions) and become visible to readers
+        only when :meth:`finish` marks the job SUCCEEDED.
+        """
+        count = 0
+        batch: list[tuple[int, int, int, str, str]] = []
+        for ts_rank, idx_rank, person, row in rows:
+            batch.append((job_key, ts_rank, idx_rank, person, row))
+            if len(batch) >= chunk:
+                count += self._insert(batch)
+                batch = []
+        if batch:
+            count += self._insert(batch)
+        return count
+
+    def _insert(self, batch: list[tuple[int, int, int, str, str]]) -> int:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO results (job_key, ts_rank, idx_rank, person, row) "
+                "VALUES (?, ?, ?, ?, ?)",
+                batch,
+            )
+        return len(batch)
+
+    def finish(
+        self,
+        job_key: int,
+        worker_id: str,
+        *,
+        state: str,
+        status_message: str | None = None,
+        result_count: int | None = None,
+        video_metadata: dict[str, Any] | None = None,
+        settings: dict[str, Any] | None = None,
+        versions: dict[str, Any] | None = None,
+    ) -> bool:
+        """Mark a job SUCCEEDED or FAILED if this worker still owns it.
+
+        Returns False (and drops any rows written) when the job was meanwhile declared
+        dead or deleted.
+        """
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT state, worker_id FROM jobs WHERE job_key = ?", (job_key,)
+            ).fetchone()
+            if row is None or row["state"] != "RUNNING" or row["worker_id"] != worker_id:
+                conn.execute("DELETE FROM results WHERE job_key = ?", (job_key,))
+                return False
+            if state == "FAILED":
+                conn.execute("DELETE FROM results WHERE job_key = ?", (job_key,))
+            conn.execute(
+                "UPDATE jobs SET state = ?, status_message = ?, result_count = ?, "
+                "video_metadata = ?, settings = ?, versions = ?, finished_at = ?, "
+                "progress = CASE WHEN ? = 'SUCCEEDED' THEN 1.0 ELSE progress END, "
+                "generation = generation + 1 WHERE job_key = ?",
+                (
+                    state,
+                    status_message,
+                    result_count,
+                    _dumps(video_metadata),
+                    _dumps(settings),
+                    _dumps(versions),
+                    now,
+                    state,
+                    job_key,
+                ),
+            )
+            conn.execute("UPDATE workers SET job_key = NULL WHERE worker_id = ?", (worker_id,))
+            return True
+
+    def _fail(self, conn: sqlite3.Connection, job_key: int, message: str) -> None:
+        conn.execute("DELETE FROM results WHERE job_key = ?", (job_key,))
+        conn.execute(
+            "UPDATE jobs SET state = 'FAILED', status_message = ?, finished_at = ?, "
+            "generation = generation + 1 WHERE job_key = ?",
+            (message, time.time(), job_key),
+        )
+
+    def record_notification(self, job_key: int, error: str | None) -> None:
+        """Remember that the completion message was sent (or why it was not)."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE jobs SET notified_at = ?, notify_error = ? WHERE job_key = ?",
+                (time.time(), error, job_key),
+            )
+
+    def page(self, job_key: int, sort_by: str, offset: int, limit: int) -> list[str]:
+        """PersonDetection JSON strings ``offset .. offset+limit`` in the given order."""
+        column = "ts_rank" if sort_by == "TIMESTAMP" else "idx_rank"
+        rows = self._read(
+            f"SELECT person FROM results WHERE job_key = ? AND {column} >= ? AND {column} < ? "
+            f"ORDER BY {column}",
+            (job_key, offset, offset + limit),
+        )
+        return [r[0] for r in rows]
+
+    def result_rows(self, job_key: int) -> list[str]:
+        """Every stored DataFrame row (JSON) of a job, in TIMESTAMP order."""
+        rows = self._read("SELECT row FROM results WHERE job_key = ? ORDER BY ts_rank", (job_key,))
+        return [r[0] for r in rows]
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _decode(row: sqlite3.Row) -> dict[str, Any]:
+    out = dict(row)
+    for col in _JSON_COLUMNS:
+        if out.get(col) is not None:
+            out[col] = json.loads(out[col])
+    return out

@@ -1,0 +1,714 @@
+"""A boto3-shaped Rekognition client that runs People Pathing jobs locally.
+
+Code written for ``boto3.client("rekognition")`` keeps working: the same method names,
+PascalCase parameters, response dicts and exceptions (``client.exceptions.X``, catchable
+as botocore's ``ClientError`` with ``e.response["Error"]["Code"]``). Jobs live in a SQLite
+store under ``data_dir`` and run in background worker processes; videos come from local
+folders under ``bucket_root`` (bucket = sub-folder) or, when configured, from S3.
+
+Examples
+--------
+A migrating user's code, unchanged but for the client::
+
+    rek = pt.client(data_dir="~/.persontrack", bucket_root="~/videos")
+    job = rek.start_person_tracking(Video={"S3Object": {"Bucket": "shop", "Name": "door.mp4"}})
+    rek.wait(job["JobId"])
+    page = rek.get_person_tracking(JobId=job["JobId"], SortBy="INDEX")
+    df = rek.get_dataframe(job["JobId"])
+
+Errors are Rekognition's:
+
+>>> import tempfile, persontrack as pt
+>>> root = tempfile.mkdtemp()
+>>> rek = pt.client(data_dir=root + "/jobs", bucket_root=root)
+>>> try:
+...     rek.get_person_tracking(JobId="no-such-job")
+... except rek.exceptions.ResourceNotFoundException as e:
+...     print(e.response["Error"]["Code"])
+ResourceNotFoundException
+>>> rek.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from botocore.exceptions import ClientError
+
+from ..errors import (
+    ERRORS,
+    IdempotentParameterMismatchException,
+    InternalServerError,
+    InvalidParameterException,
+    ResourceNotFoundException,
+    ThrottlingException,
+)
+from . import _notify
+from ._params import validate_request
+from ._storage import LocalBuckets, S3Storage
+from ._store import ACTIVE_STATES, DB_FILE, JobStore
+from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
+from ._worker import DEFAULT_TRACKER, HEARTBEAT_INTERVAL
+
+__all__ = ["PersonTrackingClient", "client", "get_person_tracking", "start_person_tracking"]
+
+DEFAULT_DATA_DIR = "~/.persontrack"
+"""Where the job store lives unless ``data_dir`` or ``$PERSONTRACK_DATA_DIR`` says otherwise."""
+MAX_JOBS = 20
+"""Jobs that may run or wait at once (Rekognition's default concurrent-job quota)."""
+HEARTBEAT_TIMEOUT = 60.0
+"""Seconds without a heartbeat after which a worker counts as dead."""
+DEFAULT_MAX_RESULTS = 1000
+
+_API_STATUS = {
+    "QUEUED": "IN_PROGRESS",
+    "RUNNING": "IN_PROGRESS",
+    "SUCCEEDED": "SUCCEEDED",
+    "FAILED": "FAILED",
+}
+
+
+def _response_metadata() -> dict[str, Any]:
+    request_id = str(uuid.uuid4())
+    return {
+        "RequestId": request_id,
+        "HTTPStatusCode": 200,
+        "HTTPHeaders": {
+            "x-amzn-requestid": request_id,
+            "content-type": "application/x-amz-json-1.1",
+        },
+        "RetryAttempts": 0,
+    }
+
+
+class _RateLimiter:
+    """A token bucket: at most ``rate`` requests per second on average, bursts of ``rate``."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.stamp = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self, operation: str) -> None:
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.rate, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+            if self.tokens < 1:
+                raise ThrottlingException(
+                    f"more than {self.rate:g} requests per second; slow down and retry",
+                    operation,
+                )
+            self.tokens -= 1
+
+
+class PersonTrackingClient:
+    """Rekognition's StartPersonTracking/GetPersonTracking, run on this machine.
+
+    Create it with :func:`client`. Parameters are described there.
+    """
+
+    exceptions = SimpleNamespace(ClientError=ClientError, **ERRORS)
+    """The error classes, as ``boto3.client("rekognition").exceptions`` has them."""
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str] | None = None,
+        bucket_root: str | os.PathLike[str] | None = None,
+        *,
+        storage: str | None = None,
+        s3_endpoint_url: str | None = None,
+        sns_endpoint_url: str | None = None,
+        region_name: str | None = None,
+        settings: Mapping[str, Any] | Any | None = None,
+        max_jobs: int = MAX_JOBS,
+        max_workers: int | None = None,
+        max_requests_per_second: float | None = None,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
+        token_ttl: float = TOKEN_TTL_SECONDS,
+        busy_timeout: float = 10.0,
+        tracker: str | None = None,
+    ) -> None:
+        data = data_dir or os.environ.get("PERSONTRACK_DATA_DIR") or DEFAULT_DATA_DIR
+        self.data_dir = Path(data).expanduser().resolve()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if storage is None:
+            storage = "s3" if bucket_root is None and s3_endpoint_url else "local"
+        if storage == "local":
+            root = bucket_root or os.environ.get("PERSONTRACK_BUCKET_ROOT")
+            self.storage: LocalBuckets | S3Storage = LocalBuckets(
+                Path(root) if root else self.data_dir / "buckets"
+            )
+        elif storage == "s3":
+            self.storage = S3Storage(s3_endpoint_url, region_name)
+        else:
+            raise InvalidParameterException(f"storage must be 'local' or 's3', got {storage!r}")
+        for name, value in (("max_jobs", max_jobs), ("max_workers", max_workers)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise InvalidParameterException(f"{name} must be an integer, got {value!r}")
+            if value is not None and value < 1:
+                raise InvalidParameterException(f"{name} must be >= 1, got {value}")
+        self.max_jobs = max_jobs
+        self.max_workers = max_workers or max(1, os.cpu_count() or 1)
+        self.sns_endpoint_url = sns_endpoint_url
+        self.region_name = region_name
+        self.heartbeat_timeout = heartbeat_timeout
+        self.tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        self.settings = _settings_dict(settings)
+        self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
+        self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
+        self.signer = TokenSigner(load_or_create_key(self.data_dir), ttl=token_ttl)
+        self._children: list[subprocess.Popen[bytes]] = []
+        self._callbacks: dict[str, Callable[[dict[str, Any]], Any]] = {}
+        self._callback_lock = threading.Lock()
+        self._watcher: threading.Thread | None = None
+        self._closed = threading.Event()
+        self.recover()
+
+    # -- Rekognition API ----------------------------------------------------------------
+
+    def start_person_tracking(self, **kwargs: Any) -> dict[str, Any]:
+        """Queue a People Pathing job; returns ``{"JobId": ...}`` at once.
+
+        Parameters are Rekognition's: ``Video`` (required), ``ClientRequestToken``,
+        ``NotificationChannel``, ``JobTag``. For local use ``NotificationChannel`` may
+        also be a callable (called with the completion message in this process) or an
+        ``http(s)://`` webhook URL (POSTed the message as JSON by the worker).
+
+        Raises
+        ------
+        InvalidParameterException, IdempotentParameterMismatchException,
+        InvalidS3ObjectException, VideoTooLargeException, LimitExceededException,
+        AccessDeniedException, ThrottlingException, ProvisionedThroughputExceededException,
+        InternalServerError
+        """
+        op = "StartPersonTracking"
+        self._throttle(op)
+        params = dict(kwargs)
+        channel = params.get("NotificationChannel")
+        callback: Callable[[dict[str, Any]], Any] | None = None
+        notification: dict[str, Any] | None = None
+        if callable(channel):
+            callback = channel
+            params.pop("NotificationChannel")
+            notification = {"kind": "callable", "name": _callable_name(channel)}
+        elif isinstance(channel, str):
+            if not _is_webhook_url(channel):
+                raise InvalidParameterException(
+                    "NotificationChannel must be {SNSTopicArn, RoleArn}, a callable, or an "
+                    f"http(s):// webhook URL; got {channel[:80]!r}",
+                    op,
+                )
+            params.pop("NotificationChannel")
+            notification = {"kind": "webhook", "url": channel}
+        request = validate_request(op, params)
+        if "NotificationChannel" in request:
+            notification = {
+                "kind": "sns",
+                **request["NotificationChannel"],
+                "endpoint_url": self.sns_endpoint_url,
+                "region_name": self.region_name,
+            }
+        identity = {
+            "request": {k: v for k, v in request.items() if k != "ClientRequestToken"},
+            "notification": notification,
+            "settings": self.settings,
+            "tracker": self.tracker,
+            "storage": self.storage.kind,
+        }
+        request_hash = hashlib.sha256(
+            json.dumps(identity, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        token = request.get("ClientRequestToken")
+        if token is not None:
+            existing = self.store.get_job_by_token(token)
+            if existing is not None and existing["request_hash"] == request_hash:
+                return {"JobId": existing["job_id"], "ResponseMetadata": _response_metadata()}
+            if existing is not None:
+                raise IdempotentParameterMismatchException(
+                    f"ClientRequestToken {token!r} was already used for job "
+                    f"{existing['job_id']} with different parameters",
+                    op,
+                )
+        source = self.storage.locate(request["Video"]["S3Object"])
+        worker_id = uuid.uuid4().hex
+        job_id, created, spawn = self.store.create_job(
+            job_id=secrets.token_hex(32),
+            client_token=token,
+            request_hash=request_hash,
+            request=request,
+            source=source,
+            notification=notification,
+            config={"tracker": self.tracker, "settings": self.settings},
+            max_jobs=self.max_jobs,
+            max_workers=self.max_workers,
+            worker_id=worker_id,
+            heartbeat_timeout=self.heartbeat_timeout,
+        )
+        if spawn:
+            self._spawn(worker_id)
+        if callback is not None and created:
+            self._watch(job_id, callback)
+        return {"JobId": job_id, "ResponseMetadata": _response_metadata()}
+
+    def get_person_tracking(self, **kwargs: Any) -> dict[str, Any]:
+        """One page of a job's results, as Rekognition's GetPersonTracking returns it.
+
+        Parameters are Rekognition's: ``JobId`` (required), ``MaxResults`` (default and
+        cap 1000), ``NextToken``, ``SortBy`` (``TIMESTAMP`` default, or ``INDEX``).
+        A job still running answers ``JobStatus="IN_PROGRESS"`` with no Persons.
+
+        Raises
+        ------
+        InvalidParameterException, InvalidPaginationTokenException,
+        ResourceNotFoundException, ThrottlingException,
+        ProvisionedThroughputExceededException, InternalServerError
+        """
+        op = "GetPersonTracking"
+        self._throttle(op)
+        request = validate_request(op, kwargs)
+        job = self._job(request["JobId"], op)
+        sort_by = request.get("SortBy", "TIMESTAMP")
+        limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+        status = _API_STATUS[job["state"]]
+        offset = 0
+        if "NextToken" in request:
+            offset = self.signer.verify(
+                request["NextToken"],
+                job_key=job["job_key"],
+                generation=job["generation"],
+                sort_by=sort_by,
+            )
+        response: dict[str, Any] = {"JobStatus": status}
+        if job["status_message"] is not None:
+            response["StatusMessage"] = job["status_message"]
+        if job["video_metadata"] is not None:
+            response["VideoMetadata"] = job["video_metadata"]
+        persons: list[Any] = []
+        if status == "SUCCEEDED":
+            rows = self.store.page(job["job_key"], sort_by, offset, limit)
+            persons = _loads("[" + ",".join(rows) + "]")
+            if offset + limit < (job["result_count"] or 0):
+                response["NextToken"] = self.signer.sign(
+                    job_key=job["job_key"],
+                    generation=job["generation"],
+                    sort_by=sort_by,
+                    offset=offset + limit,
+                )
+        response["Persons"] = persons
+        response["JobId"] = job["job_id"]
+        response["Video"] = job["video"]
+        if job["job_tag"] is not None:
+            response["JobTag"] = job["job_tag"]
+        response["ResponseMetadata"] = _response_metadata()
+        return response
+
+    # -- notebook extras ----------------------------------------------------------------
+
+    def describe_job(self, JobId: str) -> dict[str, Any]:
+        """Status, progress (0–1), timing, video, settings and versions of one job."""
+        return _describe(self._job(self._job_id(JobId), "DescribeJob"))
+
+    def get_progress(self, JobId: str) -> float:
+        """The fraction (0–1) of the job's video processed so far."""
+        job = self._job(self._job_id(JobId), "DescribeJob")
+        return 1.0 if job["state"] == "SUCCEEDED" else float(job["progress"])
+
+    def list_jobs(self) -> pd.DataFrame:
+        """Every job in the store, oldest first, one row each (see :meth:`describe_job`)."""
+        self.recover()
+        rows = [_describe(j) for j in self.store.list_jobs()]
+        columns = [
+            "JobId",
+            "JobStatus",
+            "StatusMessage",
+            "Progress",
+            "JobTag",
+            "Bucket",
+            "Name",
+            "CreationTime",
+            "StartTime",
+            "CompletionTime",
+            "ResultCount",
+        ]
+        frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+        for c in ("CreationTime", "StartTime", "CompletionTime"):
+            frame[c] = pd.to_datetime(frame[c], unit="s", utc=True)
+        return frame
+
+    def delete_job(self, JobId: str) -> None:
+        """Remove a finished job and its results (its ClientRequestToken becomes free)."""
+        job_id = self._job_id(JobId)
+        if not self.store.delete_job(job_id):
+            raise ResourceNotFoundException(f"job {job_id} does not exist", "DeleteJob")
+
+    def get_dataframe(self, JobId: str) -> pd.DataFrame:
+        """The results of a SUCCEEDED job as a results DataFrame (TIMESTAMP order).
+
+        Lossless: frame numbers, detection confidences and body landmarks are kept.
+        """
+        from ..schema import COLUMNS, validate_frame
+
+        job = self._job(self._job_id(JobId), "GetDataFrame")
+        if job["state"] != "SUCCEEDED":
+            raise InvalidParameterException(
+                f"job {job['job_id']} is {_API_STATUS[job['state']]}"
+                + (f" ({job['status_message']})" if job["status_message"] else "")
+                + "; results exist once it has SUCCEEDED"
+            )
+        rows = self.store.result_rows(job["job_key"])
+        records = _loads("[" + ",".join(rows) + "]")
+        frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+        frame = validate_frame(frame, fill_missing=True)
+        frame.attrs["GetPersonTracking"] = {
+            "JobStatus": "SUCCEEDED",
+            "VideoMetadata": job["video_metadata"] or {},
+            "JobId": job["job_id"],
+            "Video": job["video"],
+            **({"JobTag": job["job_tag"]} if job["job_tag"] is not None else {}),
+        }
+        return frame
+
+    def wait(
+        self,
+        JobId: str,
+        *,
+        timeout: float | None = None,
+        poll: float = 0.2,
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        """Block until the job has SUCCEEDED or FAILED; return :meth:`describe_job`.
+
+        Parameters
+        ----------
+        JobId : str
+            The job.
+        timeout : float, optional
+            Seconds to wait at most (default: no limit).
+        poll : float, default 0.2
+            Seconds between two looks at the store.
+        progress : bool, default False
+            Show a progress bar (tqdm; a widget in notebooks).
+
+        Raises
+        ------
+        TimeoutError
+            When ``timeout`` seconds pass first.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job_id = self._job_id(JobId)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=100, desc=job_id[:12], unit="%")
+        try:
+            while True:
+                job = self._job(job_id, "DescribeJob")
+                if bar is not None:
+                    done = 1.0 if job["state"] == "SUCCEEDED" else float(job["progress"])
+                    bar.update(round(done * 100) - bar.n)
+                if job["state"] in ("SUCCEEDED", "FAILED"):
+                    return _describe(job)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+                time.sleep(poll)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def recover(self) -> list[str]:
+        """Fail jobs whose worker died and start workers for jobs left waiting.
+
+        Runs when the client is created and whenever it looks at unfinished jobs.
+
+        Returns
+        -------
+        list of str
+            JobIds just marked FAILED.
+        """
+        for child in list(self._children):
+            if child.poll() is not None:
+                self._children.remove(child)
+        # one write transaction: clients waiting on a job call this at every poll
+        failed, reserved = self.store.recover(self.heartbeat_timeout, self.max_workers)
+        for worker_id in reserved:
+            self._spawn(worker_id)
+        return failed
+
+    def close(self) -> None:
+        """Stop the notification watcher and close this thread's store connection.
+
+        Workers keep running: jobs finish even after the client is gone.
+        """
+        self._closed.set()
+        self.store.close()
+
+    def __enter__(self) -> PersonTrackingClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = getattr(self.storage, "root", None) or getattr(self.storage, "endpoint_url", "")
+        return (
+            f"<persontrack client data_dir={str(self.data_dir)!r} "
+            f"storage={self.storage.kind}:{where}>"
+        )
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _throttle(self, operation: str) -> None:
+        if self._limiter is not None:
+            self._limiter.acquire(operation)
+
+    def _job_id(self, job_id: Any) -> str:
+        return str(validate_request("GetPersonTracking", {"JobId": job_id})["JobId"])
+
+    def _job(self, job_id: str, operation: str) -> dict[str, Any]:
+        """The job's row; an unfinished job is first checked for a dead worker."""
+        job = self.store.get_job(job_id)
+        if job is not None and job["state"] in ACTIVE_STATES:
+            self.recover()
+            job = self.store.get_job(job_id)
+        if job is None:
+            raise ResourceNotFoundException(f"job {job_id} does not exist", operation)
+        return job
+
+    def _spawn(self, worker_id: str) -> None:
+        logs = self.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        env = dict(os.environ)
+        package_parent = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
+        try:
+            # one log for all workers (appends of whole lines do not interleave)
+            with open(logs / "workers.log", "ab") as log:
+                child = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "persontrack.jobs._worker",
+                        "--db",
+                        str(self.store.path),
+                        "--worker-id",
+                        worker_id,
+                        "--workdir",
+                        str(self.data_dir / "tmp"),
+                        "--heartbeat",
+                        str(min(HEARTBEAT_INTERVAL, self.heartbeat_timeout / 4)),
+                    ],
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    env=env,
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            self.store.remove_worker(worker_id)
+            raise InternalServerError(f"cannot start a worker process: {exc}") from exc
+        self._children.append(child)
+
+    def _watch(self, job_id: str, callback: Callable[[dict[str, Any]], Any]) -> None:
+        with self._callback_lock:
+            self._callbacks[job_id] = callback
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(
+                    target=self._watch_loop, daemon=True, name="persontrack-notify"
+                )
+                self._watcher.start()
+
+    def _watch_loop(self, poll: float = 0.1) -> None:
+        try:
+            while not self._closed.wait(poll):
+                with self._callback_lock:
+                    pending = dict(self._callbacks)
+                    if not pending:
+                        self._watcher = None
+                        return
+                for job_id, callback in pending.items():
+                    try:
+                        job = self.store.get_job(job_id)
+                        if job is not None and job["state"] in ACTIVE_STATES:
+                            self.store.reap(self.heartbeat_timeout)
+                            job = self.store.get_job(job_id)
+                    except ClientError:
+                        continue  # store busy: look again on the next round
+                    if job is not None and job["state"] in ACTIVE_STATES:
+                        continue
+                    with self._callback_lock:
+                        self._callbacks.pop(job_id, None)
+                    if job is None:  # deleted meanwhile
+                        continue
+                    error = _notify.call(callback, _notify.completion_message(job))
+                    with contextlib.suppress(ClientError):
+                        self.store.record_notification(job["job_key"], error)
+        finally:
+            self.store.close()  # this thread's connection
+
+
+def _is_webhook_url(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        parts = urlsplit(text)
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and len(text) <= 2048
+
+
+def _loads(text: str) -> Any:
+    """``json.loads`` without cyclic garbage collection pauses.
+
+    A page is ~20,000 new dicts and lists; with the collector on, parsing one triggers
+    full collections over the notebook's whole heap (100+ ms). JSON cannot hold cycles,
+    so nothing is lost by pausing the collector while parsing.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return json.loads(text)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _callable_name(fn: Callable[..., Any]) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    return f"{module}.{name}" if module else name
+
+
+def _settings_dict(settings: Mapping[str, Any] | Any | None) -> dict[str, Any] | None:
+    if settings is None:
+        return None
+    if hasattr(settings, "to_dict"):
+        return dict(settings.to_dict())
+    if isinstance(settings, Mapping):
+        return dict(settings)
+    raise InvalidParameterException(
+        f"settings must be TrackingSettings or a dict, got {type(settings).__name__}"
+    )
+
+
+def _describe(job: dict[str, Any]) -> dict[str, Any]:
+    s3 = job["video"]["S3Object"]
+    return {
+        "JobId": job["job_id"],
+        "JobStatus": _API_STATUS[job["state"]],
+        "StatusMessage": job["status_message"],
+        "Progress": 1.0 if job["state"] == "SUCCEEDED" else float(job["progress"]),
+        "JobTag": job["job_tag"],
+        "Video": job["video"],
+        "Bucket": s3["Bucket"],
+        "Name": s3["Name"],
+        "VideoMetadata": job["video_metadata"],
+        "CreationTime": job["created_at"],
+        "StartTime": job["started_at"],
+        "CompletionTime": job["finished_at"],
+        "ResultCount": job["result_count"],
+        "Settings": job["settings"] if job["settings"] is not None else job["config"]["settings"],
+        "Versions": job["versions"],
+        "Attempts": job["attempts"],
+        "NotificationError": job["notify_error"],
+    }
+
+
+def client(
+    data_dir: str | os.PathLike[str] | None = None,
+    bucket_root: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> PersonTrackingClient:
+    """A Rekognition-compatible People Pathing client backed by this machine.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Folder of the job store (``jobs.sqlite3``), the pagination signing key, worker
+        logs and temporary downloads. Default ``$PERSONTRACK_DATA_DIR`` or
+        ``~/.persontrack``.
+    bucket_root : path, optional
+        Folder whose sub-folders are the buckets of ``Video.S3Object``. Default
+        ``$PERSONTRACK_BUCKET_ROOT`` or ``data_dir/buckets``.
+    storage : {"local", "s3"}, optional
+        ``"s3"`` reads videos from S3 through boto3 (default when only
+        ``s3_endpoint_url`` is given).
+    s3_endpoint_url, sns_endpoint_url : str, optional
+        S3-compatible server and SNS endpoint (credentials from boto3's usual chain).
+    region_name : str, optional
+        AWS region for S3 and SNS (SNS defaults to the topic ARN's region).
+    settings : TrackingSettings or dict, optional
+        Tracking settings for the jobs this client starts.
+    max_jobs : int, default 20
+        Jobs that may run or wait at once; one more is LimitExceededException.
+    max_workers : int, optional
+        Worker processes running at once (default: CPU count).
+    max_requests_per_second : float, optional
+        Answer ThrottlingException above this request rate (default: no limit).
+    heartbeat_timeout : float, default 60
+        Seconds of worker silence after which its job is FAILED.
+    token_ttl : float, default 86400
+        Seconds a NextToken stays valid.
+    busy_timeout : float, default 10
+        Seconds to wait for the store's write lock before
+        ProvisionedThroughputExceededException.
+    tracker : str, optional
+        ``"module:function"`` (or ``"/path/file.py:function"``) with the signature of
+        :func:`persontrack.track_video` to run instead of it (default
+        ``$PERSONTRACK_TRACKER``, else ``track_video``).
+
+    Returns
+    -------
+    PersonTrackingClient
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from persontrack.jobs.client import client
+    >>> rek = client(data_dir=tempfile.mkdtemp(), bucket_root=tempfile.mkdtemp())
+    >>> try:
+    ...     rek.get_person_tracking(JobId="nope")
+    ... except rek.exceptions.ResourceNotFoundException as e:
+    ...     print(e.response["Error"]["Code"])
+    ResourceNotFoundException
+    """
+    return PersonTrackingClient(data_dir, bucket_root, **options)
+
+
+_default: PersonTrackingClient | None = None
+_default_lock = threading.Lock()
+
+
+def _default_client() -> PersonTrackingClient:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = client()
+        return _default
+
+
+def start_person_tracking(**kwargs: Any) -> dict[str, Any]:
+    """``StartPersonTracking`` on a default client (``$PERSONTRACK_DATA_DIR`` etc.)."""
+    return _default_client().start_person_tracking(**kwargs)
+
+
+def get_person_tracking(**kwargs: Any) -> dict[str, Any]:
+    """``GetPersonTracking`` on a default client (``$PERSONTRACK_DATA_DIR`` etc.)."""
+    return _default_client().get_person_tracking(**kwargs)

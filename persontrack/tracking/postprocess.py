@@ -1,0 +1,408 @@
+"""Offline clean-up of finished tracks: link fragments, fill gaps.
+
+An online tracker decides at every frame with what it has seen so far. When a whole
+video is analysed, the future is known too, and two common errors can be fixed after
+the fact:
+
+- :func:`link_tracks` joins fragments of one person: a track that was lost (the person
+  was hidden or missed by the detector for a few seconds) and a track born later, when
+  the motion at the end of the first, the motion at the start of the second and the
+  straight path between them agree, and the box sizes match. Fragments are paired by a
+  global one-to-one assignment (Hungarian method), like AFLink without appearance.
+- :func:`interpolate_tracks` adds boxes on the frames a track misses, linearly between
+  the boxes on either side, for gaps up to ``max_gap_ms``;
+  :func:`smooth_tracks` then takes the frame-to-frame jitter out of the boxes (the two
+  together are a simple form of GSI, Gaussian-smoothed interpolation).
+
+All three work on MOT rows (``frame, id, x, y, w, h, conf``; pixels, 1-based frames) as
+:func:`persontrack.track_mot_detections` returns, and never modify their input.
+
+Examples
+--------
+>>> import pandas as pd, persontrack.tracking.postprocess as pp
+>>> rows = [(f, 1 if f < 10 else 2, 100.0 + 5 * f, 50.0, 40.0, 100.0, 0.9)
+...         for f in range(1, 21) if not 10 <= f < 14]
+>>> df = pd.DataFrame(rows, columns=["frame", "id", "x", "y", "w", "h", "conf"])
+>>> out = pp.interpolate_tracks(pp.link_tracks(df, frame_rate=30), frame_rate=30)
+>>> out["id"].unique().tolist(), len(out)
+([1], 20)
+>>> out.loc[out["frame"] == 11, ["x", "conf"]].values.tolist()
+[[155.0, -1.0]]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from ..errors import InvalidParameterException
+
+__all__ = ["INTERPOLATED_CONFIDENCE", "interpolate_tracks", "link_tracks", "smooth_tracks"]
+
+INTERPOLATED_CONFIDENCE = -1.0
+"""``conf`` of the boxes :func:`interpolate_tracks` adds (MOT's "no score")."""
+
+_COLUMNS = ("frame", "id", "x", "y", "w", "h")
+
+
+def link_tracks(
+    tracks: pd.DataFrame,
+    frame_rate: float,
+    *,
+    max_gap_ms: float = 8000.0,
+    velocity_window_ms: float = 1000.0,
+    position_tolerance: float = 0.3,
+    velocity_tolerance: float = 0.1,
+    max_height_ratio: float = 1.3,
+    max_cost: float = 1.0,
+) -> pd.DataFrame:
+    """Give one id to track fragments that are the same person.
+
+    For every pair of tracks A, B where B starts after A ends, within ``max_gap_ms``,
+    A's end is extrapolated forward with its velocity over its last
+    ``velocity_window_ms`` and B's start backward with its own; the cost is the larger
+    of the two misses, in mean box heights, over the tolerance ``position_tolerance +
+    velocity_tolerance * gap_seconds`` (a prediction drifts with time). Pairs whose box
+    heights differ by more than ``max_height_ratio`` or whose cost exceeds ``max_cost``
+    are never linked; among the rest, a global one-to-one assignment (Hungarian) picks
+    the links of least total cost, and chains A → B → C become one id (A's).
+
+    Parameters
+    ----------
+    tracks : pandas.DataFrame
+        MOT rows: columns ``frame`` (int), ``id`` and ``x, y, w, h`` (pixels), any other
+        columns kept as they are. One row per id and frame. Not modified.
+    frame_rate : float
+        Frames per second, to turn frame numbers into time.
+    max_gap_ms : float, default 8000.0
+        Longest time between A's last and B's first box that may be bridged.
+    velocity_window_ms : float, default 1000.0
+        A fragment's end (start) velocity is the least-squares slope of its box centres
+        over this much time at its end (start); a fragment seen once has velocity 0.
+    position_tolerance : float, default 0.3
+        Miss, in box heights, that costs 1 for a gap of zero.
+    velocity_tolerance : float, default 0.1
+        Growth of the tolerated miss per second of gap, in box heights per second.
+    max_height_ratio : float, default 1.3
+        Largest ratio of A's last and B's first box height that may be linked.
+    max_cost : float, default 1.0
+        Pairs costlier than this are never linked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of ``tracks`` with ``id`` replaced by the id of the first fragment of
+        each chain, sorted by frame then id, index 0..n-1.
+
+    Raises
+    ------
+    InvalidParameterException
+        Missing columns, or a setting out of range.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> walk = [(f, 1 if f <= 10 else 7, 10.0 * f, 0.0, 40.0, 100.0) for f in range(1, 21)]
+    >>> df = pd.DataFrame(walk, columns=["frame", "id", "x", "y", "w", "h"])
+    >>> link_tracks(df.drop(index=[10, 11]), frame_rate=30)["id"].unique().tolist()
+    [1]
+    """
+    fps = _check(tracks, frame_rate, "link_tracks")
+    max_gap = _non_negative("link_tracks", "max_gap_ms", max_gap_ms) / 1000.0 * fps
+    window = _non_negative("link_tracks", "velocity_window_ms", velocity_window_ms) / 1000.0
+    pos_tol = _positive("link_tracks", "position_tolerance", position_tolerance)
+    vel_tol = _non_negative("link_tracks", "velocity_tolerance", velocity_tolerance)
+    ratio = _positive("link_tracks", "max_height_ratio", max_height_ratio)
+    gate = _positive("link_tracks", "max_cost", max_cost)
+    if ratio < 1.0:
+        raise InvalidParameterException("link_tracks: max_height_ratio must be >= 1")
+
+    df = tracks.sort_values(["id", "frame"], kind="stable")
+    ids, frame, box = _arrays(df)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    n = len(starts)
+    if n < 2:
+        return _sorted(tracks)
+    cx = box[:, 0] + box[:, 2] / 2
+    cy = box[:, 1] + box[:, 3] / 2
+    t = frame / fps
+    head = np.empty((n, 5))  # t, cx, cy, h, frame of each fragment's first box
+    tail = np.empty((n, 5))  # … and of its last
+    v_head = np.empty((n, 2))
+    v_tail = np.empty((n, 2))
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        head[k] = t[a], cx[a], cy[a], box[a, 3], frame[a]
+        tail[k] = t[b - 1], cx[b - 1], cy[b - 1], box[b - 1, 3], frame[b - 1]
+        first = slice(a, a + int(np.searchsorted(t[a:b], t[a] + window, side="right")))
+        last = slice(a + int(np.searchsorted(t[a:b], t[b - 1] - window)), b)
+        v_head[k] = _slope(t[first], cx[first], cy[first])
+        v_tail[k] = _slope(t[last], cx[last], cy[last])
+
+    # Candidate pairs: A ends before B starts, within the gap (B sorted by start, so the
+    # pairs are found without an all-against-all matrix: long videos have many tracks).
+    by_start = np.argsort(head[:, 4], kind="stable")
+    lo = np.searchsorted(head[by_start, 4], tail[:, 4] + 0.5)
+    hi = np.searchsorted(head[by_start, 4], tail[:, 4] + max_gap + 1e-9, side="right")
+    counts = np.maximum(hi - lo, 0)
+    src = np.repeat(np.arange(n), counts)
+    dst = by_start[np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - lo, counts)]
+    dt = head[dst, 0] - tail[src, 0]
+    h_a, h_b = tail[src, 3], head[dst, 3]
+    # A's end extrapolated forward and B's start backward must each land on the other.
+    forward = np.hypot(
+        tail[src, 1] + v_tail[src, 0] * dt - head[dst, 1],
+        tail[src, 2] + v_tail[src, 1] * dt - head[dst, 2],
+    )
+    backward = np.hypot(
+        head[dst, 1] - v_head[dst, 0] * dt - tail[src, 1],
+        head[dst, 2] - v_head[dst, 1] * dt - tail[src, 2],
+    )
+    cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (pos_tol + vel_tol * dt)
+    ok = (cost <= gate) & (np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6))
+    nxt = _assign(src[ok], dst[ok], cost[ok], n, unmatched=gate + 1.0)
+
+    # Follow chains from fragments nobody links to.
+    track_ids = ids[starts]
+    new_id = track_ids.copy()
+    linked_to = set(nxt.values())
+    for k in range(n):
+        if k in linked_to:
+            continue
+        j = k
+        while j in nxt:
+            j = nxt[j]
+            new_id[j] = track_ids[k]
+    mapping = pd.Series(new_id, index=track_ids)
+    out = tracks.copy()
+    out["id"] = tracks["id"].map(mapping).astype(tracks["id"].dtype)
+    return _sorted(out)
+
+
+def interpolate_tracks(
+    tracks: pd.DataFrame,
+    frame_rate: float,
+    *,
+    max_gap_ms: float = 3000.0,
+) -> pd.DataFrame:
+    """Fill the frames a track misses with boxes interpolated linearly.
+
+    Parameters
+    ----------
+    tracks : pandas.DataFrame
+        MOT rows: columns ``frame`` (int), ``id``, ``x, y, w, h`` (pixels) and
+        optionally ``conf``. One row per id and frame. Not modified.
+    frame_rate : float
+        Frames per second, to turn frame numbers into time.
+    max_gap_ms : float, default 3000.0
+        Gaps longer than this (from the last box before to the first box after) are
+        left empty: the longer a person is unseen, the less a straight line says where
+        they are. 0 adds nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tracks`` plus one row per filled frame (``conf`` =
+        :data:`INTERPOLATED_CONFIDENCE`; other extra columns NaN), sorted by frame then
+        id, index 0..n-1.
+
+    Raises
+    ------
+    InvalidParameterException
+        Missing columns, or a setting out of range.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"frame": [1, 4], "id": [1, 1], "x": [0.0, 30.0], "y": 0.0,
+    ...                    "w": 10.0, "h": 20.0, "conf": 0.9})
+    >>> interpolate_tracks(df, frame_rate=30)[["frame", "x", "conf"]].values.tolist()
+    [[1.0, 0.0, 0.9], [2.0, 10.0, -1.0], [3.0, 20.0, -1.0], [4.0, 30.0, 0.9]]
+    """
+    fps = _check(tracks, frame_rate, "interpolate_tracks")
+    max_gap = _non_negative("interpolate_tracks", "max_gap_ms", max_gap_ms) / 1000.0 * fps
+    df = tracks.sort_values(["id", "frame"], kind="stable")
+    ids, frame, box = _arrays(df)
+    if len(ids) < 2:
+        return _sorted(tracks)
+    step = np.diff(frame)
+    fill = np.flatnonzero((ids[1:] == ids[:-1]) & (step > 1) & (step <= max_gap + 1e-9))
+    if len(fill) == 0:
+        return _sorted(tracks)
+    counts = (step[fill] - 1).astype(np.int64)
+    before = np.repeat(fill, counts)
+    # Position of each new frame inside its gap: 1, 2, …, count.
+    offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + 1
+    frac = (offset / step[before])[:, None]
+    new_box = box[before] + frac * (box[before + 1] - box[before])
+    new_frame = frame[before] + offset
+    added = pd.DataFrame(
+        {
+            "frame": new_frame.astype(df["frame"].dtype),
+            "id": ids[before].astype(df["id"].dtype),
+            "x": new_box[:, 0],
+            "y": new_box[:, 1],
+            "w": new_box[:, 2],
+            "h": new_box[:, 3],
+        }
+    )
+    if "conf" in tracks.columns:
+        added["conf"] = INTERPOLATED_CONFIDENCE
+    return _sorted(pd.concat([tracks, added], ignore_index=True))
+
+
+def smooth_tracks(
+    tracks: pd.DataFrame,
+    frame_rate: float,
+    *,
+    sigma_ms: float = 40.0,
+) -> pd.DataFrame:
+    """Smooth every track's boxes over time with a Gaussian kernel.
+
+    Detections jitter from frame to frame around the person; averaging each box with
+    its neighbours in time gives boxes closer to the person. Each run of consecutive
+    frames of a track is smoothed on its own, its ends padded by point reflection: the
+    first and last box of a run stay as they are, and straight, steady motion is kept
+    exactly. Run it after :func:`interpolate_tracks`, whose filled
+    boxes join the runs on either side.
+
+    Parameters
+    ----------
+    tracks : pandas.DataFrame
+        MOT rows: columns ``frame`` (int), ``id`` and ``x, y, w, h`` (pixels), any other
+        columns kept as they are. One row per id and frame. Not modified.
+    frame_rate : float
+        Frames per second, to turn ``sigma_ms`` into frames.
+    sigma_ms : float, default 40.0
+        Standard deviation of the kernel (about one frame at 25-30 fps). 0 changes
+        nothing.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``tracks`` with smoothed ``x, y, w, h``, sorted by frame then id, index 0..n-1.
+
+    Raises
+    ------
+    InvalidParameterException
+        Missing columns, or a setting out of range.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"frame": [1, 2, 3, 4], "id": 1, "x": [10.0, 22.0, 28.0, 40.0],
+    ...                    "y": 0.0, "w": 10.0, "h": 20.0})
+    >>> smooth_tracks(df, frame_rate=25)["x"].round(1).tolist()
+    [10.0, 20.2, 29.8, 40.0]
+    """
+    fps = _check(tracks, frame_rate, "smooth_tracks")
+    sigma = _non_negative("smooth_tracks", "sigma_ms", sigma_ms) / 1000.0 * fps
+    radius = int(math.ceil(3 * sigma))
+    if radius == 0 or len(tracks) < 2:
+        return _sorted(tracks)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel /= kernel.sum()
+    df = tracks.sort_values(["id", "frame"], kind="stable")
+    ids, frame, box = _arrays(df)
+    breaks = np.flatnonzero((ids[1:] != ids[:-1]) | (np.diff(frame) != 1)) + 1
+    out = box.copy()
+    for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(ids)], strict=True):
+        if b - a < 3:
+            continue
+        pad = min(radius, b - a - 1)
+        run = np.pad(box[a:b], ((pad, pad), (0, 0)), mode="reflect", reflect_type="odd")
+        k = kernel[radius - pad : radius + pad + 1]
+        k = k / k.sum()
+        for c in range(4):
+            out[a:b, c] = np.convolve(run[:, c], k, mode="valid")
+    result = df.copy()
+    result[["x", "y", "w", "h"]] = out
+    return _sorted(result)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _assign(
+    a: np.ndarray, b: np.ndarray, cost: np.ndarray, n: int, unmatched: float
+) -> dict[int, int]:
+    """Least-cost one-to-one links ``a -> b`` among candidate pairs (Hungarian).
+
+    Pairs that are not candidates cost ``unmatched``. Solved separately on each connected
+    group of candidates, so the matrices stay small however many tracks there are.
+    """
+    if len(a) == 0:
+        return {}
+    graph = coo_matrix((np.ones(len(a)), (a, n + b)), shape=(2 * n, 2 * n))
+    _, label = connected_components(graph, directed=False)
+    group = label[a]
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    links: dict[int, int] = {}
+    for sel in np.split(order, bounds):
+        rows, r_idx = np.unique(a[sel], return_inverse=True)
+        cols, c_idx = np.unique(b[sel], return_inverse=True)
+        sub = np.full((len(rows), len(cols)), unmatched)
+        sub[r_idx, c_idx] = cost[sel]
+        real = np.zeros(sub.shape, dtype=bool)
+        real[r_idx, c_idx] = True
+        r, c = linear_sum_assignment(sub)
+        good = real[r, c]
+        links.update(zip(rows[r[good]].tolist(), cols[c[good]].tolist(), strict=True))
+    return links
+
+
+def _slope(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares velocity of (x, y) over time t; 0 with fewer than two times."""
+    if len(t) < 2:
+        return 0.0, 0.0
+    tc = t - t.mean()
+    var = float(tc @ tc)
+    if var <= 0:
+        return 0.0, 0.0
+    return float(tc @ x) / var, float(tc @ y) / var
+
+
+def _arrays(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ids = df["id"].to_numpy()
+    frame = df["frame"].to_numpy(dtype=np.float64)
+    box = df[["x", "y", "w", "h"]].to_numpy(dtype=np.float64)
+    return ids, frame, box
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    return df.sort_values(["frame", "id"], kind="stable").reset_index(drop=True)
+
+
+def _check(tracks: object, frame_rate: object, where: str) -> float:
+    if not isinstance(tracks, pd.DataFrame):
+        raise InvalidParameterException(
+            f"{where}: tracks must be a pandas DataFrame, got {type(tracks).__name__}"
+        )
+    missing = [c for c in _COLUMNS if c not in tracks.columns]
+    if missing:
+        raise InvalidParameterException(f"{where}: tracks lacks columns {missing}")
+    if tracks.duplicated(["id", "frame"]).any():
+        raise InvalidParameterException(f"{where}: tracks has more than one row per id and frame")
+    return _positive(where, "frame_rate", frame_rate)
+
+
+def _is_real(value: object) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _non_negative(where: str, name: str, value: object) -> float:
+    if not _is_real(value) or not 0.0 <= float(value) < math.inf:  # type: ignore[arg-type]
+        raise InvalidParameterException(f"{where}: {name} must be a finite number >= 0")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _positive(where: str, name: str, value: object) -> float:
+    if not _is_real(value) or not 0.0 < float(value) < math.inf:  # type: ignore[arg-type]
+        raise InvalidParameterException(f"{where}: {name} must be a finite number > 0")
+    return float(value)  # type: ignore[arg-type]

@@ -1,0 +1,141 @@
+"""The package's shape: the public names, and imports that flow one way between subpackages."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import persontrack as pt
+
+PACKAGE = Path(pt.__file__).parent
+
+PUBLIC_API = [
+    "AccessDeniedException", "COLUMNS", "Detections", "DetectorSettings", "FaceAnalyzer",
+    "Frame", "INTERPOLATED_CONFIDENCE", "IdempotentParameterMismatchException",
+    "InternalServerError", "InvalidPaginationTokenException", "InvalidParameterException",
+    "InvalidS3ObjectException", "JobLauncher", "LANDMARK_TYPES", "LimitExceededException",
+    "PRESETS", "PathExplorer", "PersonDetector", "PersonTrackError", "PersonTrackingClient",
+    "ProvisionedThroughputExceededException", "ResourceNotFoundException", "ResultPager",
+    "ThrottlingException", "Track", "TrackState", "Tracker", "TrackingResult",
+    "TrackingSettings", "VIDEO_TRACKER_SETTINGS", "VideoMetadata", "VideoReader",
+    "VideoTooLargeException", "__version__", "attach_faces", "body_landmarks_array", "box_iou",
+    "client", "crossing_counts", "dataframe_to_persons", "dataframe_to_response", "empty_frame",
+    "entries_exits", "face_detector_model", "frame_at", "get_person_tracking",
+    "interpolate_tracks", "iter_frames", "iter_response_pages", "line_crossings", "link_tracks",
+    "model_cache_dir", "nms", "open_video", "path_points", "people_present", "plot_frame",
+    "plot_heatmap", "plot_paths", "plot_timeline", "plot_zones", "points_in_polygon",
+    "pose_landmarker_model", "read_metadata", "read_mot_detections", "read_mot_ground_truth",
+    "read_results", "response_to_dataframe", "results_to_mot", "smooth_tracks", "sort_results",
+    "start_person_tracking", "strip_extensions", "track_mot_detections", "track_video",
+    "trajectory_summary", "validate_frame", "validate_response", "versions",
+    "write_mot_tracks", "write_results", "zone_dwell",
+]  # fmt: skip
+
+SUBPACKAGES = ("io", "vision", "tracking", "jobs", "analysis")
+# Top-level private modules other subpackages may use on purpose.
+SHARED_PRIVATE = {"_checks", "_shapes", "_version"}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        name = ".".join(("persontrack", *parts))
+        out[name.removesuffix(".__init__")] = path
+    return out
+
+
+def _imports(name: str, path: Path) -> list[tuple[str, list[str], bool]]:
+    """(module imported, names imported, at module level) for each relative import."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    top_level = set(map(id, tree.body))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.split(".")
+            base = base[: len(base) - (node.level - 1)]
+            target = ".".join(base + ([node.module] if node.module else []))
+            found.append((target, [a.name for a in node.names], id(node) in top_level))
+    return found
+
+
+def _subpackage(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in SUBPACKAGES else None
+
+
+def test_public_api_is_pinned():
+    assert sorted(pt.__all__) == sorted(PUBLIC_API)
+    for name in PUBLIC_API:
+        assert getattr(pt, name) is not None, name
+
+
+def test_concern_subpackages_exist():
+    for sub in SUBPACKAGES:
+        init = PACKAGE / sub / "__init__.py"
+        assert init.is_file(), sub
+        assert ast.get_docstring(ast.parse(init.read_text())), f"{sub} says what lives there"
+
+
+def test_no_private_imports_across_subpackages():
+    modules = _modules()
+    offences = []
+    for name, path in modules.items():
+        here = _subpackage(name)
+        for target, names, _ in _imports(name, path):
+            there = _subpackage(target)
+            if target in modules and there is None and target != "persontrack":
+                # a top-level module: only the deliberate shared private ones
+                leaf = target.rsplit(".", 1)[-1]
+                if leaf.startswith("_") and leaf not in SHARED_PRIVATE:
+                    offences.append(f"{name} -> {target}")
+                continue
+            if there is None or there == here:
+                continue
+            private_module = any(p.startswith("_") for p in target.split(".")[2:])
+            private_names = [n for n in names if n.startswith("_")]
+            if private_module or private_names:
+                offences.append(f"{name} -> {target} {private_names}")
+    assert offences == []
+
+
+def test_no_import_cycles_at_module_level():
+    modules = _modules()
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        deps = set()
+        for target, names, top in _imports(name, path):
+            if not top:
+                continue  # imports inside functions run late and cannot deadlock
+            if target in modules:
+                deps.add(target)
+            for n in names:  # `from . import x` names a module
+                if f"{target}.{n}" in modules:
+                    deps.add(f"{target}.{n}")
+        # a package's __init__ importing its own children is not a cycle
+        graph[name] = {d for d in deps if not d.startswith(name + ".")}
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in graph.get(node, ()):
+            if state.get(dep) == 1 and not cycle:
+                cycle.extend(stack[stack.index(dep) :] + [dep])
+            elif dep not in state:
+                visit(dep, [*stack, dep])
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            visit(node, [node])
+    assert cycle == []
+
+
+def test_every_module_imports_on_its_own():
+    code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
+    names = sorted(_modules())
+    subprocess.run([sys.executable, "-c", code, *names], check=True, timeout=300)
