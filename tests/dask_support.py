@@ -10,13 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+
 class DaskProcesses:
     """One scheduler and ``n`` single-threaded workers without nannies (a kill is final)."""
 
     def __init__(self, folder: Path, workers: int = 2) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        self.log = open(folder / "dask.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.log = open(folder / "dask.log", "ab")
         file = folder / "scheduler.json"
         self.scheduler = self._start(
             "distributed.cli.dask_scheduler",

@@ -59,6 +59,8 @@ PROGRESS_INTERVAL = 0.5
 """Least seconds between two progress writes."""
 POLL_INTERVAL = 0.2
 """Seconds between two looks for new jobs while jobs run."""
+CONNECT_TIMEOUT = 10
+"""Seconds to reach a Dask scheduler before the job fails (it answers in well under 1 s)."""
 CLUSTER_FILE = "dask.json"
 """File in the data directory naming the runner's Dask scheduler and dashboard."""
 
@@ -277,7 +279,7 @@ def connect(scheduler: str | None, n_workers: int, cluster_file: Path | None) ->
     cluster = None
     with dask.config.set({"distributed.worker.daemon": False}):
         if scheduler:
-            client = Client(scheduler, timeout="30s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s")
         else:
             cluster = LocalCluster(
                 n_workers=n_workers,

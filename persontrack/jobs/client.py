@@ -582,7 +582,11 @@ class PersonTrackingClient:
                         str(min(HEARTBEAT_INTERVAL, self.heartbeat_timeout / 4)),
                         "--workers",
                         str(self.max_workers),
-                        *(["--scheduler", self.scheduler_address] * bool(self.scheduler_address)),
+                        *(
+                            ["--scheduler", self.scheduler_address]
+                            if self.scheduler_address
+                            else []
+                        ),
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
