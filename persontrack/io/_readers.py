@@ -147,7 +147,7 @@ class PyAVBackend:
             rate = self.probe.frame_rate or 25.0
             index, last_ms, errors = 0, -1, 0
             seeking = start_ms > 0 and tb is not None
-            if seeking:
+            if seeking and tb is not None:
                 container.seek(
                     start + int(start_ms / 1000.0 / float(tb)), stream=stream, backward=True
                 )

@@ -40,12 +40,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PersonTrackError
+from ..schema import landmarks_as_list
 from . import _notify
 from ._storage import check_limits, fetch, probe_duration
 from ._store import JobLostError, JobStore
 from .segments import (
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_SEGMENT_SECONDS,
+    dask_client,
     load_callable,
     plan_segments,
     supports_segments,
@@ -115,7 +117,7 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, np.ndarray):
-        return v.tolist()
+        return landmarks_as_list(v)
     raise TypeError(f"cannot store {type(v).__name__} in the job store")
 
 
@@ -273,39 +275,21 @@ def connect(scheduler: str | None, n_workers: int, cluster_file: Path | None) ->
     The scheduler's address and dashboard link are written to ``cluster_file`` while the
     client is open (read by :attr:`PersonTrackingClient.dashboard_link`).
     """
-    import dask
-    from distributed import Client, LocalCluster
-
-    cluster = None
-    with dask.config.set({"distributed.worker.daemon": False}):
-        if scheduler:
-            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT}s")
-        else:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address="127.0.0.1:0",
-            )
-            client = Client(cluster)
-    try:
-        if cluster_file is not None:
-            info = {
-                "scheduler": client.scheduler.address,
-                "dashboard": client.dashboard_link,
-                "local": cluster is not None,
-                "pid": os.getpid(),
-            }
-            cluster_file.write_text(json.dumps(info))
-        yield client
-    finally:
-        if cluster_file is not None:
-            with contextlib.suppress(OSError):
-                cluster_file.unlink()
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with dask_client(n_workers, scheduler, timeout=CONNECT_TIMEOUT) as client:
+        try:
+            if cluster_file is not None:
+                info = {
+                    "scheduler": client.scheduler.address,
+                    "dashboard": client.dashboard_link,
+                    "local": not scheduler,
+                    "pid": os.getpid(),
+                }
+                cluster_file.write_text(json.dumps(info))
+            yield client
+        finally:
+            if cluster_file is not None:
+                with contextlib.suppress(OSError):
+                    cluster_file.unlink()
 
 
 def serve(

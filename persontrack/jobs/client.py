@@ -393,7 +393,8 @@ class PersonTrackingClient:
     def get_dataframe(self, JobId: str) -> pd.DataFrame:
         """The results of a SUCCEEDED job as a results DataFrame (TIMESTAMP order).
 
-        Lossless: frame numbers, detection confidences and body landmarks are kept.
+        Lossless: frame numbers, detection confidences and body landmarks are kept
+        (landmarks as float32 arrays, see :func:`persontrack.schema.compact_landmarks`).
         For results larger than memory see :meth:`iter_dataframes`.
         """
         job = self._job(self._job_id(JobId), "GetDataFrame")
@@ -663,12 +664,12 @@ def _loads(text: str) -> Any:
 
 
 def _records_frame(rows: list[str]) -> pd.DataFrame:
-    """A results DataFrame from stored row JSON strings."""
-    from ..schema import COLUMNS, validate_frame
+    """A results DataFrame from stored row JSON strings (landmarks compact)."""
+    from ..schema import COLUMNS, compact_landmarks, validate_frame
 
     records = _loads("[" + ",".join(rows) + "]")
     frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    return validate_frame(frame, fill_missing=True)
+    return compact_landmarks(validate_frame(frame, fill_missing=True))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:

@@ -312,3 +312,102 @@ def track_segments(
         if topic is not None:
             with contextlib.suppress(Exception):
                 dask_client.unsubscribe_topic(topic)
+
+
+@contextlib.contextmanager
+def dask_client(
+    workers: int | None = None, scheduler_address: str | None = None, *, timeout: float = 10
+) -> Iterator[Any]:
+    """A ``distributed.Client``: of ``scheduler_address`` (default
+    ``$PERSONTRACK_DASK_SCHEDULER``) or of a new LocalCluster of ``workers`` single-threaded
+    worker processes on 127.0.0.1 (default: one per core), closed on exit."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    address = scheduler_address or os.environ.get("PERSONTRACK_DASK_SCHEDULER") or None
+    cluster = None
+    with dask.config.set({"distributed.worker.daemon": False}):
+        if address:
+            client = Client(address, timeout=f"{timeout}s")
+        else:
+            cluster = LocalCluster(
+                n_workers=workers or max(1, os.cpu_count() or 1),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+            client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def iter_segments(
+    source: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    workers: int | None = None,
+    scheduler_address: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    tracker: str = "persontrack.pipeline:track_video",
+) -> Iterator[tuple[pd.DataFrame, SegmentResult]]:
+    """Track a video file in segments on Dask; yield each segment's stitched rows.
+
+    Memory holds a few segments whatever the video's length: write each chunk out
+    (e.g. :class:`persontrack.io.files.ResultsWriter`) as it comes.
+
+    Yields
+    ------
+    (pandas.DataFrame, SegmentResult)
+        The rows (TIMESTAMP order, final Indexes, landmarks compact) and the task's
+        metadata, settings and versions.
+    """
+    from ..errors import InvalidParameterException
+    from ..pipeline import _as_settings
+    from ..schema import compact_landmarks
+    from ._storage import probe_duration
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise InvalidParameterException("tracking on Dask workers needs a video file path")
+    path = Path(source)
+    s = _as_settings(settings)
+    duration = None if s.max_frames is not None else probe_duration(path)
+    segments = plan_segments(
+        duration, segment_seconds=segment_seconds, overlap_seconds=overlap_seconds
+    )
+    with dask_client(workers, scheduler_address) as client:
+        for _, rows, part in track_segments(
+            client, tracker, str(path.resolve()), s.to_dict(), segments, progress=progress
+        ):
+            yield compact_landmarks(rows), part
+
+
+def track_in_segments(source: str | os.PathLike[str], settings: Any = None, **options: Any) -> Any:
+    """:func:`persontrack.track_video` on Dask: the video in segments, stitched, one result.
+
+    ``options`` are those of :func:`iter_segments`. Returns a ``TrackingResult``.
+    """
+    from ..convert import EXTENSION_KEY, RESPONSE_ATTR
+    from ..io.video import VideoMetadata
+    from ..pipeline import TrackingResult
+    from ..schema import empty_frame
+
+    chunks, last = [], None
+    for rows, part in iter_segments(source, settings, **options):
+        chunks.append(rows)
+        last = part
+    assert last is not None  # there is always one segment
+    frame = pd.concat(chunks, ignore_index=True) if chunks else empty_frame()
+    meta = VideoMetadata.from_dict(last.metadata)
+    result = TrackingResult(frame, meta, last.settings, last.versions)
+    frame.attrs[RESPONSE_ATTR] = {
+        "VideoMetadata": last.metadata,
+        EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings},
+    }
+    return result
