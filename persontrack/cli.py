@@ -2,7 +2,7 @@
 
 Forms (kept stable: scripts and benchmarks depend on them)::
 
-    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] …
+    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] [--workers N] …
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
@@ -86,6 +86,8 @@ def _track(args: argparse.Namespace) -> int:
             bar.n = round(fraction, 4)
             bar.refresh()
 
+        if args.workers is not None:
+            return _track_on_dask(args, settings, fmt, progress)
         result = track_video(args.video, settings, progress=progress)
     df = result.frame
     if fmt == "json":
@@ -112,6 +114,51 @@ def _track(args: argparse.Namespace) -> int:
         faces = int(df["FaceConfidence"].notna().sum())
         print(
             f"persontrack: {people} people, {len(df)} entries, {faces} with a face"
+            + (f" -> {args.output}" if args.output else ""),
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: Any) -> int:
+    """``track --workers N``: segments on Dask, each written out as soon as it is stitched."""
+    import pandas as pd
+
+    from .convert import EXTENSION_KEY
+    from .io.files import ResultsWriter
+    from .jobs.segments import iter_segments
+
+    if fmt == "parquet" and not args.output:
+        raise SystemExit("persontrack: --format parquet needs -o OUT")
+    if args.output:
+        _mkparent(args.output)
+    paths, people, rows, faces, last = [], set(), 0, 0, None
+    with ResultsWriter(args.output or sys.stdout, format=fmt, extensions=not args.strict) as out:
+        for chunk, part in iter_segments(
+            args.video,
+            settings,
+            workers=args.workers,
+            progress=progress,
+            segment_seconds=args.segment,
+        ):
+            last = part
+            out.write(chunk, video_metadata=part.metadata)
+            people.update(chunk["Index"].unique().tolist())
+            rows += len(chunk)
+            faces += int(chunk["FaceConfidence"].notna().sum())
+            if args.plot:  # boxes only: the paths need no landmarks
+                paths.append(chunk[["Timestamp", "FrameNumber", "Index", "Left", "Top",
+                                    "Width", "Height"]])  # fmt: skip
+        assert last is not None
+        out.extra = {EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings}}
+    if args.plot:
+        from .schema import validate_frame
+
+        df = validate_frame(pd.concat(paths, ignore_index=True), fill_missing=True)
+        _plot(df, args.video, last, args.plot)
+    if not args.quiet:
+        print(
+            f"persontrack: {len(people)} people, {rows} entries, {faces} with a face"
             + (f" -> {args.output}" if args.output else ""),
             file=sys.stderr,
         )
@@ -214,6 +261,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="json: only Rekognition's fields (no PersonTrack extensions)",
+    )
+    t.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="track in time segments on N Dask worker processes (a LocalCluster, or the "
+        "cluster of $PERSONTRACK_DASK_SCHEDULER); results are written as segments finish",
+    )
+    t.add_argument(
+        "--segment",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --workers: seconds of video per segment (default 60)",
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")

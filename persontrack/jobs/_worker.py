@@ -278,9 +278,12 @@ def connect(scheduler: str | None, n_workers: int, cluster_file: Path | None) ->
     with dask_client(n_workers, scheduler, timeout=CONNECT_TIMEOUT) as client:
         try:
             if cluster_file is not None:
+                dashboard = None
+                with contextlib.suppress(Exception):  # no dashboard without bokeh
+                    dashboard = client.dashboard_link or None
                 info = {
                     "scheduler": client.scheduler.address,
-                    "dashboard": client.dashboard_link,
+                    "dashboard": dashboard,
                     "local": not scheduler,
                     "pid": os.getpid(),
                 }

@@ -441,15 +441,27 @@ class PersonTrackingClient:
         for start in range(0, total, chunk_rows):
             yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
 
+    def cluster_info(self) -> dict[str, Any] | None:
+        """The Dask cluster running this store's jobs, while the job runner uses one.
+
+        Returns
+        -------
+        dict or None
+            ``scheduler`` (address), ``dashboard`` (URL, None when the scheduler serves
+            none: the dashboard needs ``bokeh``) and ``local`` (a LocalCluster of the
+            runner); None while no job runs.
+        """
+        try:
+            info = json.loads((self.data_dir / CLUSTER_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
     @property
     def dashboard_link(self) -> str | None:
         """The Dask dashboard of the cluster running this store's jobs, while one runs."""
-        path = self.data_dir / CLUSTER_FILE
-        try:
-            info = json.loads(path.read_text())
-        except (OSError, ValueError):
-            return None
-        link = info.get("dashboard")
+        info = self.cluster_info()
+        link = info.get("dashboard") if info else None
         return str(link) if link else None
 
     def wait(
