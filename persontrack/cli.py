@@ -87,8 +87,13 @@ def _track(args: argparse.Namespace) -> int:
             bar.refresh()
 
         if args.workers is not None:
-            return _track_on_dask(args, settings, fmt, progress)
-        result = track_video(args.video, settings, progress=progress)
+            summary = _track_on_dask(args, settings, fmt, progress)
+        else:
+            result = track_video(args.video, settings, progress=progress)
+    if args.workers is not None:
+        if not args.quiet:
+            print(summary, file=sys.stderr)
+        return 0
     df = result.frame
     if fmt == "json":
         response = result.to_response(extensions=not args.strict)
@@ -120,8 +125,11 @@ def _track(args: argparse.Namespace) -> int:
     return 0
 
 
-def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: Any) -> int:
-    """``track --workers N``: segments on Dask, each written out as soon as it is stitched."""
+def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: Any) -> str:
+    """``track --workers N``: segments on Dask, each written out as soon as it is stitched.
+
+    Returns the summary line.
+    """
     import pandas as pd
 
     from .convert import EXTENSION_KEY
@@ -156,13 +164,9 @@ def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: 
 
         df = validate_frame(pd.concat(paths, ignore_index=True), fill_missing=True)
         _plot(df, args.video, last, args.plot)
-    if not args.quiet:
-        print(
-            f"persontrack: {len(people)} people, {rows} entries, {faces} with a face"
-            + (f" -> {args.output}" if args.output else ""),
-            file=sys.stderr,
-        )
-    return 0
+    return f"persontrack: {len(people)} people, {rows} entries, {faces} with a face" + (
+        f" -> {args.output}" if args.output else ""
+    )
 
 
 def _mkparent(path: str) -> None:

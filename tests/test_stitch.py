@@ -66,7 +66,8 @@ def test_different_people_in_the_overlap_are_not_joined():
     b = a.assign(Index=7, Left=0.6)
     assert match_tracks(a, b) == {}
     assert match_tracks(a, a.assign(Index=7)) == {7: 1}
-    assert match_tracks(a.iloc[:2], a.iloc[:2].assign(Index=7)) == {}  # too short to tell
+    assert match_tracks(a.iloc[:1], a.iloc[:1].assign(Index=7)) == {7: 1}
+    assert match_tracks(a.iloc[:2], a.iloc[:2].assign(Index=7), min_common=3) == {}
 
 
 def test_plan_segments_cover_the_video_once():
