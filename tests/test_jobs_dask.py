@@ -101,3 +101,25 @@ def test_unreachable_scheduler_fails_the_job_with_a_message(on_cluster):
     described = c.wait(job_id, timeout=120)
     assert described["JobStatus"] == "FAILED"
     assert "Dask cluster" in described["StatusMessage"]
+
+
+def test_track_in_segments_outside_the_jobs_api(own_cluster, sample_video):
+    from jobs_fakes import fake_frame
+
+    from persontrack.jobs.segments import iter_segments, track_in_segments
+
+    # the fake's default: 50 rows of 7 people over 0-280 ms; spans of 100 ms
+    options = {"scheduler_address": own_cluster.address, "tracker": SEGMENTED}
+    result = track_in_segments(sample_video, None, **options, segment_seconds=0.1,
+                               overlap_seconds=0.05)  # fmt: skip
+    assert result.metadata.DurationMillis == 5000
+    cols = ["Timestamp", "Left", "Top", "BodyLandmarks"]
+    got = result.frame.sort_values(["Timestamp", "Left"], ignore_index=True)
+    want = fake_frame(50).sort_values(["Timestamp", "Left"], ignore_index=True)
+    pd.testing.assert_frame_equal(got[["Timestamp", "Left", "Top"]], want[cols[:3]])
+    # one Index per person across the 50 spans, numbered by first sighting
+    pairs = set(zip(got["Index"], want["Index"], strict=True))
+    assert len(pairs) == 7 and {a for a, _ in pairs} == set(range(7))
+    parts = iter_segments(sample_video, None, **options, segment_seconds=2, overlap_seconds=0.5)
+    chunks = [rows for rows, _ in parts]
+    assert len(chunks) == 3 and sum(len(c) for c in chunks) == 50

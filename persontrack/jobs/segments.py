@@ -242,7 +242,7 @@ def track_segments(
         The segment, its rows with final Indexes (TIMESTAMP order), and the task's
         result (metadata, settings and versions; its ``frame`` is emptied).
     """
-    from distributed import as_completed
+    from distributed import wait
 
     token = os.urandom(6).hex()
     topic = f"persontrack-progress-{token}" if progress is not None else None
@@ -253,10 +253,10 @@ def track_segments(
             progress(min(sum(parts) / len(segments), 1.0))
 
     def on_event(event: Any) -> None:
+        # runs on the Dask client's event loop: only note the fraction (no I/O here)
         _, msg = event
         k = int(msg["segment"])
         parts[k] = max(parts[k], min(float(msg["fraction"]), 0.99))
-        report()
 
     if topic is not None:
         dask_client.subscribe_topic(topic, on_event)
@@ -284,15 +284,20 @@ def track_segments(
 
     try:
         submit()
-        following = as_completed(list(pending.values()))
         order = 0
         while pending or done:
-            future = next(following)
-            number = next(k for k, f in pending.items() if f is future)
-            done[number] = future.result()
-            del pending[number]
-            future.release()
-            parts[number] = 1.0
+            finished = [k for k, f in pending.items() if f.done()]
+            if not finished:
+                with contextlib.suppress(TimeoutError):
+                    wait(list(pending.values()), timeout=PROGRESS_INTERVAL,
+                         return_when="FIRST_COMPLETED")  # fmt: skip
+                report()
+                continue
+            for number in finished:
+                future = pending.pop(number)
+                done[number] = future.result()  # a failed task raises its error here
+                future.release()
+                parts[number] = 1.0
             report()
             while order in done:
                 seg = segments[order]
@@ -302,10 +307,7 @@ def track_segments(
                 part.frame = rows.iloc[:0]
                 yield seg, rows, part
                 order += 1
-            before = set(pending)
             submit()
-            for k in set(pending) - before:
-                following.add(pending[k])
     finally:
         for f in pending.values():
             f.cancel()
