@@ -13,6 +13,7 @@ from .analysis.analytics import (
     trajectory_summary,
     zone_dwell,
 )
+from .analysis.annotate import annotate_video, show_video
 from .analysis.plot import (
     frame_at,
     path_points,
@@ -76,6 +77,8 @@ from .vision.models import (
 )
 
 __all__ = [
+    "annotate_video",
+    "show_video",
     "VIDEO_TRACKER_SETTINGS",
     "nms",
     "box_iou",

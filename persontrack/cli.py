@@ -2,7 +2,8 @@
 
 Forms (kept stable: scripts and benchmarks depend on them)::
 
-    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] …
+    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
+                    [--annotate MP4] …
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
@@ -107,6 +108,10 @@ def _track(args: argparse.Namespace) -> int:
             write_results(df, sys.stdout, format=fmt, video_metadata=result.metadata)
     if args.plot:
         _plot(df, args.video, result, args.plot)
+    if args.annotate:
+        from .analysis.annotate import annotate_video
+
+        annotate_video(args.video, df, args.annotate, progress=not args.quiet)
     if not args.quiet:
         people = df["Index"].nunique()
         faces = int(df["FaceConfidence"].notna().sum())
@@ -185,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         "csv/parquet: the results table (default: from the -o extension, else json)",
     )
     t.add_argument("--plot", metavar="PNG", help="also draw the paths over the first frame")
+    t.add_argument(
+        "--annotate",
+        metavar="MP4",
+        help="also write the video with each person's box, Index and trail drawn (H.264)",
+    )
     t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
     t.add_argument("--target-fps", type=float, metavar="FPS", help="analyse about FPS frames/s")
     t.add_argument(
