@@ -44,9 +44,9 @@ from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker, TrackState
-from .vision.motion import MotionRegions
 from .vision.detection import PersonDetector
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.motion import MotionRegions
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"birth_confidence": 0.5, "max_cost": 0.75}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
@@ -319,6 +319,100 @@ def _track_regions(tracker: Tracker) -> np.ndarray:
     return np.array(boxes).reshape(-1, 4)
 
 
+class FrameTracking:
+    """The per-frame steps of :func:`track_video`: find people, follow them, describe them.
+
+    One instance holds what lives across frames (the tracker, the detector, the face
+    analyser, rows of tracks not yet confirmed); :meth:`step` takes one frame and returns
+    the result rows it settles. :func:`track_video` and :func:`persontrack.track_stream`
+    both run their frames through it.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+        The run's settings.
+    width, height : int
+        Frame size in pixels.
+    """
+
+    def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
+        s = settings
+        self.settings, self.width, self.height = s, width, height
+        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.detector = PersonDetector(
+            preset=s.detector_preset, model_path=s.pose_model, box_detector=s.box_detector
+        )
+        try:
+            self.analyzer = (
+                FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
+            )
+        except BaseException:
+            self.detector.close()
+            raise
+        self.motion = MotionRegions() if s.motion_regions else None
+        # Rows of tracks not yet confirmed, by track key: filed under the person's Index
+        # once the track is confirmed, dropped if it dies first.
+        self.pending: dict[int, list[tuple[Any, ...]]] = {}
+
+    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms."""
+        s, tracker = self.settings, self.tracker
+        regions = [_track_regions(tracker)] if s.track_regions else []
+        if self.motion is not None:
+            regions.append(self.motion.update(image))
+        dets = self.detector.detect(image, regions=np.concatenate(regions) if regions else None)
+        ids = tracker.update(dets, timestamp_ms)
+        keys = tracker.last_keys
+        tracked = keys >= 0
+        kept = dets[tracked]
+        if self.analyzer is not None and len(kept):
+            found = self.analyzer.analyze(image, person_boxes=kept.xyxy)
+            faces = attach_faces(kept.xyxy, found, (self.width, self.height))
+        else:
+            faces = [None] * len(kept)
+        new_rows = _rows(
+            timestamp_ms,
+            frame_index,
+            ids[tracked],
+            kept.xyxy,
+            kept.confidence,
+            kept.landmarks,
+            faces,
+            self.width,
+            self.height,
+        )
+        settled: list[tuple[Any, ...]] = []
+        for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
+            if index < 0:
+                self.pending.setdefault(int(key), []).append(row)
+                continue
+            for early in self.pending.pop(int(key), []):
+                settled.append((early[0], early[1], int(index), *early[3:]))
+            settled.append(row)
+        live = {t.key for t in tracker.tracks}
+        for key in [k for k in self.pending if k not in live]:
+            del self.pending[key]
+        return settled
+
+    def close(self) -> None:
+        """Release the models."""
+        if self.analyzer is not None:
+            self.analyzer.close()
+        self.detector.close()
+
+    def __enter__(self) -> FrameTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
+    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+
+
 def track_video(
     source: str | os.PathLike[str] | Any,
     settings: TrackingSettings | Mapping[str, Any] | None = None,
@@ -349,70 +443,21 @@ def track_video(
         When a setting is invalid.
     """
     s = _as_settings(settings)
-    tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
     rows: list[tuple[Any, ...]] = []
-    with (
-        open_video(source, backend=s.video_backend) as reader,
-        PersonDetector(
-            preset=s.detector_preset, model_path=s.pose_model, box_detector=s.box_detector
-        ) as detector,
-    ):
+    with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
         if s.max_frames is not None:
             step = s.every_n_frames or max(round(meta.FrameRate / (s.target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
-        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
-        try:
+        with FrameTracking(s, width, height) as per_frame:
             frames = reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps)
-            # Rows of tracks not yet confirmed, by track key: filed under the person's
-            # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[Any, ...]]] = {}
-            motion = MotionRegions() if s.motion_regions else None
             for frame in itertools.islice(frames, s.max_frames):
-                regions = [_track_regions(tracker)] if s.track_regions else []
-                if motion is not None:
-                    regions.append(motion.update(frame.image))
-                dets = detector.detect(
-                    frame.image, regions=np.concatenate(regions) if regions else None
-                )
-                ids = tracker.update(dets, frame.timestamp_ms)
-                keys = tracker.last_keys
-                tracked = keys >= 0
-                kept = dets[tracked]
-                if analyzer is not None and len(kept):
-                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy)
-                    faces = attach_faces(kept.xyxy, found, (width, height))
-                else:
-                    faces = [None] * len(kept)
-                new_rows = _rows(
-                    frame.timestamp_ms,
-                    frame.index,
-                    ids[tracked],
-                    kept.xyxy,
-                    kept.confidence,
-                    kept.landmarks,
-                    faces,
-                    width,
-                    height,
-                )
-                for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
-                    if index < 0:
-                        pending.setdefault(int(key), []).append(row)
-                        continue
-                    for early in pending.pop(int(key), []):
-                        rows.append((early[0], early[1], int(index), *early[3:]))
-                    rows.append(row)
-                live = {t.key for t in tracker.tracks}
-                for key in [k for k in pending if k not in live]:
-                    del pending[key]
+                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
                 if progress is not None:
                     progress(min((frame.index + 1) / total, 1.0))
-        finally:
-            if analyzer is not None:
-                analyzer.close()
-    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+    df = rows_frame(rows)
     if s.link_fragments and len(df):
         df = _link_fragments(df, meta.FrameRate, width, height)
     if s.smooth_ms > 0 and len(df):
