@@ -4,6 +4,7 @@ Forms (kept stable: scripts and benchmarks depend on them)::
 
     persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
                     [--annotate MP4] …
+    persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
@@ -56,10 +57,12 @@ def _track(args: argparse.Namespace) -> int:
 
     from .convert import strip_extensions, validate_response
     from .io.files import write_results
+    from .io.stream import is_stream_source
     from .io.video import read_metadata
     from .pipeline import TrackingSettings, track_video
 
-    read_metadata(args.video)  # a clear error before the progress bar starts
+    if not is_stream_source(args.video):
+        read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
         every_n_frames=args.every_n,
         target_fps=args.target_fps,
@@ -70,6 +73,8 @@ def _track(args: argparse.Namespace) -> int:
         smooth_ms=args.smooth,
         video_backend=args.backend,
     )
+    if is_stream_source(args.video):
+        return _track_stream(args, settings)
     fmt = args.format or infer_format(args.output)
     with (
         _native_logs_silenced(not args.verbose) as stream,
@@ -120,6 +125,75 @@ def _track(args: argparse.Namespace) -> int:
             + (f" -> {args.output}" if args.output else ""),
             file=sys.stderr,
         )
+    return 0
+
+
+def _track_stream(args: argparse.Namespace, settings: Any) -> int:
+    """A live stream: CSV rows (with WallClock) written a chunk at a time until Ctrl-C."""
+    import io
+    import time
+
+    from .io.files import write_results
+    from .stream import track_stream
+
+    if args.annotate or args.plot:
+        raise SystemExit("persontrack: --annotate and --plot need a video file, not a live stream")
+    if (args.format or "csv") != "csv" or (args.output and infer_format(args.output) != "csv"):
+        raise SystemExit(
+            "persontrack: a live stream is written as CSV (-o OUT.csv), a chunk at a time"
+        )
+    if args.output:
+        _mkparent(args.output)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    header = True
+    people: set[int] = set()
+    rows = 0
+    last_note = time.monotonic()
+
+    def write(chunk: Any) -> None:
+        nonlocal header, rows
+        buf = io.StringIO()
+        write_results(chunk.drop(columns="WallClock"), buf, format="csv")
+        lines = buf.getvalue().splitlines()
+        walls = chunk["WallClock"].map(lambda t: t.isoformat()).tolist()
+        if header:
+            out.write(lines[0] + ",WallClock\n")
+            header = False
+        out.writelines(f"{line},{wall}\n" for line, wall in zip(lines[1:], walls, strict=True))
+        out.flush()
+        rows += len(chunk)
+        people.update(int(i) for i in chunk["Index"])
+
+    with _native_logs_silenced(not args.verbose) as stream:
+        live = track_stream(args.video, settings)
+        try:
+            try:
+                for chunk in live:
+                    write(chunk)
+                    if not args.quiet and time.monotonic() - last_note >= 5:
+                        stats = live.stats()
+                        print(
+                            f"persontrack: {stats['frames_analysed']} frames analysed, "
+                            f"{len(people)} people, latency {stats['latency_s_mean']:.2f} s",
+                            file=stream,
+                        )
+                        last_note = time.monotonic()
+            except KeyboardInterrupt:
+                live.stop()
+                for chunk in live:  # what was gathered before the stop
+                    write(chunk)
+        finally:
+            live.stop()
+            if out is not sys.stdout:
+                out.close()
+        if not args.quiet:
+            stats = live.stats()
+            print(
+                f"persontrack: stopped; {stats['frames_analysed']} of {stats['frames_decoded']} "
+                f"frames analysed, {len(people)} people, {rows} entries"
+                + (f" -> {args.output}" if args.output else ""),
+                file=stream,
+            )
     return 0
 
 
@@ -180,8 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"persontrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("track", help="track the people in a video file")
-    t.add_argument("video", help="video file (mp4, mkv, mov, avi, gif, …)")
+    t = sub.add_parser("track", help="track the people in a video file or live stream")
+    t.add_argument(
+        "video",
+        help="video file (mp4, mkv, mov, avi, gif, …) or live stream (rtsp://, udp://, "
+        "http://, …, /dev/videoN: CSV rows a chunk at a time until Ctrl-C)",
+    )
     t.add_argument("-o", "--output", help="output file (default: standard output)")
     t.add_argument(
         "--format",
