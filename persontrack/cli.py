@@ -164,7 +164,8 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
         rows += len(chunk)
         people.update(int(i) for i in chunk["Index"])
 
-    with _native_logs_silenced(not args.verbose) as stream:
+    with _native_logs_silenced(not args.verbose) as err:
+        stream: Any = err
         live = track_stream(args.video, settings)
         try:
             try:
