@@ -44,9 +44,9 @@ from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker, TrackState
-from .vision.motion import MotionRegions
 from .vision.detection import PersonDetector
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.motion import MotionRegions
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"birth_confidence": 0.5, "max_cost": 0.75}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
