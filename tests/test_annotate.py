@@ -189,6 +189,7 @@ def test_cli_annotate(sample_video, tmp_path):
     assert_colours_where_results_are(frames, df)
 
 
+@pytest.mark.shared_data
 @pytest.mark.parametrize("name", ["face-demographics-walking.mp4"])
 def test_shared_video_colours_sit_on_each_index(shared_data, tmp_path, name):
     video = shared_data / "videos" / name

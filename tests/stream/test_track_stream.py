@@ -66,6 +66,7 @@ def test_results_arrive_while_it_plays_and_an_outage_is_survived(ffmpeg, sample_
         server.stop()
 
 
+@pytest.mark.shared_data
 def test_shared_video_over_http_and_chunks_to_a_callback(ffmpeg, shared_data):
     video = shared_data / "videos" / "face-demographics-walking.mp4"
     url = f"http://127.0.0.1:{free_port(kind=1)}"
