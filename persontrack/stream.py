@@ -43,7 +43,13 @@ import pandas as pd
 
 from .errors import InvalidParameterException, InvalidS3ObjectException
 from .io.stream import StreamFrame, StreamReader
-from .pipeline import FrameTracking, TrackingSettings, _as_settings, rows_frame
+from .pipeline import (
+    DEFAULT_TARGET_FPS,
+    FrameTracking,
+    TrackingSettings,
+    _as_settings,
+    rows_frame,
+)
 
 CHUNK_S = 1.0
 """Seconds of wall-clock time per chunk: results reach the user within about a second plus
@@ -197,7 +203,7 @@ class StreamTracking:
             )
         height, width = first.image.shape[:2]
         self.frame_size = (width, height)
-        min_gap_ms = 1000.0 / s.target_fps if s.target_fps else 0.0
+        min_gap_ms = 1000.0 / (s.target_fps or DEFAULT_TARGET_FPS)
         wall_of: dict[int, float] = {}
         rows: list[tuple[Any, ...]] = []
         in_chunk = 0
@@ -275,8 +281,9 @@ def track_stream(
         ``rtsp://…``, ``rtmp://…``, ``udp://…``, ``tcp://…``, ``srt://…``, ``http(s)://…``,
         a capture device (``/dev/video0``) or a file (read as fast as it decodes).
     settings : TrackingSettings or dict, optional
-        As for :func:`track_video`. ``target_fps`` caps the frames analysed per second,
-        ``max_frames`` stops after that many; ``every_n_frames`` and ``smooth_ms`` do not
+        As for :func:`track_video`. ``target_fps`` caps the frames analysed per second
+        (default :data:`~persontrack.pipeline.DEFAULT_TARGET_FPS`), ``max_frames`` stops
+        after that many; ``every_n_frames`` and ``smooth_ms`` do not
         apply to a live stream, and fragments are not joined (``link_fragments``).
     chunk_s : float, default :data:`CHUNK_S`
         A chunk every this many seconds (wall clock).
