@@ -112,8 +112,8 @@ class Limits:
         Seconds to receive the whole body; slower: 408 ``RequestTimeoutException``.
     request_timeout : float, default 60
         Seconds a request may take in the jobs client (queue included); longer:
-        ``InternalServerError`` (a start may still complete: SDKs retry with the same
-        ``ClientRequestToken``, which returns the same job).
+        ``InternalServerError`` (a start may still complete: a retry with the same
+        ``ClientRequestToken`` returns that job).
     keep_alive : float, default 5
         Seconds an idle keep-alive connection stays open.
     graceful_shutdown : float, default 10
@@ -196,7 +196,7 @@ class _App:
         }
         return Response(json.dumps(body), media_type="application/json")
 
-    async def not_found(self, request: Request) -> Response:
+    async def not_found(self, request: Request, exc: Exception) -> Response:
         request_id = str(uuid.uuid4())
         return _error(
             "UnknownOperationException",
@@ -529,7 +529,7 @@ def serve(
 
     # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal to the handler it found:
     # make that ours (a no-op), so the caller can close the client and exit with status 0.
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: None)
@@ -537,8 +537,8 @@ def serve(
         asyncio.run(run())
     finally:
         sock.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if not server.started:
         raise RuntimeError(f"the server on {url} did not start (see the log above)")
 
