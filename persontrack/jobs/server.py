@@ -29,18 +29,15 @@ fields (``FrameNumber``, ``BodyLandmarks``…); AWS SDKs ignore members their mo
 Examples
 --------
 >>> import tempfile
->>> from starlette.testclient import TestClient
 >>> from persontrack.jobs.client import client
 >>> rek = client(data_dir=tempfile.mkdtemp(), bucket_root=tempfile.mkdtemp())
->>> app = create_app(rek, {"AKIDEXAMPLE": "secret"})
->>> with TestClient(app) as http:
-...     unsigned = http.post("/", headers={"X-Amz-Target": "RekognitionService.GetPersonTracking"})
-...     health = http.get("/health")
->>> unsigned.status_code, unsigned.json()["__type"]
-(403, 'MissingAuthenticationTokenException')
->>> health.json()["status"]
-'ok'
+>>> app = create_app(rek, {"AKIDEXAMPLE": "secret"}, limits=Limits(threads=4))
+>>> [(r.path, sorted(r.methods)) for r in app.routes]
+[('/', ['POST']), ('/health', ['GET', 'HEAD'])]
 >>> rek.close()
+
+Run it with ``persontrack serve`` (see :func:`serve`); ``tests/test_server.py`` drives it
+with boto3, the AWS CLI and raw HTTP.
 """
 
 from __future__ import annotations
@@ -268,9 +265,15 @@ class _App:
                 "NotificationChannel must be an object {SNSTopicArn, RoleArn}", target
             )
         assert self.pool is not None, "the app runs inside its lifespan"
-        future = asyncio.get_running_loop().run_in_executor(self.pool, lambda: operation(**params))
+
+        def call() -> str:  # in a pool thread: encoding a page would hold up the event loop
+            result = operation(**params)
+            result.pop("ResponseMetadata", None)
+            return json.dumps(result, separators=(",", ":"))
+
+        future = asyncio.get_running_loop().run_in_executor(self.pool, call)
         try:
-            result = await asyncio.wait_for(future, self.limits.request_timeout)
+            text = await asyncio.wait_for(future, self.limits.request_timeout)
         except asyncio.TimeoutError:
             raise _Reject(
                 "InternalServerError",
@@ -278,9 +281,8 @@ class _App:
                 "the same ClientRequestToken returns the same job)",
                 500,
             ) from None
-        result.pop("ResponseMetadata", None)
         return Response(
-            json.dumps(result, separators=(",", ":")),
+            text,
             media_type=CONTENT_TYPE,
             headers={"x-amzn-RequestId": request_id},
         )
