@@ -169,7 +169,7 @@ def main() -> None:
         data, buckets = base / "data", base / "buckets"
         if (data / "jobs.sqlite3").exists():
             c = client(data_dir=data, bucket_root=buckets)
-            job_id = str(c.list_jobs()["JobId"].iloc[-1])
+            job_id = c.store.list_jobs()[-1]["job_id"]
             print(f"reusing the store in {base}")
         else:
             c, job_id = build(data, buckets, args.rows)
