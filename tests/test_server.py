@@ -521,3 +521,26 @@ def test_a_credentials_file_gives_several_keys_and_must_be_private(serve, tmp_pa
     with pytest.raises(rek.exceptions.ClientError) as e:
         server.boto3(key_id="AKIDALICE0000001", secret="b-secret").get_person_tracking(JobId="x")
     assert code(e) == "InvalidSignatureException" and status(e) == 403
+
+
+def test_a_request_over_its_time_is_a_500_and_a_retry_with_its_token_gets_the_job(serve, clients):
+    import sqlite3
+
+    server = serve("--request-timeout", "1")
+    rek = server.boto3()
+    blocker = sqlite3.connect(clients.data_dir / "jobs.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the start waits for the store's write lock
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(rek.exceptions.InternalServerError) as e:
+            rek.start_person_tracking(Video=VIDEO, ClientRequestToken="slow-1")
+        assert status(e) == 500 and time.monotonic() - t0 < 5
+        assert "ClientRequestToken" in e.value.response["Error"]["Message"]
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    deadline = time.monotonic() + 30
+    while not clients().store.list_jobs() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the first start completes in its thread once the lock is free
+    job_id = rek.start_person_tracking(Video=VIDEO, ClientRequestToken="slow-1")["JobId"]
+    assert [j["job_id"] for j in clients().store.list_jobs()] == [job_id]
