@@ -190,15 +190,50 @@ def add_job_commands(subparsers: Any) -> None:
         "PERSONTRACK_SECRET_ACCESS_KEY: DATA_DIR/credentials, generated if missing)",
     )
     v.add_argument("--settings", metavar="JSON", help="tracking settings of the jobs, as JSON")
-    v.add_argument("--max-jobs", type=int, help="jobs running or waiting at once (default 20)")
     v.add_argument(
-        "--max-requests-per-second", type=float, help="ThrottlingException above this rate"
+        "--max-jobs", type=int, metavar="N", help="jobs running or waiting at once (default 20)"
     )
-    v.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes)
-    v.add_argument("--max-concurrent-requests", type=int, default=d.max_concurrent_requests)
-    v.add_argument("--threads", type=int, default=d.threads, help="threads calling the store")
-    v.add_argument("--body-timeout", type=float, default=d.body_timeout, metavar="SECONDS")
-    v.add_argument("--request-timeout", type=float, default=d.request_timeout, metavar="SECONDS")
+    v.add_argument(
+        "--max-requests-per-second",
+        type=float,
+        metavar="RATE",
+        help="ThrottlingException above this rate (default: no limit)",
+    )
+    v.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=d.max_body_bytes,
+        metavar="N",
+        help=f"larger request bodies get 413 (default {d.max_body_bytes})",
+    )
+    v.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=d.max_concurrent_requests,
+        metavar="N",
+        help=f"more at once get ThrottlingException (default {d.max_concurrent_requests})",
+    )
+    v.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        metavar="N",
+        help=f"threads answering requests (default {d.threads})",
+    )
+    v.add_argument(
+        "--body-timeout",
+        type=float,
+        default=d.body_timeout,
+        metavar="SECONDS",
+        help=f"time to receive a request body, else 408 (default {d.body_timeout:g})",
+    )
+    v.add_argument(
+        "--request-timeout",
+        type=float,
+        default=d.request_timeout,
+        metavar="SECONDS",
+        help=f"time to answer a request, else InternalServerError (default {d.request_timeout:g})",
+    )
     v.add_argument("--access-log", action="store_true", help="log one line per request")
     _common(v)
     v.set_defaults(func=_serve)
