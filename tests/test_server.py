@@ -166,6 +166,16 @@ def test_boto3_gets_rekognitions_error_for_each_bad_input(shared, operation, par
     assert job_count(server) == before  # nothing was started
 
 
+def test_access_denied_is_400_on_the_wire_as_in_rekognitions_api_reference(shared, tmp_path):
+    outside = tmp_path / "outside.mp4"
+    outside.write_bytes(b"not inside the bucket root")
+    (shared.bucket_root / "videos" / "link.mp4").symlink_to(outside)
+    rek = shared.boto3()
+    with pytest.raises(rek.exceptions.AccessDeniedException) as e:
+        rek.start_person_tracking(Video={"S3Object": {"Bucket": "videos", "Name": "link.mp4"}})
+    assert status(e) == 400  # the in-process client says 403; Rekognition's wire says 400
+
+
 def test_a_webhook_url_is_not_accepted_over_the_wire(shared):
     before = job_count(shared)
     body = json.dumps({"Video": VIDEO, "NotificationChannel": "http://127.0.0.1:9/h"}).encode()
