@@ -554,3 +554,29 @@ def test_a_request_over_its_time_is_a_500_and_a_retry_with_its_token_gets_the_jo
         time.sleep(0.1)  # the first start completes in its thread once the lock is free
     job_id = rek.start_person_tracking(Video=VIDEO, ClientRequestToken="slow-1")["JobId"]
     assert [j["job_id"] for j in clients().store.list_jobs()] == [job_id]
+
+
+def test_a_request_in_progress_at_sigterm_is_answered_before_the_server_exits(serve, clients):
+    import sqlite3
+    import threading
+
+    server = serve()
+    rek = server.boto3()
+    blocker = sqlite3.connect(clients.data_dir / "jobs.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # holds the start inside the server
+    answers: list = []
+    caller = threading.Thread(
+        target=lambda: answers.append(rek.start_person_tracking(Video=VIDEO)["JobId"])
+    )
+    caller.start()
+    time.sleep(1.0)
+    server.proc.send_signal(signal.SIGTERM)
+    time.sleep(1.0)
+    assert server.proc.poll() is None  # still draining the request in progress
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    caller.join(timeout=30)
+    returncode, err = server.stop()
+    assert returncode == 0, err
+    assert len(answers) == 1
+    assert [j["job_id"] for j in clients().store.list_jobs()] == answers
