@@ -96,12 +96,17 @@ class Limits:
     Parameters
     ----------
     max_body_bytes : int, default 65536
-        Largest request body. Rekognition's largest request here (StartPersonTracking with
-        every field at its maximum length) is under 3 KB; 64 KiB leaves room and stops
-        memory abuse. Larger: 413 ``RequestEntityTooLargeException``.
+        Largest request body. A StartPersonTracking with every field at the maximum length
+        of botocore's model (Bucket 255, Name/Version/JobTag 1024 characters, a 2048-
+        character IAM role ARN) is about 6 KB, a few times that with JSON ``\\u``
+        escapes; 64 KiB leaves room and stops memory abuse. Larger: 413
+        ``RequestEntityTooLargeException``.
     max_concurrent_requests : int, default 64
         Requests being read, verified or answered at once; one more is answered
-        ``ThrottlingException`` (HTTP 500, which SDKs retry with back-off) at once.
+        ``ThrottlingException`` (HTTP 500, which SDKs retry with back-off) at once. Four
+        times the 16 concurrent clients of ``benchmarks/serve_paging.py``, which ran with
+        no such error; a page of 1000 holds ~0.3 MB while it is encoded, so 64 bound the
+        memory of answers in progress to ~20 MB.
     threads : int, default 8
         Threads calling the jobs client (store reads are SQLite queries that release the
         GIL); requests beyond this wait in a queue within ``request_timeout``.
