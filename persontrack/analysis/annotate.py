@@ -10,7 +10,7 @@ the colour of the plots):
 - on an analysed frame, the person's box (solid) with the Index in a tag above it, the face
   box (thinner) and, optionally, the skeleton of the 33 body landmarks;
 - on a frame between analysed ones (``every_n_frames``/``target_fps``), the last known boxes,
-  dashed and thinner with an outlined tag: where people were, not new detections;
+  dashed and thinner with a white tag: where people were, not new detections;
 - a trail of each person's recent positions that fades out over ``trail_ms``.
 
 Frames are decoded, drawn and encoded one at a time, so memory does not grow with the
@@ -169,7 +169,8 @@ def _tag(
         top = y
     x = min(max(x, 0), max(img.shape[1] - tw - 2 * pad, 0))
     box = (x, top), (x + tw + 2 * pad, top + th + base + 2 * pad)
-    if held:
+    if held:  # white with a coloured outline: readable on any background, unlike a new tag
+        cv2.rectangle(img, box[0], box[1], (255, 255, 255), -1)
         cv2.rectangle(img, box[0], box[1], color, 1, cv2.LINE_AA)
         ink = color
     else:
@@ -204,7 +205,7 @@ def annotate_frame(
     rows : pandas.DataFrame
         Results rows to draw (normally those of one timestamp).
     held : bool, default False
-        Draw the boxes as last known positions (dashed, thinner, outlined tag) rather
+        Draw the boxes as last known positions (dashed, thinner, white tag) rather
         than as detections of this frame.
     faces : bool, default True
         Draw face boxes.
