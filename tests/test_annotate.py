@@ -200,3 +200,28 @@ def test_shared_video_colours_sit_on_each_index(shared_data, tmp_path, name):
     frames = decoded(out)
     assert len(frames) == result.metadata.FrameCount
     assert_colours_where_results_are(frames, df, min_share=0.8)
+
+
+def test_vp9_when_asked_and_synthetic_results_on_every_frame(sample_video, tmp_path):
+    # Two boxes moving across the sample video on each of its 60 frames (12 fps).
+    t = np.round(np.arange(60) * 1000 / 12).astype(int)
+    df = pt.validate_frame(
+        pd.concat(
+            [
+                pd.DataFrame({"Timestamp": t, "FrameNumber": np.arange(60), "Index": k})
+                for k in (0, 5)
+            ],
+            ignore_index=True,
+        ).assign(
+            Left=lambda d: 0.1 + 0.4 * (d["Index"] == 5) + d["FrameNumber"] / 300,
+            Top=0.2,
+            Width=0.2,
+            Height=0.6,
+        ),
+        fill_missing=True,
+    )
+    out = pt.annotate_video(sample_video, df, tmp_path / "v.webm", codec="libvpx-vp9")
+    assert pt.read_metadata(out).Codec == "vp9"
+    assert_colours_where_results_are(decoded(out), df, min_share=0.95)
+    with pytest.raises(pt.InvalidParameterException, match="not available"):
+        pt.annotate_video(sample_video, df, tmp_path / "x.mp4", codec="no-such-codec")
