@@ -51,7 +51,7 @@ DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
 per second Rekognition People Pathing reports for a person."""
 
-FACE_MIN_HEIGHT = 100.0
+FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
 STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
@@ -96,10 +96,11 @@ class TrackingSettings:
     faces : bool, default True
         Find the faces of the tracked people at least ``face_min_height`` pixels tall and
         attach them to those people.
-    face_min_height : float, default 100
-        Least person box height in pixels for a face to be searched for and attached:
-        below it the face is a few pixels wide and the face models miss it or describe it
-        badly (measured, README "Landmarks and faces").
+    face_min_height : float, default 80
+        Least person box height in pixels for a face to be searched for and attached.
+        Measured by shrinking people of the shared videos whose face is found at full
+        size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
+        3 at 64 px (README "Landmarks and faces").
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
