@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +39,7 @@ def track_mot_detections(
     min_confidence: float = 0.0,
     postprocess: bool = True,
     embeddings: np.ndarray | None = None,
+    link: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run a :class:`~persontrack.Tracker` over MOT detections, frame by frame.
 
@@ -72,6 +75,9 @@ def track_mot_detections(
         uses appearance (see :class:`Tracker`), and so does the linking step (fragments
         of one person apart for up to minutes are joined). MOT public detections have no
         frames, hence no embeddings: tracking is then by motion only.
+    link : dict, optional
+        Keyword arguments for :func:`~persontrack.tracking.postprocess.link_tracks` (e.g.
+        ``{"reentry_max_gap_ms": 0}`` to never join a person across an exit).
 
     Returns
     -------
@@ -113,6 +119,10 @@ def track_mot_detections(
     if tracker is not None and not isinstance(tracker, Tracker):
         raise InvalidParameterException(
             f"track_mot_detections: tracker must be a Tracker, got {type(tracker).__name__}"
+        )
+    if link is not None and not isinstance(link, Mapping):
+        raise InvalidParameterException(
+            f"track_mot_detections: link must be a dict, got {type(link).__name__}"
         )
     needed = ("frame", "x", "y", "w", "h", "conf")
     missing = [c for c in needed if c not in detections_df.columns]
@@ -177,7 +187,9 @@ def track_mot_detections(
     )
     if postprocess and len(out):
         fps = float(frame_rate)
-        linked = link_tracks(out, fps, embeddings=None if emb is None else emb[sel])
+        linked = link_tracks(
+            out, fps, embeddings=None if emb is None else emb[sel], **dict(link or {})
+        )
         out = smooth_tracks(interpolate_tracks(linked, fps), fps)
         # Linking leaves holes in the numbering: renumber 1, 2, … by first appearance.
         out["id"] = pd.factorize(out["id"])[0] + 1
