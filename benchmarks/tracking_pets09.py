@@ -298,7 +298,8 @@ def evaluate(runs: list[str], seq_dir: Path, out: Path) -> dict:
             "IDF1": 100 * float(r["Identity"]["IDF1"]),
             "MOTA": 100 * float(r["CLEAR"]["MOTA"]),
             "IDSW": int(r["CLEAR"]["IDSW"]),
-            "IDs": int(r["Identity"]["IDTP"] >= 0) and len(
+            "IDs": int(r["Identity"]["IDTP"] >= 0)
+            and len(
                 {int(line.split(",")[1]) for line in (out / run / "data" / f"{SEQ}.txt").open()}
             ),
         }

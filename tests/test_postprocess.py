@@ -194,6 +194,7 @@ def test_bad_smoothing_is_rejected(sigma):
         {"max_cost": -1},
         {"velocity_window_ms": True},
         {"max_appearance_distance": 0},
+        {"max_speed": -1},
         {"reentry_max_gap_ms": -1},
         {"reentry_appearance_distance": None},
         {"appearance_weight": 1.5},

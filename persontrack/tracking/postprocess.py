@@ -65,6 +65,7 @@ def link_tracks(
     max_cost: float = 1.0,
     embeddings: np.ndarray | None = None,
     max_appearance_distance: float = 0.4,
+    max_speed: float = 1.5,
     reentry_max_gap_ms: float = 300000.0,
     reentry_appearance_distance: float = 0.2,
     appearance_weight: float = 0.5,
@@ -108,7 +109,13 @@ def link_tracks(
     max_appearance_distance : float, default 0.4
         Motion-consistent pairs whose appearances are farther apart (cosine distance)
         than this are not linked; among the rest the cost becomes ``(1 - w) * cost + w *
-        distance / max_appearance_distance``.
+        distance / max_appearance_distance``. Pairs within ``max_gap_ms`` whose motion
+        does not agree (the person turned or stopped while hidden) but who could have
+        walked from A's end to B's start (``max_speed``) are linked when they are this
+        alike, at cost ``max_cost * distance / max_appearance_distance``.
+    max_speed : float, default 1.5
+        Fastest a person is taken to move while unseen, in body heights per second
+        (walking is about 0.8, running about 2), for the rule above.
     reentry_max_gap_ms : float, default 300000.0
         Re-entry: a pair that motion does not explain (the person left the view or
         stood hidden and came back elsewhere) may still be linked across a gap of up to
@@ -158,6 +165,7 @@ def link_tracks(
         "link_tracks", "reentry_appearance_distance", reentry_appearance_distance
     )
     w_app = _non_negative("link_tracks", "appearance_weight", appearance_weight)
+    speed = _non_negative("link_tracks", "max_speed", max_speed)
     if w_app > 1.0:
         raise InvalidParameterException("link_tracks: appearance_weight must be in [0, 1]")
     emb = None
@@ -215,16 +223,21 @@ def link_tracks(
         head[dst, 2] - v_head[dst, 1] * dt - tail[src, 2],
     )
     cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (pos_tol + vel_tol * dt)
-    ok = (cost <= gate) & (np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6))
-    ok &= head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
+    sizes_agree = np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
+    within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
+    ok = (cost <= gate) & sizes_agree & within_gap
     if emb is not None:
         app = _fragment_appearance(emb[order], starts, ends)
         dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
         known = ~np.isnan(dist)
         ok &= ~known | (dist <= app_gate)
-        cost = np.where(
-            known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost
-        )
+        cost = np.where(known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost)
+        # Reachable on foot within the gap and alike: the person turned while hidden.
+        walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
+        reachable = walk <= (pos_tol + speed * dt) * (h_a + h_b) / 2
+        turned = ~ok & known & within_gap & sizes_agree & reachable & (dist <= app_gate)
+        cost = np.where(turned, gate * dist / app_gate, cost)
+        ok |= turned
         # Re-entry: motion cannot explain the pair, appearance leaves no doubt.
         reentry = ~ok & known & (dist <= reentry_dist)
         cost = np.where(reentry, gate * dist / max(reentry_dist, 1e-9), cost)

@@ -168,9 +168,7 @@ class AppearanceEmbedder:
         y1 = np.clip(np.floor(boxes[:, 1]), 0, h).astype(int)
         x2 = np.clip(np.ceil(boxes[:, 2]), 0, w).astype(int)
         y2 = np.clip(np.ceil(boxes[:, 3]), 0, h).astype(int)
-        ok = np.flatnonzero(
-            (boxes[:, 3] - boxes[:, 1] >= self.min_height) & (x2 > x1) & (y2 > y1)
-        )
+        ok = np.flatnonzero((boxes[:, 3] - boxes[:, 1] >= self.min_height) & (x2 > x1) & (y2 > y1))
         for start in range(0, len(ok), self.max_batch):
             rows = ok[start : start + self.max_batch]
             batch = np.empty((len(rows), 3, _INPUT_H, _INPUT_W), dtype=np.float32)
