@@ -388,25 +388,30 @@ def test_people_who_meet_and_turn_back_keep_their_ids_only_with_appearance(with_
 
 
 def test_appearance_veto_keeps_a_different_person_out_of_a_lost_track():
-    # A is hidden for 10 frames; a differently dressed person C steps exactly where A was
-    # predicted. With appearance, C must not take A's id.
-    tracker = Tracker()
-    t = 0.0
-    for i in range(20):
-        tracker.update(
-            Detections(np.array([person(300 + 4 * i, 400)]), [0.9], embedding=LOOK_A[None]), t
-        )
-        t += 1000 / 30
-    for _ in range(10):
-        tracker.update(Detections.empty(), t)
-        t += 1000 / 30
-    c = Detections(np.array([person(300 + 4 * 30, 400)]), [0.9], embedding=LOOK_B[None])
-    tracker.update(c, t)
-    out = tracker.update(c, t + 1000 / 30)
-    assert out.tolist() == [1]  # a new person, not A's id 0
-    a = [tr for tr in tracker.tracks if tr.id == 0][0]
-    assert a.state == TrackState.LOST
-    assert a.appearance is not None and float(a.appearance @ LOOK_A) > 0.99
+    # A walks right and B stands far away; both are hidden for 10 frames, then B (who
+    # walked over meanwhile) steps exactly where A was predicted. B's crop looks like B's
+    # track, not A's: A's track must not take it.
+    def frame(boxes, looks):
+        return Detections(np.array(boxes), np.full(len(boxes), 0.9), embedding=np.stack(looks))
+
+    for veto, expected in ((0.6, [2]), (2.0, [0])):
+        tracker = Tracker(max_appearance_distance=veto)
+        t = 0.0
+        for i in range(20):
+            tracker.update(
+                frame([person(300 + 4 * i, 400), person(1500, 400)], [LOOK_A, LOOK_B]), t
+            )
+            t += 1000 / 30
+        for _ in range(10):
+            tracker.update(Detections.empty(), t)
+            t += 1000 / 30
+        b_at_a = frame([person(300 + 4 * 30, 400)], [LOOK_B])
+        tracker.update(b_at_a, t)
+        assert tracker.update(b_at_a, t + 1000 / 30).tolist() == expected
+        # With the veto B is someone new and A stays lost; without it A's track takes B.
+        a = next(tr for tr in tracker.tracks if tr.id == 0)
+        assert a.state == (TrackState.LOST if veto < 2 else TrackState.CONFIRMED)
+        assert a.appearance is not None and float(a.appearance @ LOOK_A) > 0.9
 
 
 def test_appearance_is_a_moving_average_of_unoccluded_crops():

@@ -44,6 +44,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import InvalidParameterException
+from ..geometry import box_iou
 
 __all__ = ["INTERPOLATED_CONFIDENCE", "interpolate_tracks", "link_tracks", "smooth_tracks"]
 
@@ -69,6 +70,7 @@ def link_tracks(
     reentry_max_gap_ms: float = 300000.0,
     reentry_appearance_distance: float = 0.2,
     appearance_weight: float = 0.5,
+    appearance_max_overlap: float = 0.3,
 ) -> pd.DataFrame:
     """Give one id to track fragments that are the same person.
 
@@ -128,6 +130,10 @@ def link_tracks(
         two different people about 0.25 (benchmarks/tracking_pets09.py).
     appearance_weight : float, default 0.5
         ``w`` above.
+    appearance_max_overlap : float, default 0.3
+        A row's embedding counts towards its fragment's appearance only when its box
+        overlaps no other box of the same frame by more than this IoU (the crop of a
+        person half hidden behind another is partly the other person).
 
     Returns
     -------
@@ -166,6 +172,7 @@ def link_tracks(
     )
     w_app = _non_negative("link_tracks", "appearance_weight", appearance_weight)
     speed = _non_negative("link_tracks", "max_speed", max_speed)
+    overlap = _non_negative("link_tracks", "appearance_max_overlap", appearance_max_overlap)
     if w_app > 1.0:
         raise InvalidParameterException("link_tracks: appearance_weight must be in [0, 1]")
     emb = None
@@ -227,7 +234,7 @@ def link_tracks(
     within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
     ok = (cost <= gate) & sizes_agree & within_gap
     if emb is not None:
-        app = _fragment_appearance(emb[order], starts, ends)
+        app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
         dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
         known = ~np.isnan(dist)
         ok &= ~known | (dist <= app_gate)
@@ -434,11 +441,29 @@ def _assign(
     return links
 
 
-def _fragment_appearance(emb: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """(n, D) normalised mean embedding of each fragment; NaN rows for none."""
+def _unoccluded(df: pd.DataFrame, overlap: float) -> np.ndarray:
+    """(len(df),) whether each row's box overlaps no other box of its frame by > overlap."""
+    frame = df["frame"].to_numpy()
+    xyxy = df[["x", "y", "w", "h"]].to_numpy(dtype=np.float64).copy()
+    xyxy[:, 2:] += xyxy[:, :2]
+    out = np.ones(len(df), dtype=bool)
+    by_frame = np.argsort(frame, kind="stable")
+    cuts = np.flatnonzero(np.diff(frame[by_frame])) + 1
+    for rows in np.split(by_frame, cuts):
+        if len(rows) > 1:
+            iou = box_iou(xyxy[rows], xyxy[rows])
+            np.fill_diagonal(iou, 0.0)
+            out[rows] = iou.max(axis=1) <= overlap
+    return out
+
+
+def _fragment_appearance(
+    emb: np.ndarray, clean: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """(n, D) normalised mean of each fragment's unoccluded embeddings; NaN rows for none."""
     out = np.full((len(starts), emb.shape[1]), np.nan)
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        e = emb[a:b]
+        e = emb[a:b][clean[a:b]]
         e = e[~np.isnan(e).any(axis=1)]
         if len(e):
             m = e.mean(axis=0)

@@ -225,8 +225,12 @@ class Tracker:
         (track appearance against detection embedding), so when two people cross, each
         track keeps the one who looks like it. 0 ignores appearance.
     max_appearance_distance : float, default 0.6
-        A pair whose cosine distance exceeds this never matches, however well the boxes
-        agree (two people, one where the other was predicted). On PETS09-S2L1 with the
+        A track never takes a detection farther than this from its appearance when the
+        detection is within this of another track's appearance, however well the boxes
+        agree: it is the other person (crossing, or stepping where a hidden person was
+        predicted). A detection unlike every track (a crop of someone behind a sign) is
+        left to motion, and so is one overlapping another detection
+        (``appearance_max_overlap``), whose crop is partly someone else. On PETS09-S2L1 with the
         0277 model the same person's boxes are mostly below 0.4 from their track's
         appearance, other people mostly above 0.6 (benchmarks/tracking_pets09.py).
         2 (the largest cosine distance) turns the veto off.
@@ -235,9 +239,9 @@ class Tracker:
         detections: ``a <- m * a + (1 - m) * e``, renormalised. High, so a few
         contaminated crops do not replace who the track is.
     appearance_max_overlap : float, default 0.3
-        A matched detection updates the track's appearance only when its box overlaps no
-        other detection by more than this IoU: the crop of a person half hidden behind
-        another is mostly the other person.
+        A matched detection updates the track's appearance (and can be vetoed) only when
+        its box overlaps no other detection by more than this IoU: the crop of a person
+        half hidden behind another is mostly the other person.
 
     Raises
     ------
@@ -522,8 +526,11 @@ class Tracker:
             cost = self._cost_matrix(_to_xyxy(self._x), xyxy, tentative)
         # Appearance ranks the pairs within the motion gate and vetoes unlike ones.
         rank = None
-        if emb is not None and len(cost):
-            cost, rank = self._appearance(cost, emb)
+        clean = None
+        if emb is not None:
+            clean = self._unoccluded(xyxy)
+            if len(cost):
+                cost, rank = self._appearance(cost, emb, clean)
 
         # Stage 1: confident detections against every track with an id.
         assign(*_match(cost, established, high, p.max_cost, rank))
@@ -542,8 +549,8 @@ class Tracker:
             self._hits[rows] += 1
             self._last_ms[rows] = t
             self._conf[rows] = conf[det_idx]
-            if emb is not None:
-                self._update_appearance(rows, det_idx, xyxy, emb)
+            if emb is not None and clean is not None:
+                self._update_appearance(rows, emb[det_idx], clean[det_idx])
 
         # Life cycle: confirm, lose, delete.
         new_state = state.copy()
@@ -631,27 +638,39 @@ class Tracker:
             self._feat = np.full((len(self._id), dim), np.nan, dtype=np.float32)
         return emb
 
-    def _appearance(self, cost: np.ndarray, emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Motion cost with unlike pairs vetoed, and the ranking cost mixing appearance."""
+    def _unoccluded(self, xyxy: np.ndarray) -> np.ndarray:
+        """(N,) whether each box overlaps no other by more than appearance_max_overlap."""
+        if len(xyxy) < 2:
+            return np.ones(len(xyxy), dtype=bool)
+        iou = box_iou(xyxy, xyxy)
+        np.fill_diagonal(iou, 0.0)
+        return np.asarray(iou.max(axis=1) <= self._p.appearance_max_overlap)
+
+    def _appearance(
+        self, cost: np.ndarray, emb: np.ndarray, clean: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Motion cost with unlike pairs vetoed, and the ranking cost mixing appearance.
+
+        A pair is vetoed when the detection is unlike the track but like another
+        track (it is someone else), and only for unoccluded detections: the crop of a
+        person behind a sign or another person looks unlike everyone.
+        """
         p = self._p
         dist = 1.0 - self._feat.astype(np.float64) @ emb.T.astype(np.float64)
         known = ~np.isnan(dist)
         gate = cost
         if p.max_appearance_distance < 2.0:
-            gate = np.where(known & (dist > p.max_appearance_distance), np.inf, cost)
+            unlike = known & (dist > p.max_appearance_distance)
+            # Someone else's: the detection looks like another track, not like this one.
+            other = np.any(known & ~unlike, axis=0)
+            veto = unlike & (clean & other)[None, :]
+            gate = np.where(veto, np.inf, cost)
         rank = np.where(known, (1 - p.appearance_weight) * cost + p.appearance_weight * dist, cost)
         return gate, rank
 
-    def _update_appearance(
-        self, rows: np.ndarray, det_idx: np.ndarray, xyxy: np.ndarray, emb: np.ndarray
-    ) -> None:
+    def _update_appearance(self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray) -> None:
         """Moving average of the embeddings of unoccluded matched detections."""
-        e = emb[det_idx]
-        usable = ~np.isnan(e[:, 0])
-        if len(xyxy) > 1:
-            iou = box_iou(xyxy[det_idx], xyxy)
-            iou[np.arange(len(det_idx)), det_idx] = 0.0
-            usable &= iou.max(axis=1) <= self._p.appearance_max_overlap
+        usable = ~np.isnan(e[:, 0]) & clean
         if not usable.any():
             return
         rows, e = rows[usable], e[usable]
