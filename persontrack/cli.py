@@ -64,8 +64,9 @@ def _track(args: argparse.Namespace) -> int:
         target_fps=args.target_fps,
         detector_preset=args.preset,
         faces=not args.no_faces,
+        detector=args.detector,
+        landmarks=not args.no_landmarks,
         pose_model=args.pose_model,
-        box_detector=None if args.box_detector == "none" else args.box_detector,
         smooth_ms=args.smooth,
         video_backend=args.backend,
     )
@@ -186,7 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--plot", metavar="PNG", help="also draw the paths over the first frame")
     t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
-    t.add_argument("--target-fps", type=float, metavar="FPS", help="analyse about FPS frames/s")
+    t.add_argument(
+        "--target-fps",
+        type=float,
+        metavar="FPS",
+        help="analyse about FPS frames/s (default: 16, unless --every-n is given)",
+    )
     t.add_argument(
         "--preset",
         default="balanced",
@@ -194,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="person detector speed/recall trade-off (default: balanced)",
     )
     t.add_argument("--no-faces", action="store_true", help="skip face analysis")
+    t.add_argument("--no-landmarks", action="store_true", help="skip the 33 body landmarks")
     t.add_argument("--pose-model", metavar="TASK", help="official pose_landmarker .task file")
     t.add_argument(
         "--smooth",
@@ -203,11 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="average each person's boxes over time (Gaussian, MS milliseconds; 0: off)",
     )
     t.add_argument(
-        "--box-detector",
-        default="ssdlite",
-        metavar="ssdlite|none|FILE",
-        help="person box detector: the packaged SSDLite (default), none, or a MediaPipe "
-        "ObjectDetector .tflite with a person label (e.g. efficientdet_lite0.tflite)",
+        "--detector",
+        metavar="FILE",
+        help="person box detector: an OpenVINO IR .xml (its .bin beside it) or a YOLOX .onnx "
+        "(default: the shipped person-vehicle-bike-detection-2003)",
     )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(

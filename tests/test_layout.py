@@ -102,6 +102,18 @@ def test_no_private_imports_across_subpackages():
     assert offences == []
 
 
+def test_every_relative_import_names_a_module():
+    # Imports inside functions run late: a wrong one only fails when that code runs.
+    modules = _modules()
+    missing = [
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        for target, _, _ in _imports(name, path)
+        if target not in modules
+    ]
+    assert missing == []
+
+
 def test_no_import_cycles_at_module_level():
     modules = _modules()
     graph: dict[str, set[str]] = {}
