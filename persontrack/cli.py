@@ -69,6 +69,7 @@ def _track(args: argparse.Namespace) -> int:
         pose_model=args.pose_model,
         smooth_ms=args.smooth,
         video_backend=args.backend,
+        appearance=None if args.appearance == "off" else args.appearance,
     )
     fmt = args.format or infer_format(args.output)
     with (
@@ -214,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="person box detector: an OpenVINO IR .xml (its .bin beside it) or a YOLOX .onnx "
         "(default: the shipped person-vehicle-bike-detection-2003)",
+    )
+    t.add_argument(
+        "--appearance",
+        default="0277",
+        metavar="MODEL",
+        help="re-identification model that keeps one Index per person through crossings and "
+        "exits: 0277 (default), 0287 (faster), an OpenVINO IR .xml file, or off (motion only)",
     )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(

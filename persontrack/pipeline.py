@@ -46,6 +46,7 @@ from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.reid import AppearanceEmbedder
 
 DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
@@ -54,7 +55,7 @@ per second Rekognition People Pathing reports for a person."""
 FACE_MIN_HEIGHT = 100.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
-STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
+STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75}
@@ -104,13 +105,20 @@ class TrackingSettings:
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
         installed mediapipe wheel.
+    appearance : str or None, default "0277"
+        Re-identification model whose embeddings of each person's crop help the tracker
+        keep one Index per person through crossings, occlusions and exits (see
+        :mod:`persontrack.vision.reid`): ``"0277"``, ``"0287"`` (faster, a little less
+        accurate) or the path of an OpenVINO IR ``.xml`` file. ``None`` tracks by motion
+        only.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
-        found again). Off: each Index is final when its frame is analysed.
+        found again, or, with ``appearance``, who left the view and came back within 5
+        minutes). Off: each Index is final when its frame is analysed.
     smooth_ms : float, default 0
         After the video, average each person's boxes over time with a Gaussian of this
         standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
@@ -131,6 +139,7 @@ class TrackingSettings:
     face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
     face_detector_model: str | None = None
+    appearance: str | None = "0277"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
     smooth_ms: float = 0.0
@@ -159,6 +168,11 @@ class TrackingSettings:
         if d is not None and (not isinstance(d, str) or not d):
             raise InvalidParameterException(
                 f"detector must be a model file path, a shipped model's name or None, got {d!r}"
+            )
+        a = self.appearance
+        if a is not None and (not isinstance(a, str) or not a):
+            raise InvalidParameterException(
+                f"appearance must be a re-id model name, a model file path or None, got {a!r}"
             )
         if not isinstance(self.tracker, Mapping):
             raise InvalidParameterException(
@@ -311,10 +325,19 @@ def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) 
     )
 
 
-def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+def _link_fragments(
+    df: pd.DataFrame,
+    frame_rate: float,
+    width: int,
+    height: int,
+    embeddings: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting.
+
+    ``embeddings``: (len(df), D) appearance of each row, NaN rows for none.
+    """
     mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
-    linked = link_tracks(mot, frame_rate).sort_values("row")
+    linked = link_tracks(mot, frame_rate, embeddings=embeddings).sort_values("row")
     ids = pd.Series(linked["id"].to_numpy(), index=df.index)
     first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
     order = {old: k for k, old in enumerate(first.index)}
@@ -375,10 +398,13 @@ def track_video(
     """
     s = _as_settings(settings)
     tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+    embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
+    min_confidence = float(tracker.settings["low_confidence"])  # type: ignore[arg-type]
     target_fps = s.target_fps
     if target_fps is None and s.every_n_frames is None:
         target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
+    row_emb: list[np.ndarray | None] = []  # appearance of each row, for linking
     spent = dict.fromkeys(STAGES, 0.0)
     analysed = 0
     with (
@@ -401,17 +427,25 @@ def track_video(
             frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
             # Rows of tracks not yet confirmed, by track key: filed under the person's
             # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[Any, ...]]] = {}
+            pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
             clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
                 clock = _lap(spent, "decode", clock)
                 analysed += 1
                 dets = detector.find_boxes(frame.image)
                 clock = _lap(spent, "detect", clock)
+                if embedder is not None and len(dets):
+                    # Only boxes the tracker may use are embedded.
+                    emb = np.full((len(dets), embedder.dimension), np.nan, np.float32)
+                    used = np.flatnonzero(dets.confidence >= min_confidence)
+                    emb[used] = embedder.embed(frame.image, dets.xyxy[used])
+                    dets = dataclasses.replace(dets, embedding=emb)
+                clock = _lap(spent, "appearance", clock)
                 ids = tracker.update(dets, frame.timestamp_ms)
                 keys = tracker.last_keys
                 tracked = keys >= 0
                 kept = dets[tracked]
+                kept_emb = kept.embedding  # add_landmarks returns new Detections
                 clock = _lap(spent, "track", clock)
                 if s.landmarks and len(kept):
                     kept = detector.add_landmarks(frame.image, kept)
@@ -436,13 +470,18 @@ def track_video(
                     width,
                     height,
                 )
-                for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
+                for k, (row, index, key) in enumerate(
+                    zip(new_rows, ids[tracked], keys[tracked], strict=True)
+                ):
+                    e = None if kept_emb is None else kept_emb[k]
                     if index < 0:
-                        pending.setdefault(int(key), []).append(row)
+                        pending.setdefault(int(key), []).append((row, e))
                         continue
-                    for early in pending.pop(int(key), []):
+                    for early, early_e in pending.pop(int(key), []):
                         rows.append((early[0], early[1], int(index), *early[3:]))
+                        row_emb.append(early_e)
                     rows.append(row)
+                    row_emb.append(e)
                 live = {t.key for t in tracker.tracks}
                 for key in [k for k in pending if k not in live]:
                     del pending[key]
@@ -455,7 +494,11 @@ def track_video(
     clock = time.perf_counter()
     df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
     if s.link_fragments and len(df):
-        df = _link_fragments(df, meta.FrameRate, width, height)
+        embeddings = None
+        if embedder is not None and len(row_emb) == len(df):
+            nan = np.full(embedder.dimension, np.nan, np.float32)
+            embeddings = np.stack([nan if e is None else e for e in row_emb])
+        df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = sort_results(df, "TIMESTAMP")
