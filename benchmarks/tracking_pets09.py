@@ -322,6 +322,14 @@ def main(argv: list[str] | None = None) -> None:
         default=str(REPO / ".venv" / "bin" / "python"),
         help="interpreter of the product venv that runs persontrack",
     )
+    ap.add_argument(
+        "--score",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="also score a MOT result file, e.g. the output of `persontrack track "
+        "PETS09-S2L1.mp4 --format mot` (repeatable)",
+    )
     ap.add_argument("--emit", default=None, help=argparse.SUPPRESS)  # internal
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="pt-pets09-"))
@@ -353,6 +361,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     data = load_cache(args.cache)
     emit([r for r in runs if not r.startswith("pt_")], data, args.seq, out)
+    for item in args.score:
+        name, _, path = item.partition("=")
+        (out / name / "data").mkdir(parents=True, exist_ok=True)
+        (out / name / "data" / f"{SEQ}.txt").write_text(Path(path).read_text())
+        NAMES.setdefault(name, name)
+        runs.append(name)
     table = evaluate(runs, args.seq, out)
     ident = evaluate(runs, identity_gt(args.seq, out), out)
     ms = json.loads(str(data["ms"]))
