@@ -74,6 +74,7 @@ def _track(args: argparse.Namespace) -> int:
         pose_model=args.pose_model,
         smooth_ms=args.smooth,
         video_backend=args.backend,
+        appearance=None if args.appearance == "off" else args.appearance,
     )
     if is_stream_source(args.video):
         return _track_stream(args, settings)
@@ -304,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="person box detector: an OpenVINO IR .xml (its .bin beside it) or a YOLOX .onnx "
         "(default: the shipped person-vehicle-bike-detection-2003)",
+    )
+    t.add_argument(
+        "--appearance",
+        default="0277",
+        metavar="MODEL",
+        help="re-identification model that keeps one Index per person through crossings and "
+        "exits: 0277 (default), 0287 (faster), an OpenVINO IR .xml file, or off (motion only)",
     )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(

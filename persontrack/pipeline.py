@@ -47,6 +47,7 @@ from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.reid import AppearanceEmbedder
 
 DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
@@ -55,7 +56,7 @@ per second Rekognition People Pathing reports for a person."""
 FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
-STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
+STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75}
@@ -111,13 +112,20 @@ class TrackingSettings:
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
         installed mediapipe wheel.
+    appearance : str or None, default "0277"
+        Re-identification model whose embeddings of each person's crop help the tracker
+        keep one Index per person through crossings, occlusions and exits (see
+        :mod:`persontrack.vision.reid`): ``"0277"``, ``"0287"`` (faster, a little less
+        accurate) or the path of an OpenVINO IR ``.xml`` file. ``None`` tracks by motion
+        only.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
-        found again). Off: each Index is final when its frame is analysed.
+        found again, or, with ``appearance``, who left the view and came back within 5
+        minutes). Off: each Index is final when its frame is analysed.
     smooth_ms : float, default 0
         After the video, average each person's boxes over time with a Gaussian of this
         standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
@@ -139,6 +147,7 @@ class TrackingSettings:
     face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
     face_detector_model: str | None = None
+    appearance: str | None = "0277"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
     smooth_ms: float = 0.0
@@ -175,6 +184,11 @@ class TrackingSettings:
         if d is not None and (not isinstance(d, str) or not d):
             raise InvalidParameterException(
                 f"detector must be a model file path, a shipped model's name or None, got {d!r}"
+            )
+        a = self.appearance
+        if a is not None and (not isinstance(a, str) or not a):
+            raise InvalidParameterException(
+                f"appearance must be a re-id model name, a model file path or None, got {a!r}"
             )
         if not isinstance(self.tracker, Mapping):
             raise InvalidParameterException(
@@ -327,10 +341,19 @@ def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) 
     )
 
 
-def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+def _link_fragments(
+    df: pd.DataFrame,
+    frame_rate: float,
+    width: int,
+    height: int,
+    embeddings: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting.
+
+    ``embeddings``: (len(df), D) appearance of each row, NaN rows for none.
+    """
     mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
-    linked = link_tracks(mot, frame_rate).sort_values("row")
+    linked = link_tracks(mot, frame_rate, embeddings=embeddings).sort_values("row")
     ids = pd.Series(linked["id"].to_numpy(), index=df.index)
     first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
     order = {old: k for k, old in enumerate(first.index)}
@@ -418,11 +441,20 @@ class FrameTracking:
         except BaseException:
             self.detector.close()
             raise
+        try:
+            self.embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
+        except BaseException:
+            self.close()
+            raise
+        # Only boxes the tracker may use are embedded.
+        self._min_confidence = float(self.tracker.settings["low_confidence"])  # type: ignore[arg-type]
         self.spent = dict.fromkeys(STAGES, 0.0)
         """Seconds spent per stage of :data:`STAGES` ("decode" is the caller's to add)."""
+        self.last_embeddings: list[np.ndarray | None] = []
+        """Appearance of each row the latest :meth:`step` returned (None: not embedded)."""
         # Rows of tracks not yet confirmed, by track key: filed under the person's Index
         # once the track is confirmed, dropped if it dies first.
-        self.pending: dict[int, list[tuple[Any, ...]]] = {}
+        self.pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
         # Timestamp of each track's last landmark analysis, by track key.
         self.landmarked: dict[int, int] = {}
         self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
@@ -434,10 +466,17 @@ class FrameTracking:
         clock = time.perf_counter()
         dets = detector.find_boxes(image)
         clock = _lap(spent, "detect", clock)
+        if self.embedder is not None and len(dets):
+            emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
+            used = np.flatnonzero(dets.confidence >= self._min_confidence)
+            emb[used] = self.embedder.embed(image, dets.xyxy[used])
+            dets = dataclasses.replace(dets, embedding=emb)
+        clock = _lap(spent, "appearance", clock)
         ids = tracker.update(dets, timestamp_ms)
         keys = tracker.last_keys
         tracked = keys >= 0
         kept = dets[tracked]
+        kept_emb = kept.embedding  # add_landmarks returns new Detections
         clock = _lap(spent, "track", clock)
         if s.landmarks and len(kept):
             kept = _landmarks_due(
@@ -470,13 +509,19 @@ class FrameTracking:
             self.height,
         )
         settled: list[tuple[Any, ...]] = []
-        for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
+        self.last_embeddings = []
+        for k, (row, index, key) in enumerate(
+            zip(new_rows, ids[tracked], keys[tracked], strict=True)
+        ):
+            e = None if kept_emb is None else kept_emb[k]
             if index < 0:
-                self.pending.setdefault(int(key), []).append(row)
+                self.pending.setdefault(int(key), []).append((row, e))
                 continue
-            for early in self.pending.pop(int(key), []):
+            for early, early_e in self.pending.pop(int(key), []):
                 settled.append((early[0], early[1], int(index), *early[3:]))
+                self.last_embeddings.append(early_e)
             settled.append(row)
+            self.last_embeddings.append(e)
         live = {t.key for t in tracker.tracks}
         for key in [k for k in self.pending if k not in live]:
             del self.pending[key]
@@ -487,8 +532,9 @@ class FrameTracking:
 
     def close(self) -> None:
         """Release the models."""
-        if self.analyzer is not None:
-            self.analyzer.close()
+        analyzer = getattr(self, "analyzer", None)  # None when closed from __init__
+        if analyzer is not None:
+            analyzer.close()
         self.detector.close()
 
     def __enter__(self) -> FrameTracking:
@@ -538,6 +584,8 @@ def track_video(
     if target_fps is None and s.every_n_frames is None:
         target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
+    row_emb: list[np.ndarray | None] = []  # appearance of each row, for linking
+    dimension = 0
     analysed = 0
     with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
@@ -548,19 +596,26 @@ def track_video(
             total = min(total, s.max_frames * step)
         with FrameTracking(s, width, height) as per_frame:
             spent = per_frame.spent
+            if per_frame.embedder is not None:
+                dimension = per_frame.embedder.dimension
             frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
             clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
                 clock = _lap(spent, "decode", clock)
                 analysed += 1
                 rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
+                row_emb += per_frame.last_embeddings
                 if progress is not None:
                     progress(min((frame.index + 1) / total, 1.0))
                 clock = time.perf_counter()
     clock = time.perf_counter()
     df = rows_frame(rows)
     if s.link_fragments and len(df):
-        df = _link_fragments(df, meta.FrameRate, width, height)
+        embeddings = None
+        if dimension and len(row_emb) == len(df):
+            nan = np.full(dimension, np.nan, np.float32)
+            embeddings = np.stack([nan if e is None else e for e in row_emb])
+        df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = sort_results(df, "TIMESTAMP")
