@@ -3,7 +3,7 @@
 Forms (kept stable: scripts and benchmarks depend on them)::
 
     persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
-                    [--annotate MP4] …
+                    [--annotate MP4] [--workers N] …
     persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
@@ -95,7 +95,19 @@ def _track(args: argparse.Namespace) -> int:
             bar.n = round(fraction, 4)
             bar.refresh()
 
-        result = track_video(args.video, settings, progress=progress)
+        if args.workers is not None:
+            if args.annotate:
+                raise SystemExit(
+                    "persontrack: --annotate needs the whole result: run without --workers, "
+                    "or annotate the written results with pt.annotate_video"
+                )
+            summary = _track_on_dask(args, settings, fmt, progress)
+        else:
+            result = track_video(args.video, settings, progress=progress)
+    if args.workers is not None:
+        if not args.quiet:
+            print(summary, file=sys.stderr)
+        return 0
     df = result.frame
     if fmt == "json":
         response = result.to_response(extensions=not args.strict)
@@ -199,6 +211,50 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
                 file=stream,
             )
     return 0
+
+
+def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: Any) -> str:
+    """``track --workers N``: segments on Dask, each written out as soon as it is stitched.
+
+    Returns the summary line.
+    """
+    import pandas as pd
+
+    from .convert import EXTENSION_KEY
+    from .io.files import ResultsWriter
+    from .jobs.segments import iter_segments
+
+    if fmt == "parquet" and not args.output:
+        raise SystemExit("persontrack: --format parquet needs -o OUT")
+    if args.output:
+        _mkparent(args.output)
+    paths, people, rows, faces, last = [], set(), 0, 0, None
+    with ResultsWriter(args.output or sys.stdout, format=fmt, extensions=not args.strict) as out:
+        for chunk, part in iter_segments(
+            args.video,
+            settings,
+            workers=args.workers,
+            progress=progress,
+            segment_seconds=args.segment,
+        ):
+            last = part
+            out.write(chunk, video_metadata=part.metadata)
+            people.update(chunk["Index"].unique().tolist())
+            rows += len(chunk)
+            faces += int(chunk["FaceConfidence"].notna().sum())
+            if args.plot:  # boxes only: the paths need no landmarks
+                paths.append(chunk[["Timestamp", "FrameNumber", "Index", "Left", "Top",
+                                    "Width", "Height"]])  # fmt: skip
+        assert last is not None
+        out.extra = {EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings}}
+    if args.plot:
+        from .schema import validate_frame
+
+        df = validate_frame(pd.concat(paths, ignore_index=True), fill_missing=True)
+        _plot(df, args.video, last, args.plot)
+    return f"persontrack: {len(people)} people, {rows} entries, {faces} with a face" + (
+        f" -> {args.output}" if args.output else ""
+    )
 
 
 def _mkparent(path: str) -> None:
@@ -318,6 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="json: only Rekognition's fields (no PersonTrack extensions)",
+    )
+    t.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="track in time segments on N Dask worker processes (a LocalCluster, or the "
+        "cluster of $PERSONTRACK_DASK_SCHEDULER); results are written as segments finish",
+    )
+    t.add_argument(
+        "--segment",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --workers: seconds of video per segment (default 60)",
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")

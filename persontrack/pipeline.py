@@ -41,7 +41,7 @@ from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
-from .schema import COLUMNS, validate_frame
+from .schema import COLUMNS, compact_landmarks, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
@@ -554,6 +554,9 @@ def track_video(
     settings: TrackingSettings | Mapping[str, Any] | None = None,
     *,
     progress: Callable[[float], None] | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    workers: int | None = None,
 ) -> TrackingResult:
     """Find, follow and describe the people in a video.
 
@@ -566,6 +569,13 @@ def track_video(
         landmarks and faces on).
     progress : callable, optional
         Called with the fraction done (0–1) after each analysed frame.
+    start_ms, end_ms : int, optional
+        Track only the frames with ``start_ms <= timestamp < end_ms`` (decoding seeks
+        to ``start_ms``; frame numbers and timestamps stay the whole video's).
+    workers : int, optional
+        Track the video in time segments on this many Dask worker processes (a
+        LocalCluster on this machine, or the cluster of ``$PERSONTRACK_DASK_SCHEDULER``),
+        as the jobs API does: see :func:`persontrack.jobs.segments.track_in_segments`.
 
     Returns
     -------
@@ -579,6 +589,10 @@ def track_video(
     InvalidParameterException
         When a setting is invalid.
     """
+    if workers is not None:
+        from .jobs.segments import track_in_segments
+
+        return track_in_segments(source, settings, workers=workers, progress=progress)
     s = _as_settings(settings)
     target_fps = s.target_fps
     if target_fps is None and s.every_n_frames is None:
@@ -591,6 +605,11 @@ def track_video(
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
+        first = 0
+        if start_ms is not None or end_ms is not None:
+            first = int((start_ms or 0) * meta.FrameRate / 1000)
+            last = int((end_ms or meta.DurationMillis) * meta.FrameRate / 1000)
+            total = max(min(total, last) - first, 1)
         if s.max_frames is not None:
             step = s.every_n_frames or max(round(meta.FrameRate / (target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
@@ -598,7 +617,9 @@ def track_video(
             spent = per_frame.spent
             if per_frame.embedder is not None:
                 dimension = per_frame.embedder.dimension
-            frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
+            frames = reader.frames(
+                every_n=s.every_n_frames, target_fps=target_fps, start_ms=start_ms, end_ms=end_ms
+            )
             clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
                 clock = _lap(spent, "decode", clock)
@@ -606,7 +627,7 @@ def track_video(
                 rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
                 row_emb += per_frame.last_embeddings
                 if progress is not None:
-                    progress(min((frame.index + 1) / total, 1.0))
+                    progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
                 clock = time.perf_counter()
     clock = time.perf_counter()
     df = rows_frame(rows)
@@ -618,7 +639,7 @@ def track_video(
         df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
-    df = sort_results(df, "TIMESTAMP")
+    df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
     result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
     df.attrs[RESPONSE_ATTR] = {

@@ -230,6 +230,8 @@ def test_launcher_runs_a_job_to_success(finished, local):
     assert "SUCCEEDED" in launcher.status.value, launcher.status.value
     assert launcher.progress.value == 1.0 and launcher.progress.bar_style == "success"
     assert [d["JobStatus"] for d in seen] == ["SUCCEEDED"]
+    # the runner's LocalCluster was shown while it ran the job (no bokeh here: no dashboard)
+    assert "Dask" in launcher.cluster.value and "tcp://127.0.0.1:" in launcher.cluster.value
     desc = local.describe_job(job_id)
     assert desc["JobTag"] == "widgets-test"
     assert desc["Settings"]["every_n_frames"] == 6

@@ -126,8 +126,15 @@ class PyAVBackend:
         if first is None:
             raise BackendError("no decodable video frame")
 
-    def _decode(self, warn: bool = True) -> Generator[tuple[int, int, Any], None, None]:
-        """Yield ``(index, timestamp_ms, av.VideoFrame)`` in presentation order."""
+    def _decode(
+        self, warn: bool = True, start_ms: int = 0
+    ) -> Generator[tuple[int, int, Any], None, None]:
+        """Yield ``(index, timestamp_ms, av.VideoFrame)`` in presentation order.
+
+        With ``start_ms`` it seeks to the key frame before that time and numbers frames
+        by their timestamps (``round(ms * rate / 1000)``: the same numbers as decoding
+        from the start, for a constant frame rate).
+        """
         import av
 
         rewind(self._source)
@@ -139,6 +146,12 @@ class PyAVBackend:
             start = stream.start_time or 0
             rate = self.probe.frame_rate or 25.0
             index, last_ms, errors = 0, -1, 0
+            seeking = start_ms > 0 and tb is not None
+            if seeking and tb is not None:
+                container.seek(
+                    start + int(start_ms / 1000.0 / float(tb)), stream=stream, backward=True
+                )
+                index = -1
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -153,10 +166,16 @@ class PyAVBackend:
                         ms = int(round(index / rate * 1000.0))
                     ms = max(ms, last_ms + 1)  # strictly increasing even with broken pts
                     last_ms = ms
+                    if seeking:
+                        index = max(int(round(ms * rate / 1000.0)), index + 1)
+                        if ms < start_ms:
+                            continue
+                        yield index, ms, frame
+                        continue
                     yield index, ms, frame
                     index += 1
             declared = self.probe.frame_count
-            if warn and (errors or (declared and index < declared)):
+            if warn and not seeking and (errors or (declared and index < declared)):
                 warnings.warn(
                     f"PyAV decoded {index} of {declared or '?'} frames "
                     f"({errors} undecodable packet(s) skipped); is the file truncated?",
@@ -166,10 +185,11 @@ class PyAVBackend:
         finally:
             container.close()
 
-    def read(self, select: Any) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps."""
+    def read(self, select: Any, start_ms: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps, from
+        ``start_ms`` on (seeking there)."""
         # Only kept frames are converted to RGB, which is most of the per-frame cost.
-        for index, ms, frame in select(self._decode()):
+        for index, ms, frame in select(self._decode(start_ms=start_ms)):
             yield index, ms, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
     def close(self) -> None:
@@ -284,9 +304,11 @@ class DecordBackend:
             probe = Probe(**{**probe.__dict__, "frame_count": n})
         self.probe = probe
 
-    def read(self, select: Any) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps."""
+    def read(self, select: Any, start_ms: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps, from
+        ``start_ms`` on (decord seeks to them)."""
         keep = [i for i, _, _ in select((i, int(m), None) for i, m in enumerate(self._ms))]
+        keep = [i for i in keep if self._ms[i] >= start_ms]
         for start in range(0, len(keep), DECORD_BATCH):
             chunk = keep[start : start + DECORD_BATCH]
             try:

@@ -229,7 +229,12 @@ class VideoReader:
         )
 
     def frames(
-        self, every_n: int | None = None, target_fps: float | None = None
+        self,
+        every_n: int | None = None,
+        target_fps: float | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
     ) -> Iterator[Frame]:
         """Decode frames in order.
 
@@ -240,6 +245,10 @@ class VideoReader:
         target_fps : float, optional
             Keep the frames nearest to a regular grid at this rate; a rate at or above the
             video's keeps every frame. Not together with ``every_n``.
+        start_ms, end_ms : int, optional
+            Only the frames with ``start_ms <= timestamp < end_ms``; decoding seeks to
+            ``start_ms`` (frame numbers stay those of the whole video). With PyAV and
+            ``target_fps`` the grid then starts at the first frame from ``start_ms``.
 
         Yields
         ------
@@ -254,13 +263,14 @@ class VideoReader:
             target_fps=target_fps,
             source_fps=self.metadata.FrameRate,
         )
-        return self._frames(select)
+        frames = self._frames(select, int(start_ms or 0))
+        return frames if end_ms is None else _until(frames, end_ms)
 
-    def _frames(self, select: Any) -> Iterator[Frame]:
+    def _frames(self, select: Any, start_ms: int = 0) -> Iterator[Frame]:
         name = _readers.describe_source(self._source)
         last = -1
         try:
-            for index, ms, image in self._impl.read(select):
+            for index, ms, image in self._impl.read(select, start_ms):
                 last = index
                 yield Frame(index=index, timestamp_ms=ms, image=image)
             return
@@ -281,7 +291,7 @@ class VideoReader:
         self._impl, self._fallback = self._fallback, None
         self.backend = self._impl.name
         try:
-            for index, ms, image in self._impl.read(select):
+            for index, ms, image in self._impl.read(select, start_ms):
                 if index > last:
                     yield Frame(index=index, timestamp_ms=ms, image=image)
         except _readers.BackendError as e:
@@ -307,6 +317,17 @@ class VideoReader:
             f"VideoReader({_readers.describe_source(self._source)!r}, backend={self.backend!r}, "
             f"{m.FrameWidth}x{m.FrameHeight}, {m.FrameRate:g} fps, {m.DurationMillis} ms)"
         )
+
+
+def _until(frames: Iterator[Frame], end_ms: int) -> Iterator[Frame]:
+    """The frames before ``end_ms``; the decoder stops there."""
+    try:
+        for frame in frames:
+            if frame.timestamp_ms >= end_ms:
+                return
+            yield frame
+    finally:
+        frames.close()  # type: ignore[attr-defined]
 
 
 def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:

@@ -37,7 +37,7 @@ from ..errors import (
 )
 
 DB_FILE = "jobs.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ACTIVE_STATES = ("QUEUED", "RUNNING")
 MMAP_BYTES = 4 * 1024**3
 """Bytes of the store file SQLite may memory-map (address space, not memory)."""
@@ -78,9 +78,12 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, job_key);
 CREATE TABLE IF NOT EXISTS results (
     job_key INTEGER NOT NULL,
     ts_rank INTEGER NOT NULL,
-    idx_rank INTEGER NOT NULL,
+    idx_rank INTEGER,
     person TEXT NOT NULL,
-    row TEXT NOT NULL
+    row TEXT NOT NULL,
+    person_index INTEGER,
+    sort_conf REAL,
+    ts INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS results_ts ON results(job_key, ts_rank);
 CREATE UNIQUE INDEX IF NOT EXISTS results_idx ON results(job_key, idx_rank);
@@ -166,6 +169,18 @@ class JobStore:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+            elif version == 1:
+                # version 2 ranks SortBy=INDEX in SQL once a job's last rows are written
+                conn.executescript(
+                    "BEGIN IMMEDIATE;"
+                    "ALTER TABLE results RENAME TO results_v1;"
+                    "DROP INDEX results_ts; DROP INDEX results_idx;"
+                    + _SCHEMA
+                    + "INSERT INTO results (job_key, ts_rank, idx_rank, person, row) "
+                    "SELECT job_key, ts_rank, idx_rank, person, row FROM results_v1;"
+                    "DROP TABLE results_v1;"
+                    f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+                )
             elif version > SCHEMA_VERSION:
                 raise InternalServerError(
                     f"job store {self.path} has schema {version}; this persontrack reads "
@@ -393,19 +408,25 @@ class JobStore:
         """Registered workers."""
         return [dict(r) for r in self._read("SELECT * FROM workers")]
 
-    def claim_next(self, worker_id: str, pid: int) -> dict[str, Any] | None:
+    def claim_next(
+        self, worker_id: str, pid: int, *, unregister: bool = True
+    ) -> dict[str, Any] | None:
         """Mark the oldest QUEUED job RUNNING for this worker and return it.
 
-        When no job is waiting the worker is unregistered in the same transaction, so a
-        job queued concurrently either is claimed here or sees no worker and starts one.
+        When no job is waiting (and ``unregister``: the worker runs no job either) the
+        worker is unregistered in the same transaction, so a job queued concurrently
+        either is claimed here or sees no worker and starts one.
         """
         now = time.time()
+        if not unregister and not self._read("SELECT 1 FROM jobs WHERE state = 'QUEUED' LIMIT 1"):
+            return None  # a read: a busy worker polls often
         with self._write() as conn:
             row = conn.execute(
                 "SELECT job_key FROM jobs WHERE state = 'QUEUED' ORDER BY job_key LIMIT 1"
             ).fetchone()
             if row is None:
-                conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+                if unregister:
+                    conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
                 return None
             key = row["job_key"]
             conn.execute("DELETE FROM results WHERE job_key = ?", (key,))
@@ -517,6 +538,42 @@ class JobStore:
             )
         return len(batch)
 
+    def add_chunk(
+        self, job_key: int, worker_id: str, rows: list[tuple[int, int, float | None, int, str, str]]
+    ) -> None:
+        """Append rows ``(ts_rank, Index, sort confidence, Timestamp, person, row)``.
+
+        The rows of a job written chunk by chunk (as its segments finish) get their
+        SortBy=INDEX rank when :meth:`finish` marks the job SUCCEEDED.
+
+        Raises
+        ------
+        JobLostError
+            When this worker no longer owns the job (declared dead, or deleted).
+        """
+        with self._write() as conn:
+            owner = conn.execute(
+                "SELECT 1 FROM jobs WHERE job_key = ? AND state = 'RUNNING' AND worker_id = ?",
+                (job_key, worker_id),
+            ).fetchone()
+            if owner is None:
+                raise JobLostError(f"job {job_key} is no longer run by worker {worker_id}")
+            conn.executemany(
+                "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
+                "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+                [(job_key, *r) for r in rows],
+            )
+
+    def _rank_by_index(self, conn: sqlite3.Connection, job_key: int) -> None:
+        """Fill ``idx_rank`` of rows written by :meth:`add_chunk` (GetPersonTracking's
+        INDEX order: Index, then confidence highest first, then time)."""
+        conn.execute(
+            "WITH r AS (SELECT rowid AS id, ROW_NUMBER() OVER (ORDER BY person_index, "
+            "sort_conf DESC NULLS LAST, ts, ts_rank) - 1 AS k FROM results WHERE job_key = ?) "
+            "UPDATE results SET idx_rank = r.k FROM r WHERE results.rowid = r.id",
+            (job_key,),
+        )
+
     def finish(
         self,
         job_key: int,
@@ -544,6 +601,10 @@ class JobStore:
                 return False
             if state == "FAILED":
                 conn.execute("DELETE FROM results WHERE job_key = ?", (job_key,))
+            elif conn.execute(
+                "SELECT 1 FROM results WHERE job_key = ? AND idx_rank IS NULL LIMIT 1", (job_key,)
+            ).fetchone():
+                self._rank_by_index(conn, job_key)
             conn.execute(
                 "UPDATE jobs SET state = ?, status_message = ?, result_count = ?, "
                 "video_metadata = ?, settings = ?, versions = ?, finished_at = ?, "
@@ -590,10 +651,18 @@ class JobStore:
         )
         return [r[0] for r in rows]
 
-    def result_rows(self, job_key: int) -> list[str]:
-        """Every stored DataFrame row (JSON) of a job, in TIMESTAMP order."""
-        rows = self._read("SELECT row FROM results WHERE job_key = ? ORDER BY ts_rank", (job_key,))
+    def result_rows(self, job_key: int, start: int = 0, stop: int | None = None) -> list[str]:
+        """Stored DataFrame rows (JSON) of a job, TIMESTAMP order, ranks ``start..stop``."""
+        rows = self._read(
+            "SELECT row FROM results WHERE job_key = ? AND ts_rank >= ? AND ts_rank < ? "
+            "ORDER BY ts_rank",
+            (job_key, start, 2**62 if stop is None else stop),
+        )
         return [r[0] for r in rows]
+
+
+class JobLostError(RuntimeError):
+    """The worker writing a job's results no longer owns it."""
 
 
 def _dumps(value: Any) -> str | None:
