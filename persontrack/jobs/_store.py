@@ -10,6 +10,9 @@ Result rows are stored once per person per timestamp with their rank in both sor
 (``ts_rank`` for SortBy=TIMESTAMP, ``idx_rank`` for SortBy=INDEX) and the PersonDetection
 JSON ready to serve, so one page of GetPersonTracking is one indexed range query.
 
+Store keys (``job_key``) are never reused (AUTOINCREMENT), so nothing keyed by a deleted
+job can be taken for a later one; NextTokens are moreover signed with the JobId.
+
 Internal states are QUEUED, RUNNING, SUCCEEDED and FAILED; the API shows QUEUED and RUNNING
 as IN_PROGRESS.
 """
@@ -46,7 +49,7 @@ CACHE_KIB = 32 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    job_key INTEGER PRIMARY KEY,
+    job_key INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL UNIQUE,
     client_token TEXT UNIQUE,
     request_hash TEXT NOT NULL,

@@ -292,6 +292,7 @@ class PersonTrackingClient:
         if "NextToken" in request:
             offset = self.signer.verify(
                 request["NextToken"],
+                job_id=job["job_id"],
                 job_key=job["job_key"],
                 generation=job["generation"],
                 sort_by=sort_by,
@@ -307,6 +308,7 @@ class PersonTrackingClient:
             persons = _loads("[" + ",".join(rows) + "]")
             if offset + limit < (job["result_count"] or 0):
                 response["NextToken"] = self.signer.sign(
+                    job_id=job["job_id"],
                     job_key=job["job_key"],
                     generation=job["generation"],
                     sort_by=sort_by,
