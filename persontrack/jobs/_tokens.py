@@ -46,8 +46,7 @@ _LAYOUT = struct.Struct(">BQIBQQ")
 _MAC_BYTES = 16
 # the exact shape of an issued token: unpadded URL-safe base64 of the payload and the MAC
 _SHAPE = re.compile(
-    "[A-Za-z0-9_-]{%d}[.][A-Za-z0-9_-]{%d}"
-    % (-(-_LAYOUT.size * 4 // 3), -(-_MAC_BYTES * 4 // 3)),
+    f"[A-Za-z0-9_-]{{{-(-_LAYOUT.size * 4 // 3)}}}[.][A-Za-z0-9_-]{{{-(-_MAC_BYTES * 4 // 3)}}}",
     re.ASCII,
 )
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..errors import PersonTrackError
 from . import _notify
-from ._storage import check_limits, fetch, probe_duration
+from ._storage import check_limits, open_source, probe_duration
 from ._store import JobStore
 
 DEFAULT_TRACKER = "persontrack.pipeline:track_video"
@@ -154,16 +154,12 @@ def run_job(store: JobStore, job: dict[str, Any], worker_id: str, workdir: Path)
 
     try:
         tracker = load_callable(config.get("tracker") or DEFAULT_TRACKER)
-        path, temporary = fetch(job["source"], workdir)
-        try:
+        with open_source(job["source"], workdir) as path:
             # S3 videos get their duration checked only now that they are downloaded
             s3 = job["video"]["S3Object"]
             name = f"s3://{s3['Bucket']}/{s3['Name']}"
             check_limits(path.stat().st_size, probe_duration(path), name=name)
             result = tracker(str(path), config.get("settings"), progress=progress)
-        finally:
-            if temporary:
-                path.unlink(missing_ok=True)
         count = store.add_results(key, result_rows(result.frame))
         metadata = result.metadata
         meta = metadata.to_dict() if hasattr(metadata, "to_dict") else dict(metadata)
