@@ -10,7 +10,9 @@ file or a folder for a symlink in between cannot redirect it.
 server (MinIO, Ceph, moto); ``Version`` becomes ``VersionId``.
 
 Both check Rekognition's limits before a job is accepted: more than 10 GB, or (when the
-duration can be read without downloading) more than 6 hours, is VideoTooLargeException.
+duration can be read without downloading) more than 6 hours, is VideoTooLargeException;
+so are local videos whose frames are over the reader's limit
+(:data:`persontrack.io.video.MAX_FRAME_PIXELS`).
 
 Examples
 --------
@@ -40,6 +42,8 @@ from ..errors import (
     InvalidS3ObjectException,
     VideoTooLargeException,
 )
+from ..io.video import FrameTooLargeError
+from ..io.video import check_frame_size as _readers_check
 
 MAX_VIDEO_BYTES = 10 * 1024**3
 """Rekognition Video's size limit for stored videos (10 GB)."""
@@ -67,6 +71,30 @@ def probe_duration(path: Path) -> float | None:
             return max(durations) if durations else None
     except Exception:  # unreadable videos are reported by the job, not at start
         return None
+
+
+def probe_frame_size(path: Path) -> tuple[int, int] | None:
+    """The first video stream's ``(width, height)`` from the header, or None."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            ctx = container.streams.video[0].codec_context
+            return int(ctx.width), int(ctx.height)
+    except Exception:  # unreadable videos are reported by the job, not at start
+        return None
+
+
+def check_frame_size(frame: tuple[int, int] | None, *, name: str) -> None:
+    """Raise VideoTooLargeException for frames over the reader's limits (8K UHD)."""
+    if frame is None:
+        return
+    try:
+        _readers_check(*frame)
+    except FrameTooLargeError as exc:
+        raise VideoTooLargeException(f"{name}: {exc}", "StartPersonTracking") from None
 
 
 def check_limits(size: int, duration: float | None, *, name: str) -> None:
@@ -164,6 +192,7 @@ class LocalBuckets:
         name = f"s3://{s3_object['Bucket']}/{s3_object['Name']}"
         check_limits(size, None, name=name)  # before opening a file that may be huge
         check_limits(size, probe_duration(path), name=name)
+        check_frame_size(probe_frame_size(path), name=name)
         return {"kind": "local", "path": str(path), "root": str(self.root), "size": size}
 
 
