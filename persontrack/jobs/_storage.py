@@ -30,6 +30,7 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -318,12 +319,33 @@ def open_local(path: str | Path, root: str | Path | None = None) -> int:
     return fd
 
 
-def _fd_path(fd: int) -> Path:
-    """A path that opens the file behind ``fd`` (what FFmpeg and decord are given)."""
+@contextlib.contextmanager
+def _fd_path(fd: int, name: str, workdir: Path) -> Iterator[Path]:
+    """A path that opens the file behind ``fd``, ending in the video's own file name.
+
+    FFmpeg and decord take paths: they get ``workdir/open-PID-FD/NAME``, a link of ours to
+    ``/proc/self/fd/FD`` (the file already opened), so messages and the file extension
+    still name the user's video.
+    """
     for folder in ("/proc/self/fd", "/dev/fd"):
         if os.path.isdir(folder):
-            return Path(folder) / str(fd)
-    raise InternalServerError("no /proc/self/fd or /dev/fd to read an opened video through")
+            break
+    else:
+        raise InternalServerError("no /proc/self/fd or /dev/fd to read an opened video through")
+    link_dir = workdir / f"open-{os.getpid()}-{fd}"
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(link_dir, ignore_errors=True)
+        link_dir.mkdir()
+        link = link_dir / name
+        link.symlink_to(f"{folder}/{fd}")
+    except OSError:  # a read-only or vanished workdir: read through the descriptor itself
+        yield Path(f"{folder}/{fd}")
+        return
+    try:
+        yield link
+    finally:
+        shutil.rmtree(link_dir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -331,13 +353,15 @@ def open_source(source: dict[str, Any], workdir: Path) -> Iterator[Path]:
     """Make a source readable as a local file for the duration of the ``with`` block.
 
     A local file is opened here (see :func:`open_local`) and read through its descriptor
-    (``/proc/self/fd/N``), so the file read is the one that was checked; an S3 object is
+    (``/proc/self/fd/N``, by a link named like the video), so the file read is the one that
+    was checked; an S3 object is
     downloaded into ``workdir`` and deleted afterwards.
     """
     if source["kind"] == "local":
         fd = open_local(source["path"], source.get("root"))
         try:
-            yield _fd_path(fd)
+            with _fd_path(fd, Path(source["path"]).name, workdir) as path:
+                yield path
         finally:
             os.close(fd)
         return

@@ -60,6 +60,7 @@ from ..errors import (
     ThrottlingException,
 )
 from . import _notify
+from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, JobStore
@@ -146,6 +147,8 @@ class PersonTrackingClient:
         busy_timeout: float = 10.0,
         tracker: str | None = None,
     ) -> None:
+        tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        validate_options({k: v for k, v in locals().items() if k != "self"})
         data = data_dir or os.environ.get("PERSONTRACK_DATA_DIR") or DEFAULT_DATA_DIR
         self.data_dir = Path(data).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -160,17 +163,12 @@ class PersonTrackingClient:
             self.storage = S3Storage(s3_endpoint_url, region_name)
         else:
             raise InvalidParameterException(f"storage must be 'local' or 's3', got {storage!r}")
-        for name, value in (("max_jobs", max_jobs), ("max_workers", max_workers)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidParameterException(f"{name} must be an integer, got {value!r}")
-            if value is not None and value < 1:
-                raise InvalidParameterException(f"{name} must be >= 1, got {value}")
         self.max_jobs = max_jobs
         self.max_workers = max_workers or max(1, os.cpu_count() or 1)
         self.sns_endpoint_url = sns_endpoint_url
         self.region_name = region_name
         self.heartbeat_timeout = heartbeat_timeout
-        self.tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        self.tracker = tracker
         self.settings = _settings_dict(settings)
         self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
