@@ -144,7 +144,7 @@ class PersonTrackingClient:
         max_requests_per_second: float | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         token_ttl: float = TOKEN_TTL_SECONDS,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
         tracker: str | None = None,
     ) -> None:
         tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
@@ -261,7 +261,12 @@ class PersonTrackingClient:
             heartbeat_timeout=self.heartbeat_timeout,
         )
         if spawn:
-            self._spawn(worker_id)
+            try:
+                self._spawn(worker_id)
+            except InternalServerError:
+                with contextlib.suppress(ClientError):  # no half-started job is left
+                    self.store.discard_job(job_id, worker_id)
+                raise
         if callback is not None and created:
             self._watch(job_id, callback)
         return {"JobId": job_id, "ResponseMetadata": _response_metadata()}
@@ -495,11 +500,11 @@ class PersonTrackingClient:
 
     def _spawn(self, worker_id: str) -> None:
         logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
         env = dict(os.environ)
         package_parent = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         try:
+            logs.mkdir(exist_ok=True)
             # one log for all workers (appends of whole lines do not interleave)
             with open(logs / "workers.log", "ab") as log:
                 child = subprocess.Popen(
@@ -523,7 +528,8 @@ class PersonTrackingClient:
                     start_new_session=True,
                 )
         except OSError as exc:
-            self.store.remove_worker(worker_id)
+            with contextlib.suppress(ClientError):
+                self.store.remove_worker(worker_id)
             raise InternalServerError(f"cannot start a worker process: {exc}") from exc
         self._children.append(child)
 
@@ -666,9 +672,10 @@ def client(
         Seconds of worker silence after which its job is FAILED.
     token_ttl : float, default 86400
         Seconds a NextToken stays valid.
-    busy_timeout : float, default 10
-        Seconds to wait for the store's write lock before
-        ProvisionedThroughputExceededException.
+    busy_timeout : float, default 30
+        Seconds a call retries (with backoff) while another process holds the store's
+        write lock, before ProvisionedThroughputExceededException. Workers wait up to
+        ``WORKER_BUSY_TIMEOUT`` (300 s).
     tracker : str, optional
         ``"module:function"`` (or ``"/path/file.py:function"``) with the signature of
         :func:`persontrack.track_video` to run instead of it (default
