@@ -27,6 +27,7 @@ CASES: dict[str, str] = {
     "variable_rate": "ok",
     "same_timestamps": "ok",
     "raw_h264_no_timing": "ok",
+    "timestamps_decord_cannot_read": "ok",
     "unicode_name": "ok",
     "too_many_pixels": "VideoTooLargeException",
     "too_long_side": "VideoTooLargeException",
@@ -69,6 +70,23 @@ def _blank(path: Path, width: int, height: int, codec: str, pix_fmt: str) -> Pat
             plane.update(bytes(plane.buffer_size))
         for p in s.encode(frame):
             c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return path
+
+
+def _untimed_mkv(path: Path, frames: int = 3) -> Path:
+    """Frames numbered 0, 1, 2 at 2 fps in Matroska: decord reads NaN timestamps."""
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=2)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        frame = av.VideoFrame(64, 48, "yuv420p")
+        for plane in frame.planes:
+            plane.update(bytes(plane.buffer_size))
+        for i in range(frames):
+            frame.pts = i
+            for p in s.encode(frame):
+                c.mux(p)
         for p in s.encode():
             c.mux(p)
     return path
@@ -123,6 +141,7 @@ def make_videos(folder: Path, sample: Path) -> dict[str, Path]:
     )
     out["same_timestamps"] = _encode(folder / "same_ts.mkv", _noise(3, 32, 32), pts=[0, 0, 0])
     out["raw_h264_no_timing"] = _encode(folder / "raw.h264", _noise(3, 32, 32), fmt="h264")
+    out["timestamps_decord_cannot_read"] = _untimed_mkv(folder / "untimed.mkv")
     out["unicode_name"] = folder / "ünïcødé 名前 🎥 'q\" $x.mp4"
     shutil.copy(sample, out["unicode_name"])
     out["too_many_pixels"] = _blank(folder / "huge.mkv", 8000, 8000, "mjpeg", "yuvj420p")

@@ -47,6 +47,10 @@ def check_frame_size(width: int, height: int) -> None:
         )
 
 
+#: Frame times decord reports beyond this many seconds are its "no timestamp" marker
+#: (~9.2e15 s), never a real time: 10x Rekognition's 6-hour limit.
+_DECORD_MAX_SECONDS = 10 * 6 * 3600
+
 #: Frames decord decodes per ``get_batch`` call: small, so memory stays flat.
 DECORD_BATCH = 8
 
@@ -287,6 +291,10 @@ class DecordBackend:
             raise BackendError(f"{reason} ({logged})" if logged else reason) from None
         if first.ndim != 4 or first.shape[-1] != 3:
             raise BackendError(f"unexpected frame shape {first.shape}")
+        if n and not (np.isfinite(ts).all() and np.abs(ts).max() <= _DECORD_MAX_SECONDS):
+            # seen on Matroska files whose packets lack durations: decord reports ~9.2e15 s
+            # (its "no timestamp" value), which became INT64_MIN ms; PyAV reads them right
+            raise BackendError("decord reads no valid frame timestamps from this file")
         self._vr = vr
         ms = np.round(ts[:, 0] * 1000.0).astype(np.int64)
         # decord's float32 seconds can collide after rounding; keep them strictly increasing.
