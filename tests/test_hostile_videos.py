@@ -156,3 +156,31 @@ def test_cli_start_and_get_on_hostile_videos(tmp_path, bucket, videos, case):
     if expected == "FAILED":
         assert page["StatusMessage"].startswith(CASES[case])
     assert _integrity(data) == "ok"
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda v: pt.open_video(123), "InvalidParameterException"),
+        (lambda v: pt.open_video(b"/tmp/x.mp4"), "InvalidParameterException"),
+        (lambda v: pt.open_video(__import__("io").StringIO("x")), "InvalidParameterException"),
+        (lambda v: pt.open_video(v["gif"], backend="ffmpeg"), "InvalidParameterException"),
+        (lambda v: pt.open_video("/dev/zero"), "InvalidS3ObjectException"),
+        (lambda v: pt.open_video(v["gif"].parent), "InvalidS3ObjectException"),
+        (lambda v: pt.open_video(str(v["gif"]) + "\x00"), "InvalidS3ObjectException"),
+        (lambda v: list(iter_frames(v["gif"], every_n=0)), "InvalidParameterException"),
+        (
+            lambda v: list(iter_frames(v["gif"], target_fps=float("nan"))),
+            "InvalidParameterException",
+        ),
+        (
+            lambda v: list(iter_frames(v["gif"], every_n=2, target_fps=2)),
+            "InvalidParameterException",
+        ),
+        (lambda v: pt.track_video(v["gif"], {"no_such_setting": 1}), "InvalidParameterException"),
+        (lambda v: pt.track_video(v["gif"], "fast"), "InvalidParameterException"),
+        (lambda v: pt.track_video(v["empty"]), "InvalidS3ObjectException"),
+    ],
+)
+def test_library_wrong_typed_arguments(videos, call, error):
+    assert outcome(lambda: call(videos)) == error
