@@ -29,9 +29,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -43,20 +43,29 @@ from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
-from .tracking.tracker import Tracker, TrackState
-from .vision.motion import MotionRegions
+from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.faces import FaceAnalyzer, attach_faces
 
-VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"birth_confidence": 0.5, "max_cost": 0.75}
+DEFAULT_TARGET_FPS = 16.0
+"""Frames analysed per second of video when no rate is given: about the number of entries
+per second Rekognition People Pathing reports for a person."""
+
+FACE_MIN_HEIGHT = 100.0
+"""Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
+
+STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
+"""The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
+
+VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
 
-The tracker's defaults were tuned on MOT17's Faster R-CNN scores; :class:`PersonDetector`
-scores a person who fills the frame at about 0.4-0.8 (found by the landmarker on
-frame-sized tiles), so a new track may start from a score of 0.5 (two sightings are
-still needed before it gets an Index). The matching gate is a little wider (0.75, not
-0.7): a person coming out from behind another is first seen in part, off the predicted
-centre (on the sample video the default gate gave them a second Index).
+:class:`PersonDetector` reports calibrated confidences (the share of boxes of that score
+that are people, measured on MOT17 frames), so the tracker's own confidence thresholds keep
+their meaning: a new track starts on a box that is a person 8 times in 10 (raw score about
+0.31 of the shipped detector) and continues on weaker ones. The matching gate is a little
+wider (0.75, not 0.7): a person coming out from behind another is first seen in part, off
+the predicted centre (on the sample video the default gate gave them a second Index).
 """
 
 
@@ -67,31 +76,34 @@ class TrackingSettings:
     Parameters
     ----------
     every_n_frames : int, optional
-        Analyse frames 0, n, 2n, … Exclusive with ``target_fps``.
+        Analyse frames 0, n, 2n, … (1: every frame). Exclusive with ``target_fps``.
     target_fps : float, optional
-        Analyse about this many frames per second (never more than the video has).
+        Analyse about this many frames per second (never more than the video has). When
+        neither this nor ``every_n_frames`` is given, :data:`DEFAULT_TARGET_FPS` (about
+        Rekognition's rate of entries per second).
     max_frames : int, optional
         Stop after analysing this many frames (a preview of a long video).
     detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
         Person detector speed/recall trade-off (see :class:`PersonDetector`).
+    detector : str, optional
+        The person box detector: a path to an OpenVINO IR ``.xml`` or a YOLOX ``.onnx``
+        file, or the name of a model shipped in the package; ``None`` (default) for the
+        shipped ``person-vehicle-bike-detection-2003`` (see
+        :mod:`persontrack.vision.box_models`).
+    landmarks : bool, default True
+        Add the 33 body landmarks of the tracked people at least ``landmark_min_height``
+        pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
     faces : bool, default True
-        Find faces and attach them to people.
+        Find the faces of the tracked people at least ``face_min_height`` pixels tall and
+        attach them to those people.
+    face_min_height : float, default 100
+        Least person box height in pixels for a face to be searched for and attached:
+        below it the face is a few pixels wide and the face models miss it or describe it
+        badly (measured, README "Landmarks and faces").
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
         installed mediapipe wheel.
-    box_detector : str or None, default "ssdlite"
-        The person box detector proposing people to :class:`PersonDetector`: the packaged
-        SSDLite, a path to a MediaPipe ``ObjectDetector`` ``.tflite`` with a ``person``
-        label (EfficientDet-Lite on COCO), or None.
-    track_regions : bool, default False
-        Also look closely at where the people being followed are, so that a person the
-        tiles miss in one frame (small, partly hidden) is still found. Off by default:
-        on the sample video it split a person passing in front of another.
-    motion_regions : bool, default False
-        Also look closely where something moves (OpenCV's MOG2 background subtraction
-        over the analysed frames; from the 11th on): people too small or blurred for the
-        detectors may still be confirmed by the landmarker there. For fixed cameras.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
@@ -113,12 +125,12 @@ class TrackingSettings:
     target_fps: float | None = None
     max_frames: int | None = None
     detector_preset: str = "balanced"
+    detector: str | None = None
+    landmarks: bool = True
     faces: bool = True
-    track_regions: bool = False
-    motion_regions: bool = False
+    face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
     face_detector_model: str | None = None
-    box_detector: str | None = "ssdlite"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
     smooth_ms: float = 0.0
@@ -128,20 +140,26 @@ class TrackingSettings:
         m = self.max_frames
         if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
             raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
-        if not isinstance(self.faces, bool):
-            raise InvalidParameterException(f"faces must be True or False, got {self.faces!r}")
         sm = self.smooth_ms
         if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not 0 <= sm <= 10_000:
             raise InvalidParameterException(
                 f"smooth_ms must be a number of milliseconds in [0, 10000], got {sm!r}"
             )
-        b = self.box_detector
-        if b is not None and (not isinstance(b, str) or not b):
+        for name in ("faces", "landmarks"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidParameterException(
+                    f"{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        fh = self.face_min_height
+        if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
             raise InvalidParameterException(
-                f"box_detector must be 'ssdlite', a model file path or None, got {b!r}"
+                f"face_min_height must be a number of pixels >= 0, got {fh!r}"
             )
-        if b not in (None, "ssdlite") and not Path(b).is_file():
-            raise InvalidParameterException(f"box_detector: model file {b!r} does not exist")
+        d = self.detector
+        if d is not None and (not isinstance(d, str) or not d):
+            raise InvalidParameterException(
+                f"detector must be a model file path, a shipped model's name or None, got {d!r}"
+            )
         if not isinstance(self.tracker, Mapping):
             raise InvalidParameterException(
                 f"tracker settings must be a dict, got {type(self.tracker).__name__}"
@@ -187,12 +205,17 @@ class TrackingResult:
         The settings used.
     versions : dict
         persontrack and mediapipe versions.
+    timings : dict
+        Wall-clock seconds spent in each stage of :data:`STAGES` (``convert``: making the
+        result rows and the DataFrame, linking and smoothing included), and ``frames``, the
+        number of frames analysed. Not part of the results.
     """
 
     frame: pd.DataFrame
     metadata: VideoMetadata
     settings: dict[str, Any]
     versions: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_response(self, **kwargs: Any) -> dict[str, Any]:
         """The full GetPersonTracking response (see :func:`dataframe_to_response`).
@@ -250,7 +273,7 @@ def _rows(
             )
         else:
             face_values = (np.nan,) * 10 + (None,)
-        # A person found without a skeleton (e.g. a HOG-only hit) has all-NaN landmarks.
+        # A person too small for landmarks (or without a plausible skeleton) has NaN ones.
         body = None
         if landmarks is not None and not np.isnan(landmarks[k]).all():
             body = np.round(landmarks[k], 6).tolist()
@@ -313,10 +336,116 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
-def _track_regions(tracker: Tracker) -> np.ndarray:
-    """Boxes of the people being followed, for the detector to look at closely."""
-    boxes = [t.xyxy for t in tracker.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
-    return np.array(boxes).reshape(-1, 4)
+def _lap(spent: dict[str, float], stage: str, since: float) -> float:
+    """Add the time since ``since`` to ``stage``; the time now."""
+    now = time.perf_counter()
+    spent[stage] += now - since
+    return now
+
+
+class FrameTracking:
+    """The per-frame steps of :func:`track_video`: find people, follow them, describe them.
+
+    One instance holds what lives across frames (the tracker, the detector, the face
+    analyser, rows of tracks not yet confirmed, the time spent per stage); :meth:`step`
+    takes one frame and returns the result rows it settles. :func:`track_video` and
+    :func:`persontrack.track_stream` both run their frames through it.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+        The run's settings.
+    width, height : int
+        Frame size in pixels.
+    """
+
+    def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
+        s = settings
+        self.settings, self.width, self.height = s, width, height
+        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.detector = PersonDetector(
+            preset=s.detector_preset,
+            model=s.detector,
+            landmarks=s.landmarks,
+            pose_model=s.pose_model,
+        )
+        try:
+            self.analyzer = (
+                FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
+            )
+        except BaseException:
+            self.detector.close()
+            raise
+        self.spent = dict.fromkeys(STAGES, 0.0)
+        """Seconds spent per stage of :data:`STAGES` ("decode" is the caller's to add)."""
+        # Rows of tracks not yet confirmed, by track key: filed under the person's Index
+        # once the track is confirmed, dropped if it dies first.
+        self.pending: dict[int, list[tuple[Any, ...]]] = {}
+
+    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms."""
+        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+        clock = time.perf_counter()
+        dets = detector.find_boxes(image)
+        clock = _lap(spent, "detect", clock)
+        ids = tracker.update(dets, timestamp_ms)
+        keys = tracker.last_keys
+        tracked = keys >= 0
+        kept = dets[tracked]
+        clock = _lap(spent, "track", clock)
+        if s.landmarks and len(kept):
+            kept = detector.add_landmarks(image, kept)
+        clock = _lap(spent, "landmarks", clock)
+        faces: list[dict[str, Any] | None] = [None] * len(kept)
+        big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
+        if self.analyzer is not None and len(big):
+            found = self.analyzer.analyze(image, person_boxes=kept.xyxy[big])
+            attached = attach_faces(kept.xyxy[big], found, (self.width, self.height))
+            for i, face in zip(big, attached, strict=True):
+                faces[i] = face
+        clock = _lap(spent, "faces", clock)
+        new_rows = _rows(
+            timestamp_ms,
+            frame_index,
+            ids[tracked],
+            kept.xyxy,
+            kept.confidence,
+            kept.landmarks,
+            faces,
+            self.width,
+            self.height,
+        )
+        settled: list[tuple[Any, ...]] = []
+        for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
+            if index < 0:
+                self.pending.setdefault(int(key), []).append(row)
+                continue
+            for early in self.pending.pop(int(key), []):
+                settled.append((early[0], early[1], int(index), *early[3:]))
+            settled.append(row)
+        live = {t.key for t in tracker.tracks}
+        for key in [k for k in self.pending if k not in live]:
+            del self.pending[key]
+        _lap(spent, "convert", clock)
+        return settled
+
+    def close(self) -> None:
+        """Release the models."""
+        if self.analyzer is not None:
+            self.analyzer.close()
+        self.detector.close()
+
+    def __enter__(self) -> FrameTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
+    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
 
 
 def track_video(
@@ -332,7 +461,8 @@ def track_video(
     source : path or binary file object
         The video.
     settings : TrackingSettings or dict, optional
-        How to analyse it (defaults: every frame, ``balanced`` detector, faces on).
+        How to analyse it (defaults: about 16 frames a second, ``balanced`` detector,
+        landmarks and faces on).
     progress : callable, optional
         Called with the fraction done (0–1) after each analysed frame.
 
@@ -349,76 +479,38 @@ def track_video(
         When a setting is invalid.
     """
     s = _as_settings(settings)
-    tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+    target_fps = s.target_fps
+    if target_fps is None and s.every_n_frames is None:
+        target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
-    with (
-        open_video(source, backend=s.video_backend) as reader,
-        PersonDetector(
-            preset=s.detector_preset, model_path=s.pose_model, box_detector=s.box_detector
-        ) as detector,
-    ):
+    analysed = 0
+    with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
         if s.max_frames is not None:
-            step = s.every_n_frames or max(round(meta.FrameRate / (s.target_fps or 1e9)), 1)
+            step = s.every_n_frames or max(round(meta.FrameRate / (target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
-        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
-        try:
-            frames = reader.frames(every_n=s.every_n_frames, target_fps=s.target_fps)
-            # Rows of tracks not yet confirmed, by track key: filed under the person's
-            # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[Any, ...]]] = {}
-            motion = MotionRegions() if s.motion_regions else None
+        with FrameTracking(s, width, height) as per_frame:
+            spent = per_frame.spent
+            frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
+            clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
-                regions = [_track_regions(tracker)] if s.track_regions else []
-                if motion is not None:
-                    regions.append(motion.update(frame.image))
-                dets = detector.detect(
-                    frame.image, regions=np.concatenate(regions) if regions else None
-                )
-                ids = tracker.update(dets, frame.timestamp_ms)
-                keys = tracker.last_keys
-                tracked = keys >= 0
-                kept = dets[tracked]
-                if analyzer is not None and len(kept):
-                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy)
-                    faces = attach_faces(kept.xyxy, found, (width, height))
-                else:
-                    faces = [None] * len(kept)
-                new_rows = _rows(
-                    frame.timestamp_ms,
-                    frame.index,
-                    ids[tracked],
-                    kept.xyxy,
-                    kept.confidence,
-                    kept.landmarks,
-                    faces,
-                    width,
-                    height,
-                )
-                for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
-                    if index < 0:
-                        pending.setdefault(int(key), []).append(row)
-                        continue
-                    for early in pending.pop(int(key), []):
-                        rows.append((early[0], early[1], int(index), *early[3:]))
-                    rows.append(row)
-                live = {t.key for t in tracker.tracks}
-                for key in [k for k in pending if k not in live]:
-                    del pending[key]
+                clock = _lap(spent, "decode", clock)
+                analysed += 1
+                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
                 if progress is not None:
                     progress(min((frame.index + 1) / total, 1.0))
-        finally:
-            if analyzer is not None:
-                analyzer.close()
-    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+                clock = time.perf_counter()
+    clock = time.perf_counter()
+    df = rows_frame(rows)
     if s.link_fragments and len(df):
         df = _link_fragments(df, meta.FrameRate, width, height)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = sort_results(df, "TIMESTAMP")
-    result = TrackingResult(df, meta, s.to_dict(), versions())
+    _lap(spent, "convert", clock)
+    result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
     df.attrs[RESPONSE_ATTR] = {
         "VideoMetadata": meta.to_dict(),
         EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},

@@ -254,7 +254,7 @@ class JobLauncher(W.VBox):
         )
 
     def _client_for(self, settings: Mapping[str, Any]) -> Any:
-        from ..jobs.client import client as make_client
+        from ...jobs.client import client as make_client
 
         key = json.dumps(settings, sort_keys=True)
         if key not in self._clients:
