@@ -88,8 +88,7 @@ def main() -> None:
                     continue
                 r = json.loads(lines[-1])
                 print(
-                    f"| {size} | {mode} | {r['outcome']} | {r['seconds']:.1f} | "
-                    f"{r['rss_mb']:.0f} |"
+                    f"| {size} | {mode} | {r['outcome']} | {r['seconds']:.1f} | {r['rss_mb']:.0f} |"
                 )
 
 
