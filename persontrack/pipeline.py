@@ -45,13 +45,14 @@ from .schema import COLUMNS, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
+from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
 
 DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
 per second Rekognition People Pathing reports for a person."""
 
-FACE_MIN_HEIGHT = 100.0
+FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
 STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
@@ -93,13 +94,19 @@ class TrackingSettings:
     landmarks : bool, default True
         Add the 33 body landmarks of the tracked people at least ``landmark_min_height``
         pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
+    landmark_fps : float, optional, default 8
+        Most body-landmark analyses per second of video for one person (tracked by key):
+        the other entries of that person carry no landmarks. A PoseLandmarker run per
+        person is the pipeline's dearest step (README "Whole pipeline"); at 8 a second the
+        default settings run in about real time on 2 cores. ``None``: every analysed frame.
     faces : bool, default True
         Find the faces of the tracked people at least ``face_min_height`` pixels tall and
         attach them to those people.
-    face_min_height : float, default 100
-        Least person box height in pixels for a face to be searched for and attached:
-        below it the face is a few pixels wide and the face models miss it or describe it
-        badly (measured, README "Landmarks and faces").
+    face_min_height : float, default 80
+        Least person box height in pixels for a face to be searched for and attached.
+        Measured by shrinking people of the shared videos whose face is found at full
+        size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
+        3 at 64 px (README "Landmarks and faces").
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
@@ -127,6 +134,7 @@ class TrackingSettings:
     detector_preset: str = "balanced"
     detector: str | None = None
     landmarks: bool = True
+    landmark_fps: float | None = 8.0
     faces: bool = True
     face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
@@ -150,6 +158,14 @@ class TrackingSettings:
                 raise InvalidParameterException(
                     f"{name} must be True or False, got {getattr(self, name)!r}"
                 )
+        lf = self.landmark_fps
+        if lf is not None and (
+            isinstance(lf, bool) or not isinstance(lf, (int, float)) or not 0 < lf <= 1000
+        ):
+            raise InvalidParameterException(
+                f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
+                f"got {lf!r}"
+            )
         fh = self.face_min_height
         if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
             raise InvalidParameterException(
@@ -336,6 +352,32 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
+def _landmarks_due(
+    detector: PersonDetector,
+    image: np.ndarray,
+    dets: Detections,
+    keys: np.ndarray,
+    timestamp_ms: int,
+    landmarked: dict[int, int],
+    gap_ms: float,
+) -> Detections:
+    """``dets`` with landmarks for the people not analysed in the last ``gap_ms`` (a little
+    less: frames come at a rate that may not divide the gap); ``landmarked`` is updated."""
+    due = np.array(
+        [timestamp_ms - landmarked.get(int(k), -(10**12)) >= 0.9 * gap_ms for k in keys], bool
+    )
+    if not due.any():
+        return dets
+    done = detector.add_landmarks(image, dets[due])
+    assert dets.landmarks is not None and done.landmarks is not None
+    lms = dets.landmarks.copy()
+    lms[due] = done.landmarks
+    for k, ok in zip(keys[due], ~np.isnan(done.landmarks).all(axis=(1, 2)), strict=True):
+        if ok:  # a person without a skeleton this time is tried again next frame
+            landmarked[int(k)] = timestamp_ms
+    return Detections(dets.xyxy, dets.confidence, lms)
+
+
 def _lap(spent: dict[str, float], stage: str, since: float) -> float:
     """Add the time since ``since`` to ``stage``; the time now."""
     now = time.perf_counter()
@@ -381,6 +423,9 @@ class FrameTracking:
         # Rows of tracks not yet confirmed, by track key: filed under the person's Index
         # once the track is confirmed, dropped if it dies first.
         self.pending: dict[int, list[tuple[Any, ...]]] = {}
+        # Timestamp of each track's last landmark analysis, by track key.
+        self.landmarked: dict[int, int] = {}
+        self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
 
     def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
         """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
@@ -395,7 +440,15 @@ class FrameTracking:
         kept = dets[tracked]
         clock = _lap(spent, "track", clock)
         if s.landmarks and len(kept):
-            kept = detector.add_landmarks(image, kept)
+            kept = _landmarks_due(
+                detector,
+                image,
+                kept,
+                keys[tracked],
+                timestamp_ms,
+                self.landmarked,
+                self._landmark_gap_ms,
+            )
         clock = _lap(spent, "landmarks", clock)
         faces: list[dict[str, Any] | None] = [None] * len(kept)
         big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
@@ -427,6 +480,8 @@ class FrameTracking:
         live = {t.key for t in tracker.tracks}
         for key in [k for k in self.pending if k not in live]:
             del self.pending[key]
+        for key in [k for k in self.landmarked if k not in live]:
+            del self.landmarked[key]
         _lap(spent, "convert", clock)
         return settled
 
