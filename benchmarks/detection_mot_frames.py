@@ -6,13 +6,19 @@ matching a person on a vehicle, a static person, a distractor or a reflection â€
 8, 12 â€” counts neither as a hit nor as a false positive). Recall is also split by box height
 and for people at least half visible. Prints markdown tables.
 
+Boxes only (``PersonDetector.find_boxes``: landmarks are timed by pipeline_speed.py). With
+``--calibration`` it also prints, per model, the precision of its boxes by raw score (the
+table behind ``calibrated`` confidences, see persontrack.vision.box_models.SHIPPED) and
+recall / precision at several raw score thresholds.
+
 Run::
 
     .venv/bin/python benchmarks/detection_mot_frames.py                 # all presets
     .venv/bin/python benchmarks/detection_mot_frames.py --presets balanced --no-videos
     .venv/bin/python benchmarks/detection_mot_frames.py --no-mot --video-frames 40
-    .venv/bin/python benchmarks/detection_mot_frames.py --set tile_overlap=0.33 --set min_support=3
-    .venv/bin/python benchmarks/detection_mot_frames.py --set box_detector=efficientdet_lite0.tflite
+    .venv/bin/python benchmarks/detection_mot_frames.py --set input_size=1088 --set min_score=0.25
+    .venv/bin/python benchmarks/detection_mot_frames.py --set model=yolox.onnx --set min_score=.45
+    .venv/bin/python benchmarks/detection_mot_frames.py --presets balanced --calibration --no-videos
 """
 
 from __future__ import annotations
@@ -95,7 +101,7 @@ def evaluate(detector: PersonDetector, frames: list[tuple[Path, np.ndarray]]) ->
     for path, gt in frames:
         image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         t0 = time.perf_counter()
-        dets = detector.detect(image)
+        dets = detector.find_boxes(image)
         times.append(time.perf_counter() - t0)
         s = score_frame(dets.xyxy, gt)
         tp += s["tp"]  # type: ignore[assignment]
@@ -120,6 +126,65 @@ def evaluate(detector: PersonDetector, frames: list[tuple[Path, np.ndarray]]) ->
     return out
 
 
+def score_outcomes(
+    detector: PersonDetector, frames: list[tuple[Path, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Raw scores of all boxes, whether each is a pedestrian (1), a false one (0) or on an
+    ignored person (-1), and the number of pedestrians."""
+    scores, outcome, n_gt = [], [], 0
+    for path, gt in frames:
+        image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+        dets = detector.find_boxes(image)
+        positive = (gt[:, 6] == 1) & (gt[:, 7] == 1)
+        ignored = ~positive & (np.isin(gt[:, 7], IGNORED_CLASSES) | (gt[:, 7] == 1))
+        det_hit, _ = match(dets.xyxy, xywh_to_xyxy(gt[positive]))
+        ignored_hit = np.zeros(len(dets), bool)
+        ignored_hit[~det_hit] = match(dets.xyxy[~det_hit], xywh_to_xyxy(gt[ignored]))[0]
+        scores.append(dets.confidence)
+        outcome.append(np.where(det_hit, 1, np.where(ignored_hit, -1, 0)))
+        n_gt += int(positive.sum())
+    return np.concatenate(scores), np.concatenate(outcome), n_gt
+
+
+def calibration_table(scores: np.ndarray, outcome: np.ndarray) -> list[tuple[float, float]]:
+    """Precision by raw score: isotonic (pool adjacent violators) fit of hit-or-not on score,
+    read at the median score of each of 8 equal-count bins."""
+    keep = outcome >= 0
+    s, y = scores[keep], outcome[keep].astype(float)
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    blocks: list[list[float]] = []  # [sum, count]
+    for v in y:
+        blocks.append([v, 1.0])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            a, b = blocks.pop(), blocks.pop()
+            blocks.append([a[0] + b[0], a[1] + b[1]])
+    fit = np.concatenate([[b[0] / b[1]] * int(b[1]) for b in blocks])
+    points = []
+    for chunk in np.array_split(np.arange(len(s)), 8):
+        mid = chunk[len(chunk) // 2]
+        points.append((round(float(s[mid]), 3), round(float(fit[mid]), 3)))
+    return points
+
+
+def print_calibration(presets: list[str], overrides: dict[str, object], frames: list) -> None:
+    for preset in presets:
+        with PersonDetector(
+            preset, **{**overrides, "calibrated": False, "min_score": 0.1, "landmarks": False}
+        ) as detector:
+            scores, outcome, n_gt = score_outcomes(detector, frames)
+        print()
+        print(f"{preset}: raw score -> precision (isotonic, 8 equal-count bins)")
+        print(calibration_table(scores, outcome))
+        print()
+        print("| raw score >= | recall | precision | boxes |")
+        print("|---|---|---|---|")
+        for t in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
+            sel = scores >= t
+            tp, fp = int((outcome[sel] == 1).sum()), int((outcome[sel] == 0).sum())
+            print(f"| {t:.2f} | {tp / n_gt:.3f} | {tp / max(tp + fp, 1):.3f} | {tp + fp} |")
+
+
 def people_per_frame(
     detector: PersonDetector, video: Path, max_frames: int
 ) -> tuple[int, np.ndarray, float]:
@@ -134,7 +199,7 @@ def people_per_frame(
         if i % step == 0:
             image = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
             t0 = time.perf_counter()
-            counts.append(len(detector.detect(image)))
+            counts.append(len(detector.find_boxes(image)))
             times.append(time.perf_counter() - t0)
         i += 1
     cap.release()
@@ -148,7 +213,7 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
         try:
             out[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            out[key] = value  # a plain string, e.g. box_detector=/path/efficientdet.tflite
+            out[key] = value  # a plain string, e.g. model=/path/yolox_s.onnx
     return out
 
 
@@ -160,6 +225,7 @@ def main() -> None:
     parser.add_argument("--no-videos", action="store_true")
     parser.add_argument("--no-mot", action="store_true", help="only the videos table")
     parser.add_argument("--video-frames", type=int, default=12, help="frames sampled per video")
+    parser.add_argument("--calibration", action="store_true", help="score -> precision tables")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     frames = load_frames(args.data / "mot-frames")
@@ -177,7 +243,7 @@ def main() -> None:
         print("|" + "---|" * (len(head) + 2))
         results = {}
         for preset in presets:
-            with PersonDetector(preset, **overrides) as detector:
+            with PersonDetector(preset, **{"landmarks": False, **overrides}) as detector:
                 r = evaluate(detector, frames)
             results[preset] = r
             cells = [
@@ -193,6 +259,8 @@ def main() -> None:
             ]
             print("| " + " | ".join(cells) + " |", flush=True)
 
+    if args.calibration:
+        print_calibration(presets, overrides, frames)
     if args.no_videos:
         return
     print()
@@ -203,7 +271,7 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|")
     for preset in presets:
-        with PersonDetector(preset, **overrides) as detector:
+        with PersonDetector(preset, **{"landmarks": False, **overrides}) as detector:
             for name in VIDEOS:
                 path = args.data / "videos" / name
                 if not path.is_file():

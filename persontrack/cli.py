@@ -2,11 +2,14 @@
 
 Forms (kept stable: scripts and benchmarks depend on them)::
 
-    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] [--workers N] …
+    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
+                    [--annotate MP4] [--workers N] …
+    persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
     persontrack jobs
+    persontrack serve [--host 127.0.0.1] [--port 8080] [--credentials FILE]
 """
 
 from __future__ import annotations
@@ -55,20 +58,26 @@ def _track(args: argparse.Namespace) -> int:
 
     from .convert import strip_extensions, validate_response
     from .io.files import write_results
+    from .io.stream import is_stream_source
     from .io.video import read_metadata
     from .pipeline import TrackingSettings, track_video
 
-    read_metadata(args.video)  # a clear error before the progress bar starts
+    if not is_stream_source(args.video):
+        read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
         every_n_frames=args.every_n,
         target_fps=args.target_fps,
         detector_preset=args.preset,
         faces=not args.no_faces,
+        detector=args.detector,
+        landmarks=not args.no_landmarks,
         pose_model=args.pose_model,
-        box_detector=None if args.box_detector == "none" else args.box_detector,
         smooth_ms=args.smooth,
         video_backend=args.backend,
+        appearance=None if args.appearance == "off" else args.appearance,
     )
+    if is_stream_source(args.video):
+        return _track_stream(args, settings)
     fmt = args.format or infer_format(args.output)
     with (
         _native_logs_silenced(not args.verbose) as stream,
@@ -87,6 +96,11 @@ def _track(args: argparse.Namespace) -> int:
             bar.refresh()
 
         if args.workers is not None:
+            if args.annotate:
+                raise SystemExit(
+                    "persontrack: --annotate needs the whole result: run without --workers, "
+                    "or annotate the written results with pt.annotate_video"
+                )
             summary = _track_on_dask(args, settings, fmt, progress)
         else:
             result = track_video(args.video, settings, progress=progress)
@@ -114,6 +128,10 @@ def _track(args: argparse.Namespace) -> int:
             write_results(df, sys.stdout, format=fmt, video_metadata=result.metadata)
     if args.plot:
         _plot(df, args.video, result, args.plot)
+    if args.annotate:
+        from .analysis.annotate import annotate_video
+
+        annotate_video(args.video, df, args.annotate, progress=not args.quiet)
     if not args.quiet:
         people = df["Index"].nunique()
         faces = int(df["FaceConfidence"].notna().sum())
@@ -122,6 +140,76 @@ def _track(args: argparse.Namespace) -> int:
             + (f" -> {args.output}" if args.output else ""),
             file=sys.stderr,
         )
+    return 0
+
+
+def _track_stream(args: argparse.Namespace, settings: Any) -> int:
+    """A live stream: CSV rows (with WallClock) written a chunk at a time until Ctrl-C."""
+    import io
+    import time
+
+    from .io.files import write_results
+    from .stream import track_stream
+
+    if args.annotate or args.plot:
+        raise SystemExit("persontrack: --annotate and --plot need a video file, not a live stream")
+    if (args.format or "csv") != "csv" or (args.output and infer_format(args.output) != "csv"):
+        raise SystemExit(
+            "persontrack: a live stream is written as CSV (-o OUT.csv), a chunk at a time"
+        )
+    if args.output:
+        _mkparent(args.output)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    header = True
+    people: set[int] = set()
+    rows = 0
+    last_note = time.monotonic()
+
+    def write(chunk: Any) -> None:
+        nonlocal header, rows
+        buf = io.StringIO()
+        write_results(chunk.drop(columns="WallClock"), buf, format="csv")
+        lines = buf.getvalue().splitlines()
+        walls = chunk["WallClock"].map(lambda t: t.isoformat()).tolist()
+        if header:
+            out.write(lines[0] + ",WallClock\n")
+            header = False
+        out.writelines(f"{line},{wall}\n" for line, wall in zip(lines[1:], walls, strict=True))
+        out.flush()
+        rows += len(chunk)
+        people.update(int(i) for i in chunk["Index"])
+
+    with _native_logs_silenced(not args.verbose) as err:
+        stream: Any = err
+        live = track_stream(args.video, settings)
+        try:
+            try:
+                for chunk in live:
+                    write(chunk)
+                    if not args.quiet and time.monotonic() - last_note >= 5:
+                        stats = live.stats()
+                        print(
+                            f"persontrack: {stats['frames_analysed']} frames analysed, "
+                            f"{len(people)} people, latency {stats['latency_s_mean']:.2f} s",
+                            file=stream,
+                        )
+                        last_note = time.monotonic()
+            except KeyboardInterrupt:
+                live.stop()
+                for chunk in live:  # what was gathered before the stop
+                    write(chunk)
+        finally:
+            live.stop()
+            if out is not sys.stdout:
+                out.close()
+        if not args.quiet:
+            stats = live.stats()
+            print(
+                f"persontrack: stopped; {stats['frames_analysed']} of {stats['frames_decoded']} "
+                f"frames analysed, {len(people)} people, {rows} entries"
+                + (f" -> {args.output}" if args.output else ""),
+                file=stream,
+            )
     return 0
 
 
@@ -226,8 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"persontrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("track", help="track the people in a video file")
-    t.add_argument("video", help="video file (mp4, mkv, mov, avi, gif, …)")
+    t = sub.add_parser("track", help="track the people in a video file or live stream")
+    t.add_argument(
+        "video",
+        help="video file (mp4, mkv, mov, avi, gif, …) or live stream (rtsp://, udp://, "
+        "http://, …, /dev/videoN: CSV rows a chunk at a time until Ctrl-C)",
+    )
     t.add_argument("-o", "--output", help="output file (default: standard output)")
     t.add_argument(
         "--format",
@@ -236,8 +328,18 @@ def build_parser() -> argparse.ArgumentParser:
         "csv/parquet: the results table (default: from the -o extension, else json)",
     )
     t.add_argument("--plot", metavar="PNG", help="also draw the paths over the first frame")
+    t.add_argument(
+        "--annotate",
+        metavar="MP4",
+        help="also write the video with each person's box, Index and trail drawn (H.264)",
+    )
     t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
-    t.add_argument("--target-fps", type=float, metavar="FPS", help="analyse about FPS frames/s")
+    t.add_argument(
+        "--target-fps",
+        type=float,
+        metavar="FPS",
+        help="analyse about FPS frames/s (default: 16, unless --every-n is given)",
+    )
     t.add_argument(
         "--preset",
         default="balanced",
@@ -245,6 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="person detector speed/recall trade-off (default: balanced)",
     )
     t.add_argument("--no-faces", action="store_true", help="skip face analysis")
+    t.add_argument("--no-landmarks", action="store_true", help="skip the 33 body landmarks")
     t.add_argument("--pose-model", metavar="TASK", help="official pose_landmarker .task file")
     t.add_argument(
         "--smooth",
@@ -254,11 +357,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="average each person's boxes over time (Gaussian, MS milliseconds; 0: off)",
     )
     t.add_argument(
-        "--box-detector",
-        default="ssdlite",
-        metavar="ssdlite|none|FILE",
-        help="person box detector: the packaged SSDLite (default), none, or a MediaPipe "
-        "ObjectDetector .tflite with a person label (e.g. efficientdet_lite0.tflite)",
+        "--detector",
+        metavar="FILE",
+        help="person box detector: an OpenVINO IR .xml (its .bin beside it) or a YOLOX .onnx "
+        "(default: the shipped person-vehicle-bike-detection-2003)",
+    )
+    t.add_argument(
+        "--appearance",
+        default="0277",
+        metavar="MODEL",
+        help="re-identification model that keeps one Index per person through crossings and "
+        "exits: 0277 (default), 0287 (faster), an OpenVINO IR .xml file, or off (motion only)",
     )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(

@@ -29,9 +29,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -43,20 +43,31 @@ from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, compact_landmarks, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
-from .tracking.tracker import Tracker, TrackState
-from .vision.motion import MotionRegions
+from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
+from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.reid import AppearanceEmbedder
 
-VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"birth_confidence": 0.5, "max_cost": 0.75}
+DEFAULT_TARGET_FPS = 16.0
+"""Frames analysed per second of video when no rate is given: about the number of entries
+per second Rekognition People Pathing reports for a person."""
+
+FACE_MIN_HEIGHT = 80.0
+"""Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
+
+STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
+"""The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
+
+VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
 
-The tracker's defaults were tuned on MOT17's Faster R-CNN scores; :class:`PersonDetector`
-scores a person who fills the frame at about 0.4-0.8 (found by the landmarker on
-frame-sized tiles), so a new track may start from a score of 0.5 (two sightings are
-still needed before it gets an Index). The matching gate is a little wider (0.75, not
-0.7): a person coming out from behind another is first seen in part, off the predicted
-centre (on the sample video the default gate gave them a second Index).
+:class:`PersonDetector` reports calibrated confidences (the share of boxes of that score
+that are people, measured on MOT17 frames), so the tracker's own confidence thresholds keep
+their meaning: a new track starts on a box that is a person 8 times in 10 (raw score about
+0.31 of the shipped detector) and continues on weaker ones. The matching gate is a little
+wider (0.75, not 0.7): a person coming out from behind another is first seen in part, off
+the predicted centre (on the sample video the default gate gave them a second Index).
 """
 
 
@@ -67,38 +78,54 @@ class TrackingSettings:
     Parameters
     ----------
     every_n_frames : int, optional
-        Analyse frames 0, n, 2n, … Exclusive with ``target_fps``.
+        Analyse frames 0, n, 2n, … (1: every frame). Exclusive with ``target_fps``.
     target_fps : float, optional
-        Analyse about this many frames per second (never more than the video has).
+        Analyse about this many frames per second (never more than the video has). When
+        neither this nor ``every_n_frames`` is given, :data:`DEFAULT_TARGET_FPS` (about
+        Rekognition's rate of entries per second).
     max_frames : int, optional
         Stop after analysing this many frames (a preview of a long video).
     detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
         Person detector speed/recall trade-off (see :class:`PersonDetector`).
+    detector : str, optional
+        The person box detector: a path to an OpenVINO IR ``.xml`` or a YOLOX ``.onnx``
+        file, or the name of a model shipped in the package; ``None`` (default) for the
+        shipped ``person-vehicle-bike-detection-2003`` (see
+        :mod:`persontrack.vision.box_models`).
+    landmarks : bool, default True
+        Add the 33 body landmarks of the tracked people at least ``landmark_min_height``
+        pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
+    landmark_fps : float, optional, default 8
+        Most body-landmark analyses per second of video for one person (tracked by key):
+        the other entries of that person carry no landmarks. A PoseLandmarker run per
+        person is the pipeline's dearest step (README "Whole pipeline"); at 8 a second the
+        default settings run in about real time on 2 cores. ``None``: every analysed frame.
     faces : bool, default True
-        Find faces and attach them to people.
+        Find the faces of the tracked people at least ``face_min_height`` pixels tall and
+        attach them to those people.
+    face_min_height : float, default 80
+        Least person box height in pixels for a face to be searched for and attached.
+        Measured by shrinking people of the shared videos whose face is found at full
+        size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
+        3 at 64 px (README "Landmarks and faces").
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
         installed mediapipe wheel.
-    box_detector : str or None, default "ssdlite"
-        The person box detector proposing people to :class:`PersonDetector`: the packaged
-        SSDLite, a path to a MediaPipe ``ObjectDetector`` ``.tflite`` with a ``person``
-        label (EfficientDet-Lite on COCO), or None.
-    track_regions : bool, default False
-        Also look closely at where the people being followed are, so that a person the
-        tiles miss in one frame (small, partly hidden) is still found. Off by default:
-        on the sample video it split a person passing in front of another.
-    motion_regions : bool, default False
-        Also look closely where something moves (OpenCV's MOG2 background subtraction
-        over the analysed frames; from the 11th on): people too small or blurred for the
-        detectors may still be confirmed by the landmarker there. For fixed cameras.
+    appearance : str or None, default "0277"
+        Re-identification model whose embeddings of each person's crop help the tracker
+        keep one Index per person through crossings, occlusions and exits (see
+        :mod:`persontrack.vision.reid`): ``"0277"``, ``"0287"`` (faster, a little less
+        accurate) or the path of an OpenVINO IR ``.xml`` file. ``None`` tracks by motion
+        only.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
-        found again). Off: each Index is final when its frame is analysed.
+        found again, or, with ``appearance``, who left the view and came back within 5
+        minutes). Off: each Index is final when its frame is analysed.
     smooth_ms : float, default 0
         After the video, average each person's boxes over time with a Gaussian of this
         standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
@@ -113,12 +140,14 @@ class TrackingSettings:
     target_fps: float | None = None
     max_frames: int | None = None
     detector_preset: str = "balanced"
+    detector: str | None = None
+    landmarks: bool = True
+    landmark_fps: float | None = 8.0
     faces: bool = True
-    track_regions: bool = False
-    motion_regions: bool = False
+    face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
     face_detector_model: str | None = None
-    box_detector: str | None = "ssdlite"
+    appearance: str | None = "0277"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
     smooth_ms: float = 0.0
@@ -128,20 +157,39 @@ class TrackingSettings:
         m = self.max_frames
         if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
             raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
-        if not isinstance(self.faces, bool):
-            raise InvalidParameterException(f"faces must be True or False, got {self.faces!r}")
         sm = self.smooth_ms
         if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not 0 <= sm <= 10_000:
             raise InvalidParameterException(
                 f"smooth_ms must be a number of milliseconds in [0, 10000], got {sm!r}"
             )
-        b = self.box_detector
-        if b is not None and (not isinstance(b, str) or not b):
+        for name in ("faces", "landmarks"):
+            if not isinstance(getattr(self, name), bool):
+                raise InvalidParameterException(
+                    f"{name} must be True or False, got {getattr(self, name)!r}"
+                )
+        lf = self.landmark_fps
+        if lf is not None and (
+            isinstance(lf, bool) or not isinstance(lf, (int, float)) or not 0 < lf <= 1000
+        ):
             raise InvalidParameterException(
-                f"box_detector must be 'ssdlite', a model file path or None, got {b!r}"
+                f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
+                f"got {lf!r}"
             )
-        if b not in (None, "ssdlite") and not Path(b).is_file():
-            raise InvalidParameterException(f"box_detector: model file {b!r} does not exist")
+        fh = self.face_min_height
+        if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
+            raise InvalidParameterException(
+                f"face_min_height must be a number of pixels >= 0, got {fh!r}"
+            )
+        d = self.detector
+        if d is not None and (not isinstance(d, str) or not d):
+            raise InvalidParameterException(
+                f"detector must be a model file path, a shipped model's name or None, got {d!r}"
+            )
+        a = self.appearance
+        if a is not None and (not isinstance(a, str) or not a):
+            raise InvalidParameterException(
+                f"appearance must be a re-id model name, a model file path or None, got {a!r}"
+            )
         if not isinstance(self.tracker, Mapping):
             raise InvalidParameterException(
                 f"tracker settings must be a dict, got {type(self.tracker).__name__}"
@@ -187,12 +235,17 @@ class TrackingResult:
         The settings used.
     versions : dict
         persontrack and mediapipe versions.
+    timings : dict
+        Wall-clock seconds spent in each stage of :data:`STAGES` (``convert``: making the
+        result rows and the DataFrame, linking and smoothing included), and ``frames``, the
+        number of frames analysed. Not part of the results.
     """
 
     frame: pd.DataFrame
     metadata: VideoMetadata
     settings: dict[str, Any]
     versions: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_response(self, **kwargs: Any) -> dict[str, Any]:
         """The full GetPersonTracking response (see :func:`dataframe_to_response`).
@@ -250,7 +303,7 @@ def _rows(
             )
         else:
             face_values = (np.nan,) * 10 + (None,)
-        # A person found without a skeleton (e.g. a HOG-only hit) has all-NaN landmarks.
+        # A person too small for landmarks (or without a plausible skeleton) has NaN ones.
         body = None
         if landmarks is not None and not np.isnan(landmarks[k]).all():
             body = np.round(landmarks[k], 6).tolist()
@@ -288,10 +341,19 @@ def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) 
     )
 
 
-def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+def _link_fragments(
+    df: pd.DataFrame,
+    frame_rate: float,
+    width: int,
+    height: int,
+    embeddings: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting.
+
+    ``embeddings``: (len(df), D) appearance of each row, NaN rows for none.
+    """
     mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
-    linked = link_tracks(mot, frame_rate).sort_values("row")
+    linked = link_tracks(mot, frame_rate, embeddings=embeddings).sort_values("row")
     ids = pd.Series(linked["id"].to_numpy(), index=df.index)
     first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
     order = {old: k for k, old in enumerate(first.index)}
@@ -313,10 +375,178 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
-def _track_regions(tracker: Tracker) -> np.ndarray:
-    """Boxes of the people being followed, for the detector to look at closely."""
-    boxes = [t.xyxy for t in tracker.tracks if t.state in (TrackState.CONFIRMED, TrackState.LOST)]
-    return np.array(boxes).reshape(-1, 4)
+def _landmarks_due(
+    detector: PersonDetector,
+    image: np.ndarray,
+    dets: Detections,
+    keys: np.ndarray,
+    timestamp_ms: int,
+    landmarked: dict[int, int],
+    gap_ms: float,
+) -> Detections:
+    """``dets`` with landmarks for the people not analysed in the last ``gap_ms`` (a little
+    less: frames come at a rate that may not divide the gap); ``landmarked`` is updated."""
+    due = np.array(
+        [timestamp_ms - landmarked.get(int(k), -(10**12)) >= 0.9 * gap_ms for k in keys], bool
+    )
+    if not due.any():
+        return dets
+    done = detector.add_landmarks(image, dets[due])
+    assert dets.landmarks is not None and done.landmarks is not None
+    lms = dets.landmarks.copy()
+    lms[due] = done.landmarks
+    for k, ok in zip(keys[due], ~np.isnan(done.landmarks).all(axis=(1, 2)), strict=True):
+        if ok:  # a person without a skeleton this time is tried again next frame
+            landmarked[int(k)] = timestamp_ms
+    return Detections(dets.xyxy, dets.confidence, lms)
+
+
+def _lap(spent: dict[str, float], stage: str, since: float) -> float:
+    """Add the time since ``since`` to ``stage``; the time now."""
+    now = time.perf_counter()
+    spent[stage] += now - since
+    return now
+
+
+class FrameTracking:
+    """The per-frame steps of :func:`track_video`: find people, follow them, describe them.
+
+    One instance holds what lives across frames (the tracker, the detector, the face
+    analyser, rows of tracks not yet confirmed, the time spent per stage); :meth:`step`
+    takes one frame and returns the result rows it settles. :func:`track_video` and
+    :func:`persontrack.track_stream` both run their frames through it.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+        The run's settings.
+    width, height : int
+        Frame size in pixels.
+    """
+
+    def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
+        s = settings
+        self.settings, self.width, self.height = s, width, height
+        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.detector = PersonDetector(
+            preset=s.detector_preset,
+            model=s.detector,
+            landmarks=s.landmarks,
+            pose_model=s.pose_model,
+        )
+        try:
+            self.analyzer = (
+                FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
+            )
+        except BaseException:
+            self.detector.close()
+            raise
+        try:
+            self.embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
+        except BaseException:
+            self.close()
+            raise
+        # Only boxes the tracker may use are embedded.
+        self._min_confidence = float(self.tracker.settings["low_confidence"])  # type: ignore[arg-type]
+        self.spent = dict.fromkeys(STAGES, 0.0)
+        """Seconds spent per stage of :data:`STAGES` ("decode" is the caller's to add)."""
+        self.last_embeddings: list[np.ndarray | None] = []
+        """Appearance of each row the latest :meth:`step` returned (None: not embedded)."""
+        # Rows of tracks not yet confirmed, by track key: filed under the person's Index
+        # once the track is confirmed, dropped if it dies first.
+        self.pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
+        # Timestamp of each track's last landmark analysis, by track key.
+        self.landmarked: dict[int, int] = {}
+        self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
+
+    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms."""
+        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+        clock = time.perf_counter()
+        dets = detector.find_boxes(image)
+        clock = _lap(spent, "detect", clock)
+        if self.embedder is not None and len(dets):
+            emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
+            used = np.flatnonzero(dets.confidence >= self._min_confidence)
+            emb[used] = self.embedder.embed(image, dets.xyxy[used])
+            dets = dataclasses.replace(dets, embedding=emb)
+        clock = _lap(spent, "appearance", clock)
+        ids = tracker.update(dets, timestamp_ms)
+        keys = tracker.last_keys
+        tracked = keys >= 0
+        kept = dets[tracked]
+        kept_emb = kept.embedding  # add_landmarks returns new Detections
+        clock = _lap(spent, "track", clock)
+        if s.landmarks and len(kept):
+            kept = _landmarks_due(
+                detector,
+                image,
+                kept,
+                keys[tracked],
+                timestamp_ms,
+                self.landmarked,
+                self._landmark_gap_ms,
+            )
+        clock = _lap(spent, "landmarks", clock)
+        faces: list[dict[str, Any] | None] = [None] * len(kept)
+        big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
+        if self.analyzer is not None and len(big):
+            found = self.analyzer.analyze(image, person_boxes=kept.xyxy[big])
+            attached = attach_faces(kept.xyxy[big], found, (self.width, self.height))
+            for i, face in zip(big, attached, strict=True):
+                faces[i] = face
+        clock = _lap(spent, "faces", clock)
+        new_rows = _rows(
+            timestamp_ms,
+            frame_index,
+            ids[tracked],
+            kept.xyxy,
+            kept.confidence,
+            kept.landmarks,
+            faces,
+            self.width,
+            self.height,
+        )
+        settled: list[tuple[Any, ...]] = []
+        self.last_embeddings = []
+        for k, (row, index, key) in enumerate(
+            zip(new_rows, ids[tracked], keys[tracked], strict=True)
+        ):
+            e = None if kept_emb is None else kept_emb[k]
+            if index < 0:
+                self.pending.setdefault(int(key), []).append((row, e))
+                continue
+            for early, early_e in self.pending.pop(int(key), []):
+                settled.append((early[0], early[1], int(index), *early[3:]))
+                self.last_embeddings.append(early_e)
+            settled.append(row)
+            self.last_embeddings.append(e)
+        live = {t.key for t in tracker.tracks}
+        for key in [k for k in self.pending if k not in live]:
+            del self.pending[key]
+        for key in [k for k in self.landmarked if k not in live]:
+            del self.landmarked[key]
+        _lap(spent, "convert", clock)
+        return settled
+
+    def close(self) -> None:
+        """Release the models."""
+        analyzer = getattr(self, "analyzer", None)  # None when closed from __init__
+        if analyzer is not None:
+            analyzer.close()
+        self.detector.close()
+
+    def __enter__(self) -> FrameTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
+    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
 
 
 def track_video(
@@ -335,7 +565,8 @@ def track_video(
     source : path or binary file object
         The video.
     settings : TrackingSettings or dict, optional
-        How to analyse it (defaults: every frame, ``balanced`` detector, faces on).
+        How to analyse it (defaults: about 16 frames a second, ``balanced`` detector,
+        landmarks and faces on).
     progress : callable, optional
         Called with the fraction done (0–1) after each analysed frame.
     start_ms, end_ms : int, optional
@@ -363,14 +594,14 @@ def track_video(
 
         return track_in_segments(source, settings, workers=workers, progress=progress)
     s = _as_settings(settings)
-    tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+    target_fps = s.target_fps
+    if target_fps is None and s.every_n_frames is None:
+        target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
-    with (
-        open_video(source, backend=s.video_backend) as reader,
-        PersonDetector(
-            preset=s.detector_preset, model_path=s.pose_model, box_detector=s.box_detector
-        ) as detector,
-    ):
+    row_emb: list[np.ndarray | None] = []  # appearance of each row, for linking
+    dimension = 0
+    analysed = 0
+    with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
@@ -380,66 +611,37 @@ def track_video(
             last = int((end_ms or meta.DurationMillis) * meta.FrameRate / 1000)
             total = max(min(total, last) - first, 1)
         if s.max_frames is not None:
-            step = s.every_n_frames or max(round(meta.FrameRate / (s.target_fps or 1e9)), 1)
+            step = s.every_n_frames or max(round(meta.FrameRate / (target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
-        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
-        try:
+        with FrameTracking(s, width, height) as per_frame:
+            spent = per_frame.spent
+            if per_frame.embedder is not None:
+                dimension = per_frame.embedder.dimension
             frames = reader.frames(
-                every_n=s.every_n_frames, target_fps=s.target_fps, start_ms=start_ms, end_ms=end_ms
+                every_n=s.every_n_frames, target_fps=target_fps, start_ms=start_ms, end_ms=end_ms
             )
-            # Rows of tracks not yet confirmed, by track key: filed under the person's
-            # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[Any, ...]]] = {}
-            motion = MotionRegions() if s.motion_regions else None
+            clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
-                regions = [_track_regions(tracker)] if s.track_regions else []
-                if motion is not None:
-                    regions.append(motion.update(frame.image))
-                dets = detector.detect(
-                    frame.image, regions=np.concatenate(regions) if regions else None
-                )
-                ids = tracker.update(dets, frame.timestamp_ms)
-                keys = tracker.last_keys
-                tracked = keys >= 0
-                kept = dets[tracked]
-                if analyzer is not None and len(kept):
-                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy)
-                    faces = attach_faces(kept.xyxy, found, (width, height))
-                else:
-                    faces = [None] * len(kept)
-                new_rows = _rows(
-                    frame.timestamp_ms,
-                    frame.index,
-                    ids[tracked],
-                    kept.xyxy,
-                    kept.confidence,
-                    kept.landmarks,
-                    faces,
-                    width,
-                    height,
-                )
-                for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
-                    if index < 0:
-                        pending.setdefault(int(key), []).append(row)
-                        continue
-                    for early in pending.pop(int(key), []):
-                        rows.append((early[0], early[1], int(index), *early[3:]))
-                    rows.append(row)
-                live = {t.key for t in tracker.tracks}
-                for key in [k for k in pending if k not in live]:
-                    del pending[key]
+                clock = _lap(spent, "decode", clock)
+                analysed += 1
+                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
+                row_emb += per_frame.last_embeddings
                 if progress is not None:
                     progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
-        finally:
-            if analyzer is not None:
-                analyzer.close()
-    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+                clock = time.perf_counter()
+    clock = time.perf_counter()
+    df = rows_frame(rows)
     if s.link_fragments and len(df):
-        df = _link_fragments(df, meta.FrameRate, width, height)
+        embeddings = None
+        if dimension and len(row_emb) == len(df):
+            nan = np.full(dimension, np.nan, np.float32)
+            embeddings = np.stack([nan if e is None else e for e in row_emb])
+        df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = compact_landmarks(sort_results(df, "TIMESTAMP"))
-    result = TrackingResult(df, meta, s.to_dict(), versions())
+    _lap(spent, "convert", clock)
+    result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
     df.attrs[RESPONSE_ATTR] = {
         "VideoMetadata": meta.to_dict(),
         EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},

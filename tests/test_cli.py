@@ -62,19 +62,25 @@ def test_track_errors_are_one_clear_line(tmp_path):
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 
-def test_track_box_detector_option(sample_video, tmp_path):
+def test_track_detector_option(sample_video, tmp_path):
     from persontrack.vision.models import face_detector_model
 
-    not_detector = tmp_path / "face.tflite"
+    not_detector = tmp_path / "face.onnx"
     not_detector.write_bytes(face_detector_model().read_bytes())
     args = ("track", str(sample_video), "--every-n", "40", "-q")
-    proc = run(*args, "--box-detector", str(not_detector), check=False)
+    proc = run(*args, "--detector", str(not_detector), check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "InvalidParameterException" in proc.stderr and "ObjectDetector" in proc.stderr
+    assert "InvalidParameterException" in proc.stderr and "OpenVINO" in proc.stderr
+    proc = run(*args, "--detector", str(tmp_path / "missing.xml"), check=False)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
     out = tmp_path / "r.json"
-    run(*args, "--box-detector", "none", "-o", str(out))
-    settings = json.loads(out.read_text())["PersonTrack"]["Settings"]
-    assert settings["box_detector"] is None
+    named = ("--detector", "person-vehicle-bike-detection-2003", "--no-landmarks", "--no-faces")
+    run("track", str(sample_video), "--every-n", "4", "-q", *named, "-o", str(out))
+    resp = json.loads(out.read_text())
+    settings = resp["PersonTrack"]["Settings"]
+    assert settings["detector"] == "person-vehicle-bike-detection-2003"
+    assert settings["landmarks"] is False and resp["Persons"]
+    assert all("BodyLandmarks" not in p["PersonTrack"] for p in resp["Persons"])
 
 
 def test_track_detections_on_mot_text(tmp_path):

@@ -23,87 +23,73 @@ def paste(canvas: np.ndarray, image: np.ndarray, height: int, x: int, y: int) ->
     return np.array([x, y, x + width, y + height], dtype=float)
 
 
-def on_person(d: Detections, i: int, pasted: np.ndarray, shape: tuple[int, ...]) -> bool:
-    """Detection ``i`` is the pasted portrait: nose inside it, box centred on it, box top
-    above the nose. (The box goes on below: the landmarker extends a portrait's body.)"""
-    x1, y1, x2, y2 = d.xyxy[i]
-    nose_x, nose_y = d.landmarks[i, 0, :2] * [shape[1], shape[0]]
-    inside = pasted[0] < nose_x < pasted[2] and pasted[1] < nose_y < pasted[3]
-    return bool(inside and pasted[0] < (x1 + x2) / 2 < pasted[2] and pasted[1] - 20 < y1 < nose_y)
-
-
 @pytest.fixture(scope="module")
 def detector():
     with PersonDetector() as d:
         yield d
 
 
-@pytest.fixture(scope="module")
-def small_person(grace_hopper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    canvas = np.full((720, 1280, 3), 190, np.uint8)
-    box = paste(canvas, grace_hopper, 80, 700, 400)
-    return canvas, box
-
-
-def test_one_person_with_a_plausible_box(detector: PersonDetector, grace_hopper) -> None:
+def test_one_person_with_a_plausible_box_and_landmarks(detector, grace_hopper) -> None:
     original = grace_hopper.copy()
     d = detector.detect(grace_hopper)
     np.testing.assert_array_equal(grace_hopper, original)
-    assert isinstance(d, Detections) and len(d) == 1
+    assert isinstance(d, Detections) and len(d) >= 1
+    # The photograph's background (a flag) also gets a weak box (raw score 0.22, calibrated
+    # about 0.4: such boxes are people 4 times in 10); the person is the confident one.
+    assert np.all(d.confidence[1:] < 0.5)
     h, w = grace_hopper.shape[:2]
     x1, y1, x2, y2 = d.xyxy[0]
     assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h
-    assert d.landmarks is not None and d.landmarks.shape == (1, 33, 4)
+    assert d.landmarks is not None and d.landmarks.shape == (len(d), 33, 4)
     nose_x, nose_y = d.landmarks[0, 0, 0] * w, d.landmarks[0, 0, 1] * h
-    # The face is in the upper middle of this portrait; the box starts above the nose,
-    # contains it, and is centred on the person.
+    # The face is in the upper middle of this portrait; the box contains it.
     assert 0.3 * w < nose_x < 0.7 * w and 0.2 * h < nose_y < 0.5 * h
-    assert y1 < nose_y - 0.05 * h and x1 < nose_x < x2
-    assert abs((x1 + x2) / 2 - nose_x) < 0.15 * w
+    assert y1 < nose_y < y2 and x1 < nose_x < x2
     assert y2 - y1 > 0.6 * h
-    assert 0.5 < d.confidence[0] <= 1.0
+    # Calibrated: a box scored like this one is nearly always a person.
+    assert 0.7 < d.confidence[0] <= 1.0
 
 
-def test_two_people_are_two_detections(detector: PersonDetector, grace_hopper) -> None:
+def test_two_people_are_two_detections(detector, grace_hopper) -> None:
     canvas = np.full((720, 1280, 3), 200, np.uint8)
     left = paste(canvas, grace_hopper, 360, 150, 220)
     right = paste(canvas, grace_hopper, 300, 820, 120)
     d = detector.detect(canvas)
-    assert len(d) == 2
-    order = np.argsort(d.xyxy[:, 0])
-    assert on_person(d, order[0], left, canvas.shape)
-    assert on_person(d, order[1], right, canvas.shape)
+    assert len(d) >= 2
+    # The two best boxes are the two people (weaker ones may fall on the photos' flags).
+    best = d[np.arange(2)]
+    order = np.argsort(best.xyxy[:, 0])
+    assert box_iou(best.xyxy[order[0]], left[None])[0, 0] > 0.6
+    assert box_iou(best.xyxy[order[1]], right[None])[0, 0] > 0.6
+    assert np.all(d.confidence[2:] < 0.5)
     assert np.all((d.confidence > 0) & (d.confidence <= 1))
+    assert np.isfinite(best.landmarks).all()  # both tall enough for landmarks
 
 
-def test_small_person_is_found(detector: PersonDetector, small_person) -> None:
-    canvas, box = small_person
-    d = detector.detect(canvas)
-    # By the SSDLite box detector: its box is the portrait's (the landmarker, which
-    # extends a portrait's body downwards, does not confirm it, so no landmarks).
-    assert len(d) == 1
+def test_small_person_is_found_without_landmarks(grace_hopper) -> None:
+    canvas = np.full((720, 1280, 3), 190, np.uint8)
+    box = paste(canvas, grace_hopper, 80, 700, 400)
+    with PersonDetector(landmark_min_height=100) as detector:
+        d = detector.detect(canvas)
+    assert len(d) >= 1 and np.all(d.confidence[1:] < 0.5)
+    d = d[np.arange(1)]
     assert box_iou(d.xyxy, box[None])[0, 0] > 0.6
+    # 80 px is below landmark_min_height: box kept, landmarks NaN.
+    assert d.xyxy[0, 3] - d.xyxy[0, 1] < 100
+    assert np.isnan(d.landmarks).all()
 
 
-def test_small_person_is_found_by_tiles(small_person) -> None:
-    canvas, box = small_person
-    with PersonDetector(tile_sizes=(448, 320), box_detector=None) as tiles:
-        d = tiles.detect(canvas)
-    assert len(d) == 1
-    assert on_person(d, 0, box, canvas.shape)
+def test_find_boxes_then_add_landmarks_is_detect(detector, grace_hopper) -> None:
+    boxes = detector.find_boxes(grace_hopper)
+    assert np.isnan(boxes.landmarks).all()
+    both = detector.add_landmarks(grace_hopper, boxes)
+    full = detector.detect(grace_hopper)
+    np.testing.assert_array_equal(both.xyxy, full.xyxy)
+    np.testing.assert_array_equal(both.landmarks, full.landmarks)
+    assert np.isnan(boxes.landmarks).all()  # the input is not modified
 
 
-def test_regions_let_a_coarse_detector_find_a_small_person(small_person) -> None:
-    canvas, box = small_person
-    # BlazePose alone (the SSDLite box detector finds this person: tests/test_box_detectors).
-    with PersonDetector("fast", tile_sizes=(), full_frame=True, box_detector=None) as coarse:
-        # The whole frame squeezed into 224 pixels leaves the person ~25 pixels tall.
-        assert len(coarse.detect(canvas)) == 0
-        d = coarse.detect(canvas, regions=np.array([box]))
-    assert len(d) == 1 and on_person(d, 0, box, canvas.shape)
-
-
-def test_same_image_same_output(detector: PersonDetector, grace_hopper) -> None:
+def test_same_image_same_output(detector, grace_hopper) -> None:
     canvas = np.full((480, 800, 3), 120, np.uint8)
     paste(canvas, grace_hopper, 300, 100, 100)
     paste(canvas, grace_hopper, 160, 560, 200)
@@ -114,9 +100,21 @@ def test_same_image_same_output(detector: PersonDetector, grace_hopper) -> None:
     np.testing.assert_array_equal(a.landmarks, b.landmarks)
 
 
-def test_empty_scene_has_no_detections(detector: PersonDetector) -> None:
+def test_empty_scene_has_no_detections(detector) -> None:
     d = detector.detect(np.full((360, 640, 3), 90, np.uint8))
     assert len(d) == 0 and d.xyxy.shape == (0, 4) and d.landmarks.shape == (0, 33, 4)
+
+
+def test_uncalibrated_scores_are_the_models_own(grace_hopper) -> None:
+    with PersonDetector(calibrated=False, landmarks=False) as raw:
+        d = raw.detect(grace_hopper)
+    with PersonDetector(landmarks=False) as calibrated:
+        c = calibrated.detect(grace_hopper)
+    # The shipped model scores this clear portrait 0.37: raw scores are low; calibrated,
+    # that score means a person 9 times in 10.
+    assert 0.2 <= d.confidence[0] < 0.5 and c.confidence[0] > 0.8
+    np.testing.assert_array_equal(d.xyxy, c.xyxy)
+    assert np.isnan(d.landmarks).all()
 
 
 @pytest.mark.parametrize(
@@ -132,7 +130,7 @@ def test_empty_scene_has_no_detections(detector: PersonDetector) -> None:
     ],
     ids=["float", "gray", "rgba", "no-rows", "no-cols", "list", "none"],
 )
-def test_bad_images_are_rejected(detector: PersonDetector, image) -> None:
+def test_bad_images_are_rejected(detector, image) -> None:
     with pytest.raises(InvalidParameterException, match="image"):
         detector.detect(image)
 
@@ -141,14 +139,16 @@ def test_bad_images_are_rejected(detector: PersonDetector, image) -> None:
     ("args", "kwargs", "match"),
     [
         (("nope",), {}, "preset"),
-        ((), {"tile_size": 300}, "unknown"),
-        ((), {"tile_sizes": (8,)}, "tile_sizes"),
-        ((), {"tile_overlap": 0.95}, "tile_overlap"),
-        ((), {"num_poses": 0}, "num_poses"),
-        ((), {"min_presence": 1.5}, "min_presence"),
-        ((), {"min_support": 0}, "min_support"),
-        ((), {"tile_sizes": (), "full_frame": False}, "empty"),
-        ((), {"model_path": "/no/such/model.task"}, "does not exist"),
+        ((), {"tile_sizes": (300,)}, "unknown"),
+        ((), {"min_score": 1.5}, "min_score"),
+        ((), {"nms_iou": -0.1}, "nms_iou"),
+        ((), {"input_size": 10}, "input_size"),
+        ((), {"threads": 0}, "threads"),
+        ((), {"landmarks": "yes"}, "landmarks"),
+        ((), {"landmark_crop_scale": 0.5}, "landmark_crop_scale"),
+        ((), {"model": "/no/such/detector.xml"}, "does not exist"),
+        ((), {"model": "/no/such/detector.tflite"}, "OpenVINO IR"),
+        ((), {"pose_model": "/no/such/model.task"}, "does not exist"),
     ],
 )
 def test_bad_settings_are_rejected(args, kwargs, match) -> None:
@@ -156,23 +156,23 @@ def test_bad_settings_are_rejected(args, kwargs, match) -> None:
         PersonDetector(*args, **kwargs)
 
 
-def test_user_model_file_is_used(grace_hopper, tmp_path: Path) -> None:
+def test_user_pose_model_file_is_used(grace_hopper, tmp_path: Path) -> None:
     from persontrack.vision.models import pose_landmarker_model
 
     user = tmp_path / "pose_landmarker_full.task"
     user.write_bytes(pose_landmarker_model().read_bytes())
-    with PersonDetector("fast", model_path=user) as d:
-        assert d.settings["model_path"] == str(user)
-        assert len(d.detect(grace_hopper)) == 1
+    with PersonDetector("fast", pose_model=user) as d:
+        assert d.settings["pose_model"] == str(user)
+        found = d.detect(grace_hopper)
+    assert np.isfinite(found.landmarks[0]).all()
 
 
 def test_settings_presets_and_close(grace_hopper) -> None:
     assert set(PRESETS) == {"fast", "balanced", "thorough"}
-    d = PersonDetector("thorough", min_support=3, tile_sizes=[320])
+    d = PersonDetector("thorough", min_score=0.3)
     assert d.settings["preset"] == "thorough"
-    assert d.settings["min_support"] == 3 and d.settings["tile_sizes"] == (320,)
-    with pytest.raises(InvalidParameterException, match="regions"):
-        d.detect(grace_hopper, regions=np.array([1.0, 2.0, 3.0]))
+    assert d.settings["min_score"] == 0.3
+    assert d.settings["input_size"] == PRESETS["thorough"].input_size
     d.close()
     with pytest.raises(InvalidParameterException, match="closed"):
         d.detect(grace_hopper)
@@ -187,17 +187,18 @@ def read_frame(path: Path, index: int) -> np.ndarray:
 
 
 @pytest.mark.shared_data
-def test_walking_video_frame_has_both_people(detector: PersonDetector, shared_data: Path) -> None:
+def test_walking_video_frame_has_both_people(detector, shared_data: Path) -> None:
     frame = read_frame(shared_data / "videos" / "face-demographics-walking.mp4", 15)
     d = detector.detect(frame)
     assert len(d) == 2
     # Two people side by side: their boxes barely overlap.
     left, right = sorted(d.xyxy.tolist())
     assert left[2] < right[2] and left[0] < right[0]
+    assert box_iou(np.array(left), np.array([right]))[0, 0] < 0.2
 
 
 @pytest.mark.shared_data
-def test_recall_on_a_mot17_street_frame(detector: PersonDetector, shared_data: Path) -> None:
+def test_recall_on_a_mot17_street_frame(detector, shared_data: Path) -> None:
     seq = shared_data / "mot-frames" / "MOT17-04-FRCNN-mini"
     image = np.asarray(Image.open(seq / "img1" / "000005.jpg").convert("RGB"))
     gt = np.loadtxt(seq / "gt" / "gt.txt", delimiter=",")
@@ -210,13 +211,12 @@ def test_recall_on_a_mot17_street_frame(detector: PersonDetector, shared_data: P
     assert len(d) > 0
     recall = float((box_iou(d.xyxy, boxes[pedestrian]).max(axis=0) >= 0.5).mean())
     precision = float((box_iou(d.xyxy, boxes[person_like]).max(axis=1) >= 0.5).mean())
-    # Measured with the balanced preset: recall 0.45 (19 of 42 pedestrians), 16 of 19 boxes
-    # on a person (0.40 and 15 of 17 before the SSDLite proposals); full-frame BlazePose
-    # finds about 1% of the pedestrians of these frames.
-    assert recall >= 0.38, f"recall {recall:.2f}"
-    assert precision >= 0.70, f"precision {precision:.2f}"
-    # Most people come with landmarks; boxes too small for landmarks (HOG, SSDLite) have NaN.
+    # Measured with the balanced preset: recall 0.71 (30 of 42 pedestrians), 31 of 34 boxes
+    # on a person; the old proposal detector found 19 at 2.5 s a frame.
+    assert recall >= 0.6, f"recall {recall:.2f}"
+    assert precision >= 0.8, f"precision {precision:.2f}"
+    # People tall enough have landmarks, the others NaN.
+    tall = d.xyxy[:, 3] - d.xyxy[:, 1] >= detector.settings["landmark_min_height"]
+    assert np.all(np.isnan(d.landmarks[~tall]))
     confirmed = ~np.isnan(d.landmarks[:, 0, 0])
-    assert confirmed.sum() >= len(d) / 2
     assert np.all((d.landmarks[confirmed, :, 3] >= 0) & (d.landmarks[confirmed, :, 3] <= 1))
-    assert np.all(np.isnan(d.landmarks[~confirmed]))

@@ -133,24 +133,3 @@ def test_wrong_kind_of_user_file_is_rejected(cache: Path, tmp_path: Path) -> Non
         pose_landmarker_model(tmp_path)
     with pytest.raises(InvalidParameterException, match="path-like"):
         pose_landmarker_model(42)  # type: ignore[arg-type]
-
-
-def test_pose_detector_for_object_detector_gives_transposed_keypoints(
-    cache: Path, grace_hopper: np.ndarray
-) -> None:
-    from persontrack.vision.models import _pose_detector_model
-
-    square = np.ascontiguousarray(grace_hopper[:512, :512])
-    side = square.shape[0]
-    options = vision.ObjectDetectorOptions(
-        base_options=BaseOptions(model_asset_path=str(_pose_detector_model())),
-        score_threshold=0.5,
-    )
-    with vision.ObjectDetector.create_from_options(options) as detector:
-        result = detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=square))
-    assert len(result.detections) == 1
-    kp = [(k.y * side, k.x * side) for k in result.detections[0].keypoints]  # swapped back
-    hip, shoulders = kp[0], kp[2]
-    # Portrait: shoulders ~415 px down the picture, hips below the picture, both centred.
-    assert 350 < shoulders[1] < 480 and hip[1] > 600
-    assert abs(hip[0] - 256) < 80 and abs(shoulders[0] - 256) < 80

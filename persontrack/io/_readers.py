@@ -26,6 +26,31 @@ import numpy as np
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 T = TypeVar("T")
 
+#: Largest frame decoded, in pixels: 8K UHD (7680 x 4320, 33.2 MP; ~100 MB per decoded RGB
+#: frame). Rekognition Video documents no frame-size limit of its own (only 10 GB and 6 h);
+#: an 8000 x 8000 video ran for minutes at 4.9 GB RSS before this guard (issue 14).
+MAX_FRAME_PIXELS = 7680 * 4320
+#: Longest frame side decoded, in pixels: Rekognition Image's 10K-pixel limit (DetectLabels).
+MAX_FRAME_SIDE = 10_000
+
+
+class FrameTooLargeError(Exception):
+    """The frames are larger than :data:`MAX_FRAME_PIXELS` or :data:`MAX_FRAME_SIDE`."""
+
+
+def check_frame_size(width: int, height: int) -> None:
+    """Raise FrameTooLargeError for frames over the limits, before any is decoded."""
+    if max(width, height) > MAX_FRAME_SIDE or width * height > MAX_FRAME_PIXELS:
+        raise FrameTooLargeError(
+            f"frames are {width}x{height} pixels; the limits are {MAX_FRAME_SIDE} pixels a "
+            f"side and {MAX_FRAME_PIXELS / 1e6:.1f} megapixels (7680x4320)"
+        )
+
+
+#: Frame times decord reports beyond this many seconds are its "no timestamp" marker
+#: (~9.2e15 s), never a real time: 10x Rekognition's 6-hour limit.
+_DECORD_MAX_SECONDS = 10 * 6 * 3600
+
 #: Frames decord decodes per ``get_batch`` call: small, so memory stays flat.
 DECORD_BATCH = 8
 
@@ -115,6 +140,7 @@ class PyAVBackend:
             )
         finally:
             container.close()
+        check_frame_size(self.probe.width, self.probe.height)  # before decoding a frame
         # A container can open fine and still hold nothing decodable (header-only files).
         frames_iter = self._decode(warn=False)
         try:
@@ -265,6 +291,8 @@ class DecordBackend:
     name = "decord"
 
     def __init__(self, source: Source, probe: Probe | None) -> None:
+        if probe is not None:
+            check_frame_size(probe.width, probe.height)
         decord = _quiet_decord()
         self._decord = decord
         rewind(source)
@@ -283,12 +311,17 @@ class DecordBackend:
             raise BackendError(f"{reason} ({logged})" if logged else reason) from None
         if first.ndim != 4 or first.shape[-1] != 3:
             raise BackendError(f"unexpected frame shape {first.shape}")
+        if n and not (np.isfinite(ts).all() and np.abs(ts).max() <= _DECORD_MAX_SECONDS):
+            # seen on Matroska files whose packets lack durations: decord reports ~9.2e15 s
+            # (its "no timestamp" value), which became INT64_MIN ms; PyAV reads them right
+            raise BackendError("decord reads no valid frame timestamps from this file")
         self._vr = vr
         ms = np.round(ts[:, 0] * 1000.0).astype(np.int64)
         # decord's float32 seconds can collide after rounding; keep them strictly increasing.
         self._ms = np.maximum.accumulate(ms - np.arange(n)) + np.arange(n) if n else ms
         rate = float(vr.get_avg_fps())
         height, width = int(first.shape[1]), int(first.shape[2])
+        check_frame_size(width, height)
         if probe is None:
             probe = Probe(
                 codec="unknown",

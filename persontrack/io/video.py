@@ -2,7 +2,9 @@
 
 Frames are decoded with decord when it is installed and can read the file, and with PyAV
 otherwise (ARM machines, GIFs, containers decord rejects). Decoding streams, so memory does
-not grow with the length of the video.
+not grow with the length of the video; frames larger than :data:`MAX_FRAME_PIXELS` (8K UHD)
+or with a side over :data:`MAX_FRAME_SIDE` are refused with VideoTooLargeException from
+the container's header, before a frame is decoded, so memory stays bounded.
 
 Examples
 --------
@@ -30,8 +32,15 @@ from typing import IO, Any, Literal, Union
 
 import numpy as np
 
-from ..errors import InvalidParameterException, InvalidS3ObjectException
+from ..errors import InvalidParameterException, InvalidS3ObjectException, VideoTooLargeException
 from . import _readers
+
+MAX_FRAME_PIXELS = _readers.MAX_FRAME_PIXELS
+"""Largest frame read, in pixels (8K UHD, 7680x4320); larger is VideoTooLargeException."""
+MAX_FRAME_SIDE = _readers.MAX_FRAME_SIDE
+"""Longest frame side read, in pixels (10,000); longer is VideoTooLargeException."""
+FrameTooLargeError = _readers.FrameTooLargeError
+check_frame_size = _readers.check_frame_size
 
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 Backend = Literal["auto", "decord", "pyav"]
@@ -349,6 +358,8 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     ------
     InvalidS3ObjectException
         The file is missing, empty, not a video or has no decodable frame.
+    VideoTooLargeException
+        The frames are larger than :data:`MAX_FRAME_PIXELS` or :data:`MAX_FRAME_SIDE`.
     InvalidParameterException
         ``source`` or ``backend`` is of the wrong type or value.
 
@@ -364,6 +375,13 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     if backend == "decord" and not _readers.decord_available():
         raise InvalidParameterException("backend='decord' but decord is not installed")
 
+    try:
+        return _open(source, name, backend)
+    except _readers.FrameTooLargeError as e:
+        raise VideoTooLargeException(f"Cannot read video {name!r}: {e}") from None
+
+
+def _open(source: Source, name: str, backend: Backend) -> VideoReader:
     reasons: dict[str, str] = {}
     pyav: _readers.PyAVBackend | None = None
     try:

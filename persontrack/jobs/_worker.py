@@ -42,7 +42,7 @@ import pandas as pd
 from ..errors import PersonTrackError
 from ..schema import landmarks_as_list
 from . import _notify
-from ._storage import check_limits, fetch, probe_duration
+from ._storage import check_limits, open_source, probe_duration
 from ._store import JobLostError, JobStore
 from .segments import (
     DEFAULT_OVERLAP_SECONDS,
@@ -205,8 +205,7 @@ def run_job(
 
     try:
         spec = config.get("tracker") or DEFAULT_TRACKER
-        path, temporary = fetch(job["source"], workdir)
-        try:
+        with open_source(job["source"], workdir) as path:
             # S3 videos get their duration checked only now that they are downloaded
             s3 = job["video"]["S3Object"]
             name = f"s3://{s3['Bucket']}/{s3['Name']}"
@@ -232,16 +231,14 @@ def run_job(
                 str(path),
                 config.get("settings"),
                 segments,
-                source=None if job["source"]["kind"] == "local" else job["source"],
+                # each task opens the video itself (a local one within its bucket root)
+                source=job["source"],
                 progress=progress,
                 name=f"job-{job['job_id'][:12]}",
             ):
                 store.add_chunk(key, worker_id, chunk_rows(rows, count))
                 count += len(rows)
                 last = part
-        finally:
-            if temporary:
-                path.unlink(missing_ok=True)
         assert last is not None  # there is always one segment
         owned = store.finish(
             key,

@@ -63,6 +63,7 @@ from ..errors import (
     ThrottlingException,
 )
 from . import _notify
+from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, JobStore
@@ -149,12 +150,14 @@ class PersonTrackingClient:
         max_requests_per_second: float | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         token_ttl: float = TOKEN_TTL_SECONDS,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
         tracker: str | None = None,
         scheduler_address: str | None = None,
         segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
         overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     ) -> None:
+        tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        validate_options({k: v for k, v in locals().items() if k != "self"})
         data = data_dir or os.environ.get("PERSONTRACK_DATA_DIR") or DEFAULT_DATA_DIR
         self.data_dir = Path(data).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -169,22 +172,6 @@ class PersonTrackingClient:
             self.storage = S3Storage(s3_endpoint_url, region_name)
         else:
             raise InvalidParameterException(f"storage must be 'local' or 's3', got {storage!r}")
-        for name, value in (("max_jobs", max_jobs), ("max_workers", max_workers)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidParameterException(f"{name} must be an integer, got {value!r}")
-            if value is not None and value < 1:
-                raise InvalidParameterException(f"{name} must be >= 1, got {value}")
-        for name, seconds in (
-            ("segment_seconds", segment_seconds),
-            ("overlap_seconds", overlap_seconds),
-        ):
-            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-                raise InvalidParameterException(f"{name} must be seconds >= 0, got {seconds!r}")
-        if segment_seconds <= overlap_seconds:
-            raise InvalidParameterException(
-                f"segment_seconds ({segment_seconds}) must exceed overlap_seconds "
-                f"({overlap_seconds})"
-            )
         self.max_jobs = max_jobs
         self.max_workers = max_workers or max(1, os.cpu_count() or 1)
         self.scheduler_address = (
@@ -195,7 +182,7 @@ class PersonTrackingClient:
         self.sns_endpoint_url = sns_endpoint_url
         self.region_name = region_name
         self.heartbeat_timeout = heartbeat_timeout
-        self.tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        self.tracker = tracker
         self.settings = _settings_dict(settings)
         self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
@@ -294,7 +281,12 @@ class PersonTrackingClient:
             heartbeat_timeout=self.heartbeat_timeout,
         )
         if spawn:
-            self._spawn(worker_id)
+            try:
+                self._spawn(worker_id)
+            except InternalServerError:
+                with contextlib.suppress(ClientError):  # no half-started job is left
+                    self.store.discard_job(job_id, worker_id)
+                raise
         if callback is not None and created:
             self._watch(job_id, callback)
         return {"JobId": job_id, "ResponseMetadata": _response_metadata()}
@@ -323,6 +315,7 @@ class PersonTrackingClient:
         if "NextToken" in request:
             offset = self.signer.verify(
                 request["NextToken"],
+                job_id=job["job_id"],
                 job_key=job["job_key"],
                 generation=job["generation"],
                 sort_by=sort_by,
@@ -338,6 +331,7 @@ class PersonTrackingClient:
             persons = _loads("[" + ",".join(rows) + "]")
             if offset + limit < (job["result_count"] or 0):
                 response["NextToken"] = self.signer.sign(
+                    job_id=job["job_id"],
                     job_key=job["job_key"],
                     generation=job["generation"],
                     sort_by=sort_by,
@@ -573,11 +567,11 @@ class PersonTrackingClient:
 
     def _spawn(self, worker_id: str) -> None:
         logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
         env = dict(os.environ)
         package_parent = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         try:
+            logs.mkdir(exist_ok=True)
             # one log for all workers (appends of whole lines do not interleave)
             with open(logs / "runner.log", "ab") as log:
                 child = subprocess.Popen(
@@ -608,7 +602,8 @@ class PersonTrackingClient:
                     start_new_session=True,
                 )
         except OSError as exc:
-            self.store.remove_worker(worker_id)
+            with contextlib.suppress(ClientError):
+                self.store.remove_worker(worker_id)
             raise InternalServerError(f"cannot start a worker process: {exc}") from exc
         self._children.append(child)
 
@@ -770,9 +765,10 @@ def client(
         Seconds of job-runner silence after which its jobs are FAILED.
     token_ttl : float, default 86400
         Seconds a NextToken stays valid.
-    busy_timeout : float, default 10
-        Seconds to wait for the store's write lock before
-        ProvisionedThroughputExceededException.
+    busy_timeout : float, default 30
+        Seconds a call retries (with backoff) while another process holds the store's
+        write lock, before ProvisionedThroughputExceededException. Workers wait up to
+        ``WORKER_BUSY_TIMEOUT`` (300 s).
     tracker : str, optional
         ``"module:function"`` (or ``"/path/file.py:function"``) with the signature of
         :func:`persontrack.track_video` to run instead of it (default

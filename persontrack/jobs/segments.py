@@ -208,14 +208,16 @@ def run_segment(
 
 @contextlib.contextmanager
 def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
-    if Path(video).is_file() or source is None or source.get("kind") == "local":
+    """The video as a path: a job's source is opened here, where it is read (a local file
+    within its bucket root, never through a link; an S3 object downloaded)."""
+    if source is None:
         yield video
         return
-    from ._storage import fetch
+    from ._storage import open_source
 
     with tempfile.TemporaryDirectory(prefix="persontrack-") as tmp:
-        path, _ = fetch(dict(source), Path(tmp))
-        yield str(path)
+        with open_source(dict(source), Path(tmp)) as path:
+            yield str(path)
 
 
 def _reporter(topic: str | None, number: int) -> Callable[[float], None] | None:

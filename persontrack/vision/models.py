@@ -22,7 +22,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import tempfile
 import threading
@@ -30,7 +29,6 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..errors import InternalServerError, InvalidParameterException
 
@@ -62,8 +60,6 @@ class _Part:
     mean: float
     std: float
     bundle_name: str
-    # "image": image input + plain outputs; "pose_ssd": ObjectDetector metadata (anchors).
-    kind: str = "image"
 
 
 @dataclass(frozen=True)
@@ -111,19 +107,6 @@ _FACE_DETECTOR_FULL = _Spec(
         ),
     ),
 )
-# The BlazePose detector alone, for the Tasks ObjectDetector (see _pose_detector_model).
-_POSE_DETECTOR = _Spec(
-    "pose_detector_transposed",
-    (
-        _Part(
-            "pose_detection/pose_detection.tflite",
-            *_DETECTOR_NORM,
-            "pose_detector.tflite",
-            kind="pose_ssd",
-        ),
-    ),
-)
-
 _LOCK = threading.Lock()
 
 
@@ -216,18 +199,6 @@ def face_detector_model(
     return _cached(_FACE_DETECTOR_FULL if full_range else _FACE_DETECTOR_SHORT)
 
 
-def _pose_detector_model() -> Path:
-    """The BlazePose person detector as a Tasks ``ObjectDetector`` model (private).
-
-    The Tasks decoder reads box and keypoint coordinates in (y, x) order while BlazePose
-    writes (x, y); the anchors are therefore written transposed, which makes every reported
-    coordinate come out with x and y swapped. Feed SQUARE images only and swap back:
-    ``x = keypoint.y * side``, ``y = keypoint.x * side``. Keypoints: 0 mid-hip, 1 a point
-    on the circle around the whole body, 2 mid-shoulder, 3 on the upper-body circle.
-    """
-    return _cached(_POSE_DETECTOR)
-
-
 # --- user files -------------------------------------------------------------------------
 
 
@@ -313,69 +284,9 @@ def _source_bytes(part: _Part) -> bytes:
         ) from e
 
 
-def _pose_ssd_anchors() -> list[Any]:
-    """BlazePose detector anchors (its SsdAnchorsCalculator options), x and y transposed."""
-    from mediapipe.tasks.python.metadata.metadata_writers import object_detector
-
-    anchors = []
-    # 224x224 input; strides 8, 16, 32, 32, 32; two anchors per layer (aspect 1 and the
-    # interpolated scale), all of fixed size 1 -> 1568 + 392 + 294 = 2254 anchors.
-    for stride, per_cell in ((8, 2), (16, 2), (32, 6)):
-        cells = math.ceil(224 / stride)
-        for y in range(cells):
-            for x in range(cells):
-                for _ in range(per_cell):
-                    anchors.append(
-                        object_detector.FixedAnchor(
-                            x_center=(y + 0.5) / cells,
-                            y_center=(x + 0.5) / cells,
-                            width=1.0,
-                            height=1.0,
-                        )
-                    )
-    return anchors
-
-
-def _with_ssd_metadata(model: bytes, part: _Part) -> bytes:
-    from mediapipe.tasks.python.metadata.metadata_writers import (
-        metadata_info,
-        metadata_writer,
-        object_detector,
-    )
-
-    decoding = object_detector.TensorsDecodingOptions(
-        num_classes=1,
-        num_boxes=2254,
-        num_coords=12,
-        keypoint_coord_offset=4,
-        num_keypoints=4,
-        num_values_per_keypoint=2,
-        x_scale=224.0,
-        y_scale=224.0,
-        w_scale=224.0,
-        h_scale=224.0,
-        apply_exponential_on_box_size=False,
-        sigmoid_score=True,
-    )
-    writer = object_detector.MetadataWriter.create_for_models_without_nms(
-        bytearray(model),
-        [part.mean],
-        [part.std],
-        metadata_writer.Labels().add(["person"]),
-        object_detector.SsdAnchorsOptions(object_detector.FixedAnchorsSchema(_pose_ssd_anchors())),
-        decoding,
-        output_tensors_order=metadata_info.RawDetectionOutputTensorsOrder.LOCATION_SCORE,
-    )
-    out, _ = writer.populate()
-    return bytes(out)
-
-
 def _with_metadata(model: bytes, part: _Part) -> bytes:
     """The model with image-input normalisation metadata (and plain output metadata)."""
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, writer_utils
-
-    if part.kind == "pose_ssd":
-        return _with_ssd_metadata(model, part)
 
     buf = bytearray(model)
     writer = metadata_writer.MetadataWriter.create(buf)
