@@ -41,12 +41,13 @@ from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
-from .schema import COLUMNS, validate_frame
+from .schema import COLUMNS, compact_landmarks, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
+from .vision.reid import AppearanceEmbedder
 
 DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
@@ -55,7 +56,7 @@ per second Rekognition People Pathing reports for a person."""
 FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
-STAGES = ("decode", "detect", "track", "landmarks", "faces", "convert")
+STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
 VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75}
@@ -111,13 +112,20 @@ class TrackingSettings:
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
         installed mediapipe wheel.
+    appearance : str or None, default "0277"
+        Re-identification model whose embeddings of each person's crop help the tracker
+        keep one Index per person through crossings, occlusions and exits (see
+        :mod:`persontrack.vision.reid`): ``"0277"``, ``"0287"`` (faster, a little less
+        accurate) or the path of an OpenVINO IR ``.xml`` file. ``None`` tracks by motion
+        only.
     tracker : dict
         Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
         the tracker's own defaults.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
-        found again). Off: each Index is final when its frame is analysed.
+        found again, or, with ``appearance``, who left the view and came back within 5
+        minutes). Off: each Index is final when its frame is analysed.
     smooth_ms : float, default 0
         After the video, average each person's boxes over time with a Gaussian of this
         standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
@@ -139,6 +147,7 @@ class TrackingSettings:
     face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
     face_detector_model: str | None = None
+    appearance: str | None = "0277"
     tracker: Mapping[str, Any] = field(default_factory=dict)
     link_fragments: bool = True
     smooth_ms: float = 0.0
@@ -175,6 +184,11 @@ class TrackingSettings:
         if d is not None and (not isinstance(d, str) or not d):
             raise InvalidParameterException(
                 f"detector must be a model file path, a shipped model's name or None, got {d!r}"
+            )
+        a = self.appearance
+        if a is not None and (not isinstance(a, str) or not a):
+            raise InvalidParameterException(
+                f"appearance must be a re-id model name, a model file path or None, got {a!r}"
             )
         if not isinstance(self.tracker, Mapping):
             raise InvalidParameterException(
@@ -327,10 +341,19 @@ def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) 
     )
 
 
-def _link_fragments(df: pd.DataFrame, frame_rate: float, width: int, height: int) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting."""
+def _link_fragments(
+    df: pd.DataFrame,
+    frame_rate: float,
+    width: int,
+    height: int,
+    embeddings: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting.
+
+    ``embeddings``: (len(df), D) appearance of each row, NaN rows for none.
+    """
     mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
-    linked = link_tracks(mot, frame_rate).sort_values("row")
+    linked = link_tracks(mot, frame_rate, embeddings=embeddings).sort_values("row")
     ids = pd.Series(linked["id"].to_numpy(), index=df.index)
     first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
     order = {old: k for k, old in enumerate(first.index)}
@@ -385,11 +408,155 @@ def _lap(spent: dict[str, float], stage: str, since: float) -> float:
     return now
 
 
+class FrameTracking:
+    """The per-frame steps of :func:`track_video`: find people, follow them, describe them.
+
+    One instance holds what lives across frames (the tracker, the detector, the face
+    analyser, rows of tracks not yet confirmed, the time spent per stage); :meth:`step`
+    takes one frame and returns the result rows it settles. :func:`track_video` and
+    :func:`persontrack.track_stream` both run their frames through it.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+        The run's settings.
+    width, height : int
+        Frame size in pixels.
+    """
+
+    def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
+        s = settings
+        self.settings, self.width, self.height = s, width, height
+        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.detector = PersonDetector(
+            preset=s.detector_preset,
+            model=s.detector,
+            landmarks=s.landmarks,
+            pose_model=s.pose_model,
+        )
+        try:
+            self.analyzer = (
+                FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
+            )
+        except BaseException:
+            self.detector.close()
+            raise
+        try:
+            self.embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
+        except BaseException:
+            self.close()
+            raise
+        # Only boxes the tracker may use are embedded.
+        self._min_confidence = float(self.tracker.settings["low_confidence"])  # type: ignore[arg-type]
+        self.spent = dict.fromkeys(STAGES, 0.0)
+        """Seconds spent per stage of :data:`STAGES` ("decode" is the caller's to add)."""
+        self.last_embeddings: list[np.ndarray | None] = []
+        """Appearance of each row the latest :meth:`step` returned (None: not embedded)."""
+        # Rows of tracks not yet confirmed, by track key: filed under the person's Index
+        # once the track is confirmed, dropped if it dies first.
+        self.pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
+        # Timestamp of each track's last landmark analysis, by track key.
+        self.landmarked: dict[int, int] = {}
+        self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
+
+    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms."""
+        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+        clock = time.perf_counter()
+        dets = detector.find_boxes(image)
+        clock = _lap(spent, "detect", clock)
+        if self.embedder is not None and len(dets):
+            emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
+            used = np.flatnonzero(dets.confidence >= self._min_confidence)
+            emb[used] = self.embedder.embed(image, dets.xyxy[used])
+            dets = dataclasses.replace(dets, embedding=emb)
+        clock = _lap(spent, "appearance", clock)
+        ids = tracker.update(dets, timestamp_ms)
+        keys = tracker.last_keys
+        tracked = keys >= 0
+        kept = dets[tracked]
+        kept_emb = kept.embedding  # add_landmarks returns new Detections
+        clock = _lap(spent, "track", clock)
+        if s.landmarks and len(kept):
+            kept = _landmarks_due(
+                detector,
+                image,
+                kept,
+                keys[tracked],
+                timestamp_ms,
+                self.landmarked,
+                self._landmark_gap_ms,
+            )
+        clock = _lap(spent, "landmarks", clock)
+        faces: list[dict[str, Any] | None] = [None] * len(kept)
+        big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
+        if self.analyzer is not None and len(big):
+            found = self.analyzer.analyze(image, person_boxes=kept.xyxy[big])
+            attached = attach_faces(kept.xyxy[big], found, (self.width, self.height))
+            for i, face in zip(big, attached, strict=True):
+                faces[i] = face
+        clock = _lap(spent, "faces", clock)
+        new_rows = _rows(
+            timestamp_ms,
+            frame_index,
+            ids[tracked],
+            kept.xyxy,
+            kept.confidence,
+            kept.landmarks,
+            faces,
+            self.width,
+            self.height,
+        )
+        settled: list[tuple[Any, ...]] = []
+        self.last_embeddings = []
+        for k, (row, index, key) in enumerate(
+            zip(new_rows, ids[tracked], keys[tracked], strict=True)
+        ):
+            e = None if kept_emb is None else kept_emb[k]
+            if index < 0:
+                self.pending.setdefault(int(key), []).append((row, e))
+                continue
+            for early, early_e in self.pending.pop(int(key), []):
+                settled.append((early[0], early[1], int(index), *early[3:]))
+                self.last_embeddings.append(early_e)
+            settled.append(row)
+            self.last_embeddings.append(e)
+        live = {t.key for t in tracker.tracks}
+        for key in [k for k in self.pending if k not in live]:
+            del self.pending[key]
+        for key in [k for k in self.landmarked if k not in live]:
+            del self.landmarked[key]
+        _lap(spent, "convert", clock)
+        return settled
+
+    def close(self) -> None:
+        """Release the models."""
+        analyzer = getattr(self, "analyzer", None)  # None when closed from __init__
+        if analyzer is not None:
+            analyzer.close()
+        self.detector.close()
+
+    def __enter__(self) -> FrameTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
+    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+
+
 def track_video(
     source: str | os.PathLike[str] | Any,
     settings: TrackingSettings | Mapping[str, Any] | None = None,
     *,
     progress: Callable[[float], None] | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    workers: int | None = None,
 ) -> TrackingResult:
     """Find, follow and describe the people in a video.
 
@@ -402,6 +569,13 @@ def track_video(
         landmarks and faces on).
     progress : callable, optional
         Called with the fraction done (0–1) after each analysed frame.
+    start_ms, end_ms : int, optional
+        Track only the frames with ``start_ms <= timestamp < end_ms`` (decoding seeks
+        to ``start_ms``; frame numbers and timestamps stay the whole video's).
+    workers : int, optional
+        Track the video in time segments on this many Dask worker processes (a
+        LocalCluster on this machine, or the cluster of ``$PERSONTRACK_DASK_SCHEDULER``),
+        as the jobs API does: see :func:`persontrack.jobs.segments.track_in_segments`.
 
     Returns
     -------
@@ -415,105 +589,57 @@ def track_video(
     InvalidParameterException
         When a setting is invalid.
     """
+    if workers is not None:
+        from .jobs.segments import track_in_segments
+
+        return track_in_segments(source, settings, workers=workers, progress=progress)
     s = _as_settings(settings)
-    tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
     target_fps = s.target_fps
     if target_fps is None and s.every_n_frames is None:
         target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
-    spent = dict.fromkeys(STAGES, 0.0)
+    row_emb: list[np.ndarray | None] = []  # appearance of each row, for linking
+    dimension = 0
     analysed = 0
-    with (
-        open_video(source, backend=s.video_backend) as reader,
-        PersonDetector(
-            preset=s.detector_preset,
-            model=s.detector,
-            landmarks=s.landmarks,
-            pose_model=s.pose_model,
-        ) as detector,
-    ):
+    with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
+        first = 0
+        if start_ms is not None or end_ms is not None:
+            first = int((start_ms or 0) * meta.FrameRate / 1000)
+            last = int((end_ms or meta.DurationMillis) * meta.FrameRate / 1000)
+            total = max(min(total, last) - first, 1)
         if s.max_frames is not None:
             step = s.every_n_frames or max(round(meta.FrameRate / (target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
-        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
-        try:
-            frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
-            # Rows of tracks not yet confirmed, by track key: filed under the person's
-            # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[Any, ...]]] = {}
-            # Timestamp of each track's last landmark analysis, by track key.
-            landmarked: dict[int, int] = {}
-            gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
+        with FrameTracking(s, width, height) as per_frame:
+            spent = per_frame.spent
+            if per_frame.embedder is not None:
+                dimension = per_frame.embedder.dimension
+            frames = reader.frames(
+                every_n=s.every_n_frames, target_fps=target_fps, start_ms=start_ms, end_ms=end_ms
+            )
             clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
                 clock = _lap(spent, "decode", clock)
                 analysed += 1
-                dets = detector.find_boxes(frame.image)
-                clock = _lap(spent, "detect", clock)
-                ids = tracker.update(dets, frame.timestamp_ms)
-                keys = tracker.last_keys
-                tracked = keys >= 0
-                kept = dets[tracked]
-                clock = _lap(spent, "track", clock)
-                if s.landmarks and len(kept):
-                    kept = _landmarks_due(
-                        detector,
-                        frame.image,
-                        kept,
-                        keys[tracked],
-                        frame.timestamp_ms,
-                        landmarked,
-                        gap_ms,
-                    )
-                clock = _lap(spent, "landmarks", clock)
-                faces: list[dict[str, Any] | None] = [None] * len(kept)
-                big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
-                if analyzer is not None and len(big):
-                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy[big])
-                    for i, face in zip(
-                        big, attach_faces(kept.xyxy[big], found, (width, height)), strict=True
-                    ):
-                        faces[i] = face
-                clock = _lap(spent, "faces", clock)
-                new_rows = _rows(
-                    frame.timestamp_ms,
-                    frame.index,
-                    ids[tracked],
-                    kept.xyxy,
-                    kept.confidence,
-                    kept.landmarks,
-                    faces,
-                    width,
-                    height,
-                )
-                for row, index, key in zip(new_rows, ids[tracked], keys[tracked], strict=True):
-                    if index < 0:
-                        pending.setdefault(int(key), []).append(row)
-                        continue
-                    for early in pending.pop(int(key), []):
-                        rows.append((early[0], early[1], int(index), *early[3:]))
-                    rows.append(row)
-                live = {t.key for t in tracker.tracks}
-                for key in [k for k in pending if k not in live]:
-                    del pending[key]
-                for key in [k for k in landmarked if k not in live]:
-                    del landmarked[key]
+                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
+                row_emb += per_frame.last_embeddings
                 if progress is not None:
-                    progress(min((frame.index + 1) / total, 1.0))
-                clock = _lap(spent, "convert", clock)
-        finally:
-            if analyzer is not None:
-                analyzer.close()
+                    progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
+                clock = time.perf_counter()
     clock = time.perf_counter()
-    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+    df = rows_frame(rows)
     if s.link_fragments and len(df):
-        df = _link_fragments(df, meta.FrameRate, width, height)
+        embeddings = None
+        if dimension and len(row_emb) == len(df):
+            nan = np.full(dimension, np.nan, np.float32)
+            embeddings = np.stack([nan if e is None else e for e in row_emb])
+        df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
-    df = sort_results(df, "TIMESTAMP")
+    df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
     result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
     df.attrs[RESPONSE_ATTR] = {

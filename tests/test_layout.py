@@ -17,6 +17,7 @@ PUBLIC_API = [
     "InternalServerError", "InvalidPaginationTokenException", "InvalidParameterException",
     "InvalidS3ObjectException", "JobLauncher", "LANDMARK_TYPES", "LimitExceededException",
     "PRESETS", "PathExplorer", "PersonDetector", "PersonTrackError", "PersonTrackingClient",
+    "annotate_video", "show_video", "track_stream", "StreamTracking",
     "ProvisionedThroughputExceededException", "ResourceNotFoundException", "ResultPager",
     "ThrottlingException", "Track", "TrackState", "Tracker", "TrackingResult",
     "TrackingSettings", "VIDEO_TRACKER_SETTINGS", "VideoMetadata", "VideoReader",
@@ -100,6 +101,18 @@ def test_no_private_imports_across_subpackages():
             if private_module or private_names:
                 offences.append(f"{name} -> {target} {private_names}")
     assert offences == []
+
+
+def test_every_relative_import_names_a_module():
+    # Imports inside functions run late: a wrong one only fails when that code runs.
+    modules = _modules()
+    missing = [
+        f"{name} -> {target}"
+        for name, path in modules.items()
+        for target, _, _ in _imports(name, path)
+        if target not in modules
+    ]
+    assert missing == []
 
 
 def test_no_import_cycles_at_module_level():

@@ -145,6 +145,19 @@ def test_landmark_rate(sample_video):
         pt.TrackingSettings(landmark_fps=0)
 
 
+def test_appearance_is_on_by_default_and_can_be_turned_off(sample_video, sample_result, tmp_path):
+    # B passes in front of A (data/README.md): two people, two Indexes either way.
+    assert sample_result.settings["appearance"] == "0277"
+    assert sample_result.timings["appearance"] > 0
+    motion = pt.track_video(sample_video, {"appearance": None, "faces": False, "landmarks": False})
+    assert motion.frame["Index"].nunique() == 2
+    assert motion.timings["appearance"] == 0
+    with pytest.raises(pt.InvalidParameterException, match="appearance must be"):
+        pt.track_video(sample_video, {"appearance": 3})
+    with pytest.raises(pt.InvalidParameterException, match="OpenVINO .xml"):
+        pt.track_video(sample_video, {"appearance": str(tmp_path / "reid.xml")})
+
+
 def test_missing_or_invalid_detector_file(sample_video, tmp_path):
     with pytest.raises(pt.InvalidParameterException, match="does not exist"):
         pt.track_video(sample_video, {"detector": str(tmp_path / "yolox_s.onnx")})

@@ -193,6 +193,13 @@ def test_bad_smoothing_is_rejected(sigma):
         {"velocity_tolerance": None},
         {"max_cost": -1},
         {"velocity_window_ms": True},
+        {"max_appearance_distance": 0},
+        {"max_speed": -1},
+        {"reentry_max_gap_ms": -1},
+        {"reentry_appearance_distance": None},
+        {"appearance_weight": 1.5},
+        {"embeddings": np.zeros((3, 4))},
+        {"embeddings": np.zeros(4)},
     ],
 )
 def test_bad_link_settings_are_rejected(kwargs):
@@ -209,3 +216,64 @@ def test_bad_tables_are_rejected(func):
         func(df.drop(columns="h"), 30)
     with pytest.raises(InvalidParameterException, match="one row per id and frame"):
         func(pd.concat([df, df.iloc[:1]]), 30)
+
+
+# ----------------------------------------------------------------------------- appearance
+
+
+def _unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, dtype=float)
+    return a / np.linalg.norm(a)
+
+
+LOOK = {1: _unit([1, 0.1, 0, 0]), 2: _unit([0.1, 1, 0, 0]), 3: _unit([0, 0.2, 1, 0])}
+
+
+def embeddings_for(df: pd.DataFrame, looks: dict[int, np.ndarray]) -> np.ndarray:
+    """One embedding per row: the look of the person each track id is (NaN if unknown)."""
+    nan = np.full(4, np.nan)
+    return np.stack([looks.get(i, nan) for i in df["id"]])
+
+
+def test_a_person_who_leaves_and_comes_back_minutes_later_is_linked_by_appearance():
+    # Person 1 walks out on the right at frame 40, comes back 2 minutes later walking the
+    # other way elsewhere (id 7): motion cannot link this, appearance can.
+    back = 40 + 30 * 120
+    df = table(walk(1, range(1, 41), 100, 4), walk(7, range(back, back + 40), 900, -3, y=500))
+    looks = {1: LOOK[1], 7: _unit([1, 0.12, 0.02, 0])}
+    assert set(link_tracks(df, 30)["id"]) == {1, 7}
+    out = link_tracks(df, 30, embeddings=embeddings_for(df, looks))
+    assert set(out["id"]) == {1}
+    # ... but not beyond reentry_max_gap_ms, and not without appearance.
+    short = link_tracks(df, 30, embeddings=embeddings_for(df, looks), reentry_max_gap_ms=60000)
+    assert set(short["id"]) == {1, 7}
+    unknown = link_tracks(df, 30, embeddings=embeddings_for(df, {1: LOOK[1]}))
+    assert set(unknown["id"]) == {1, 7}
+
+
+def test_a_returning_person_is_linked_to_their_own_fragment_not_a_lookalike_stranger():
+    # Two people leave (ids 1, 2); later two return (ids 5, 6): each to their own look.
+    back = 1000
+    df = table(
+        walk(1, range(1, 41), 100, 4),
+        walk(2, range(1, 41), 100, 4, y=700),
+        walk(5, range(back, back + 40), 1200, -4, y=700),
+        walk(6, range(back, back + 40), 1200, -4, y=300),
+    )
+    looks = {1: LOOK[1], 2: LOOK[2], 5: LOOK[1], 6: LOOK[2]}
+    out = link_tracks(df, 30, embeddings=embeddings_for(df, looks))
+    later = out[out["frame"] >= back]
+    assert set(later["id"]) == {1, 2}
+    # Person 1 came back on the lower path (y 700), person 2 on the upper one.
+    assert set(later.loc[later["y"] == 700, "id"]) == {1}
+    assert set(later.loc[later["y"] == 300, "id"]) == {2}
+
+
+def test_motion_links_between_unlike_fragments_are_vetoed():
+    # A straight walk split in two that motion would join, but the halves look unlike:
+    # two people, one after the other on the same path.
+    df = table(walk(1, range(1, 41), 100, 4), walk(5, range(101, 141), 100, 4))
+    out = link_tracks(df, 30, embeddings=embeddings_for(df, {1: LOOK[1], 5: LOOK[3]}))
+    assert set(out["id"]) == {1, 5}
+    alike = link_tracks(df, 30, embeddings=embeddings_for(df, {1: LOOK[1], 5: LOOK[1]}))
+    assert set(alike["id"]) == {1}

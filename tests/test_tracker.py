@@ -293,6 +293,10 @@ def test_costs():
         {"max_sigma": -0.5},
         {"velocity_noise": None},
         {"measurement_noise": -0.1},
+        {"appearance_weight": 1.5},
+        {"max_appearance_distance": -0.1},
+        {"appearance_momentum": "0.9"},
+        {"appearance_max_overlap": 2},
     ],
 )
 def test_invalid_settings_are_rejected(kwargs):
@@ -334,3 +338,112 @@ def test_last_keys_follow_a_track_from_birth_to_confirmation():
     assert tracker.tracks[0].key == keys[0]
     tracker.update(Detections(np.array([[0.0, 0, 1, 1]]), np.array([0.01])), 500.0)
     assert tracker.last_keys.tolist() == [-1]  # too weak to join or start a track
+
+
+# ----------------------------------------------------------------------------- appearance
+
+
+def _unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, dtype=float)
+    return a / np.linalg.norm(a)
+
+
+LOOK_A = _unit([1.0, 0.1, 0.0, 0.0])
+LOOK_B = _unit([0.1, 1.0, 0.0, 0.0])
+
+
+def _meet_and_turn_back() -> list[tuple[list[list[float]], np.ndarray]]:
+    """A walks right, B walks left; they meet, stand together, and each walks back.
+
+    Detections are listed in a fixed order (left one first), so which box is whom
+    changes at the meeting point: motion alone predicts each keeps walking on, into the
+    other's box.
+    """
+    out = []
+    for i in range(60):
+        if i < 25:
+            xa, xb = 300 + 8 * i, 700 - 8 * i
+        elif i < 32:
+            xa, xb = 492, 508
+        else:
+            xa, xb = 492 - 8 * (i - 31), 508 + 8 * (i - 31)
+        out.append(([person(xa, 400), person(xb, 400)], np.stack([LOOK_A, LOOK_B])))
+    return out
+
+
+@pytest.mark.parametrize("with_appearance", [True, False])
+def test_people_who_meet_and_turn_back_keep_their_ids_only_with_appearance(with_appearance):
+    tracker = Tracker()
+    ids = []
+    for i, (boxes, emb) in enumerate(_meet_and_turn_back()):
+        d = Detections(np.array(boxes), np.full(2, 0.9), embedding=emb if with_appearance else None)
+        ids.append(tracker.update(d, i * 1000 / 30).tolist())
+    last = ids[-1]
+    if with_appearance:
+        assert last == [0, 1]
+        assert all(f == [0, 1] for f in ids[1:])
+    else:
+        # Motion keeps each walking on: the ids swap when they turn (why appearance exists).
+        assert last != [0, 1]
+
+
+def test_appearance_veto_keeps_a_different_person_out_of_a_lost_track():
+    # A walks right and B stands far away; both are hidden for 10 frames, then B (who
+    # walked over meanwhile) steps exactly where A was predicted. B's crop looks like B's
+    # track, not A's: A's track must not take it.
+    def frame(boxes, looks):
+        return Detections(np.array(boxes), np.full(len(boxes), 0.9), embedding=np.stack(looks))
+
+    for veto, expected in ((0.6, [2]), (2.0, [0])):
+        tracker = Tracker(max_appearance_distance=veto)
+        t = 0.0
+        for i in range(20):
+            tracker.update(
+                frame([person(300 + 4 * i, 400), person(1500, 400)], [LOOK_A, LOOK_B]), t
+            )
+            t += 1000 / 30
+        for _ in range(10):
+            tracker.update(Detections.empty(), t)
+            t += 1000 / 30
+        b_at_a = frame([person(300 + 4 * 30, 400)], [LOOK_B])
+        tracker.update(b_at_a, t)
+        assert tracker.update(b_at_a, t + 1000 / 30).tolist() == expected
+        # With the veto B is someone new and A stays lost; without it A's track takes B.
+        a = next(tr for tr in tracker.tracks if tr.id == 0)
+        assert a.state == (TrackState.LOST if veto < 2 else TrackState.CONFIRMED)
+        assert a.appearance is not None and float(a.appearance @ LOOK_A) > 0.9
+
+
+def test_appearance_is_a_moving_average_of_unoccluded_crops():
+    tracker = Tracker(appearance_momentum=0.5)
+    boxes = np.array([person(300, 400), person(900, 400)])
+    tracker.update(Detections(boxes, [0.9, 0.9], embedding=np.stack([LOOK_A, LOOK_B])), 0.0)
+    a2 = _unit([1.0, 0.5, 0.0, 0.0])  # A again, seen a little differently
+    tracker.update(Detections(boxes, [0.9, 0.9], embedding=np.stack([a2, LOOK_B])), 40.0)
+    feats = {tr.key: tr.appearance for tr in tracker.tracks}
+    assert np.allclose(feats[0], _unit(0.5 * LOOK_A + 0.5 * a2), atol=1e-6)
+    # An overlapped crop does not update: the second box now overlaps the first.
+    overl = np.array([person(300, 400), person(320, 400)])
+    before = tracker.tracks[0].appearance.copy()
+    tracker.update(Detections(overl, [0.9, 0.9], embedding=np.stack([LOOK_B, LOOK_B])), 80.0)
+    assert np.allclose(tracker.tracks[0].appearance, before)
+
+
+def test_nan_embeddings_and_no_embeddings_fall_back_to_motion():
+    frames = [[person(100 + 12 * i, 400), person(700 - 12 * i, 410)] for i in range(50)]
+    tracker = Tracker()
+    for i, b in enumerate(frames):
+        emb = np.full((2, 4), np.nan) if i % 2 else np.stack([LOOK_A, LOOK_B])
+        ids = tracker.update(Detections(np.array(b), [0.9, 0.9], embedding=emb), i * 33.0)
+    assert ids.tolist() == [0, 1]
+
+
+def test_embedding_width_must_not_change():
+    tracker = Tracker()
+    tracker.update(
+        Detections(np.array([person(100, 400)]), [0.9], embedding=np.ones((1, 4)) / 2), 0.0
+    )
+    with pytest.raises(InvalidParameterException, match="embeddings have 3"):
+        tracker.update(
+            Detections(np.array([person(100, 400)]), [0.9], embedding=np.ones((1, 3))), 40.0
+        )

@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +38,8 @@ def track_mot_detections(
     tracker: Tracker | None = None,
     min_confidence: float = 0.0,
     postprocess: bool = True,
+    embeddings: np.ndarray | None = None,
+    link: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run a :class:`~persontrack.Tracker` over MOT detections, frame by frame.
 
@@ -65,6 +69,15 @@ def track_mot_detections(
         smoothed over time (:func:`~persontrack.tracking.postprocess.smooth_tracks`). On five
         MOT17 sequences this raises HOTA / IDF1 from 49.9 / 58.3 to 53.3 / 61.5
         (benchmarks/tracker_mot17.py). False gives the online tracker's output as is.
+    embeddings : numpy.ndarray, optional
+        (N, D) appearance embedding of each row of ``detections_df`` (NaN rows for none),
+        e.g. from :class:`~persontrack.vision.reid.AppearanceEmbedder`. The tracker then
+        uses appearance (see :class:`Tracker`), and so does the linking step (fragments
+        of one person apart for up to minutes are joined). MOT public detections have no
+        frames, hence no embeddings: tracking is then by motion only.
+    link : dict, optional
+        Keyword arguments for :func:`~persontrack.tracking.postprocess.link_tracks` (e.g.
+        ``{"reentry_max_gap_ms": 0}`` to never join a person across an exit).
 
     Returns
     -------
@@ -107,6 +120,10 @@ def track_mot_detections(
         raise InvalidParameterException(
             f"track_mot_detections: tracker must be a Tracker, got {type(tracker).__name__}"
         )
+    if link is not None and not isinstance(link, Mapping):
+        raise InvalidParameterException(
+            f"track_mot_detections: link must be a dict, got {type(link).__name__}"
+        )
     needed = ("frame", "x", "y", "w", "h", "conf")
     missing = [c for c in needed if c not in detections_df.columns]
     if missing:
@@ -119,12 +136,21 @@ def track_mot_detections(
         )
     if ((cols["w"] < 0) | (cols["h"] < 0)).any():
         raise InvalidParameterException("track_mot_detections: w and h must be >= 0")
+    emb_all = None
+    if embeddings is not None:
+        emb_all = np.asarray(embeddings, dtype=np.float32)
+        if emb_all.ndim != 2 or len(emb_all) != len(detections_df):
+            raise InvalidParameterException(
+                f"track_mot_detections: embeddings must be ({len(detections_df)}, D), "
+                f"got {emb_all.shape}"
+            )
 
     keep = cols["conf"] >= min_confidence
     frame = frame[keep].astype(np.int64)
     order = np.argsort(frame, kind="stable")
     frame = frame[order]
     x, y, w, h, conf = (cols[c][keep][order] for c in ("x", "y", "w", "h", "conf"))
+    emb = None if emb_all is None else emb_all[keep][order]
     xyxy = np.column_stack([x, y, x + w, y + h])
     conf_clipped = np.clip(conf, 0.0, 1.0)
 
@@ -137,7 +163,11 @@ def track_mot_detections(
     ms_per_frame = 1000.0 / float(frame_rate)
     for f in range(1, last + 1):
         a, b = starts[f - 1], starts[f]
-        dets = Detections(xyxy[a:b], conf_clipped[a:b]) if b > a else Detections.empty()
+        if b > a:
+            e = None if emb is None else emb[a:b]
+            dets = Detections(xyxy[a:b], conf_clipped[a:b], embedding=e)
+        else:
+            dets = Detections.empty()
         ids[a:b] = tracker.update(dets, (f - 1) * ms_per_frame)
         keys[a:b] = tracker.last_keys
 
@@ -157,7 +187,10 @@ def track_mot_detections(
     )
     if postprocess and len(out):
         fps = float(frame_rate)
-        out = smooth_tracks(interpolate_tracks(link_tracks(out, fps), fps), fps)
+        linked = link_tracks(
+            out, fps, embeddings=None if emb is None else emb[sel], **dict(link or {})
+        )
+        out = smooth_tracks(interpolate_tracks(linked, fps), fps)
         # Linking leaves holes in the numbering: renumber 1, 2, … by first appearance.
         out["id"] = pd.factorize(out["id"])[0] + 1
     return out.sort_values(["frame", "id"], kind="stable").reset_index(drop=True)

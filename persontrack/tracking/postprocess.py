@@ -8,7 +8,10 @@ the fact:
   was hidden or missed by the detector for a few seconds) and a track born later, when
   the motion at the end of the first, the motion at the start of the second and the
   straight path between them agree, and the box sizes match. Fragments are paired by a
-  global one-to-one assignment (Hungarian method), like AFLink without appearance.
+  global one-to-one assignment (Hungarian method), like AFLink. Given appearance
+  embeddings, fragments that look unlike are not joined, and a person who left the view
+  (or stood behind something) for up to minutes is joined to their later fragment when
+  the two look alike beyond doubt.
 - :func:`interpolate_tracks` adds boxes on the frames a track misses, linearly between
   the boxes on either side, for gaps up to ``max_gap_ms``;
   :func:`smooth_tracks` then takes the frame-to-frame jitter out of the boxes (the two
@@ -41,6 +44,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..errors import InvalidParameterException
+from ..geometry import box_iou
 
 __all__ = ["INTERPOLATED_CONFIDENCE", "interpolate_tracks", "link_tracks", "smooth_tracks"]
 
@@ -60,6 +64,13 @@ def link_tracks(
     velocity_tolerance: float = 0.1,
     max_height_ratio: float = 1.3,
     max_cost: float = 1.0,
+    embeddings: np.ndarray | None = None,
+    max_appearance_distance: float = 0.4,
+    max_speed: float = 1.5,
+    reentry_max_gap_ms: float = 300000.0,
+    reentry_appearance_distance: float = 0.2,
+    appearance_weight: float = 0.5,
+    appearance_max_overlap: float = 0.3,
 ) -> pd.DataFrame:
     """Give one id to track fragments that are the same person.
 
@@ -92,6 +103,37 @@ def link_tracks(
         Largest ratio of A's last and B's first box height that may be linked.
     max_cost : float, default 1.0
         Pairs costlier than this are never linked.
+    embeddings : numpy.ndarray, optional
+        (len(tracks), D) appearance embedding of each row (unit vectors, NaN rows for
+        none), e.g. from :class:`~persontrack.vision.reid.AppearanceEmbedder`. A
+        fragment's appearance is the normalised mean of its embeddings. Without them,
+        linking is by motion only and the settings below are unused.
+    max_appearance_distance : float, default 0.4
+        Motion-consistent pairs whose appearances are farther apart (cosine distance)
+        than this are not linked; among the rest the cost becomes ``(1 - w) * cost + w *
+        distance / max_appearance_distance``. Pairs within ``max_gap_ms`` whose motion
+        does not agree (the person turned or stopped while hidden) but who could have
+        walked from A's end to B's start (``max_speed``) are linked when they are this
+        alike, at cost ``max_cost * distance / max_appearance_distance``.
+    max_speed : float, default 1.5
+        Fastest a person is taken to move while unseen, in body heights per second
+        (walking is about 0.8, running about 2), for the rule above.
+    reentry_max_gap_ms : float, default 300000.0
+        Re-entry: a pair that motion does not explain (the person left the view or
+        stood hidden and came back elsewhere) may still be linked across a gap of up to
+        this long (5 minutes) when their appearances are within
+        ``reentry_appearance_distance``. Identity is never carried further: the longer
+        the gap, the likelier another person looks alike.
+    reentry_appearance_distance : float, default 0.2
+        Cosine distance of fragment appearances below which a re-entry is linked. On
+        PETS09-S2L1 (0277 model) fragments of one person are 0.05-0.2 apart, the closest
+        two different people about 0.25 (benchmarks/tracking_pets09.py).
+    appearance_weight : float, default 0.5
+        ``w`` above.
+    appearance_max_overlap : float, default 0.3
+        A row's embedding counts towards its fragment's appearance only when its box
+        overlaps no other box of the same frame by more than this IoU (the crop of a
+        person half hidden behind another is partly the other person).
 
     Returns
     -------
@@ -121,8 +163,30 @@ def link_tracks(
     gate = _positive("link_tracks", "max_cost", max_cost)
     if ratio < 1.0:
         raise InvalidParameterException("link_tracks: max_height_ratio must be >= 1")
+    app_gate = _positive("link_tracks", "max_appearance_distance", max_appearance_distance)
+    reentry_gap = (
+        _non_negative("link_tracks", "reentry_max_gap_ms", reentry_max_gap_ms) / 1000.0 * fps
+    )
+    reentry_dist = _non_negative(
+        "link_tracks", "reentry_appearance_distance", reentry_appearance_distance
+    )
+    w_app = _non_negative("link_tracks", "appearance_weight", appearance_weight)
+    speed = _non_negative("link_tracks", "max_speed", max_speed)
+    overlap = _non_negative("link_tracks", "appearance_max_overlap", appearance_max_overlap)
+    if w_app > 1.0:
+        raise InvalidParameterException("link_tracks: appearance_weight must be in [0, 1]")
+    emb = None
+    if embeddings is not None:
+        emb = np.asarray(embeddings, dtype=np.float64)
+        if emb.ndim != 2 or len(emb) != len(tracks):
+            raise InvalidParameterException(
+                f"link_tracks: embeddings must be ({len(tracks)}, D), got {emb.shape}"
+            )
+    else:
+        reentry_gap = 0.0
 
-    df = tracks.sort_values(["id", "frame"], kind="stable")
+    order = np.lexsort((tracks["frame"].to_numpy(), tracks["id"].to_numpy()))
+    df = tracks.iloc[order]
     ids, frame, box = _arrays(df)
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
     ends = np.r_[starts[1:], len(ids)]
@@ -148,7 +212,9 @@ def link_tracks(
     # pairs are found without an all-against-all matrix: long videos have many tracks).
     by_start = np.argsort(head[:, 4], kind="stable")
     lo = np.searchsorted(head[by_start, 4], tail[:, 4] + 0.5)
-    hi = np.searchsorted(head[by_start, 4], tail[:, 4] + max_gap + 1e-9, side="right")
+    hi = np.searchsorted(
+        head[by_start, 4], tail[:, 4] + max(max_gap, reentry_gap) + 1e-9, side="right"
+    )
     counts = np.maximum(hi - lo, 0)
     src = np.repeat(np.arange(n), counts)
     dst = by_start[np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - lo, counts)]
@@ -164,7 +230,25 @@ def link_tracks(
         head[dst, 2] - v_head[dst, 1] * dt - tail[src, 2],
     )
     cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (pos_tol + vel_tol * dt)
-    ok = (cost <= gate) & (np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6))
+    sizes_agree = np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
+    within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
+    ok = (cost <= gate) & sizes_agree & within_gap
+    if emb is not None:
+        app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
+        dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
+        known = ~np.isnan(dist)
+        ok &= ~known | (dist <= app_gate)
+        cost = np.where(known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost)
+        # Reachable on foot within the gap and alike: the person turned while hidden.
+        walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
+        reachable = walk <= (pos_tol + speed * dt) * (h_a + h_b) / 2
+        turned = ~ok & known & within_gap & sizes_agree & reachable & (dist <= app_gate)
+        cost = np.where(turned, gate * dist / app_gate, cost)
+        ok |= turned
+        # Re-entry: motion cannot explain the pair, appearance leaves no doubt.
+        reentry = ~ok & known & (dist <= reentry_dist)
+        cost = np.where(reentry, gate * dist / max(reentry_dist, 1e-9), cost)
+        ok |= reentry
     nxt = _assign(src[ok], dst[ok], cost[ok], n, unmatched=gate + 1.0)
 
     # Follow chains from fragments nobody links to.
@@ -355,6 +439,36 @@ def _assign(
         good = real[r, c]
         links.update(zip(rows[r[good]].tolist(), cols[c[good]].tolist(), strict=True))
     return links
+
+
+def _unoccluded(df: pd.DataFrame, overlap: float) -> np.ndarray:
+    """(len(df),) whether each row's box overlaps no other box of its frame by > overlap."""
+    frame = df["frame"].to_numpy()
+    xyxy = df[["x", "y", "w", "h"]].to_numpy(dtype=np.float64).copy()
+    xyxy[:, 2:] += xyxy[:, :2]
+    out = np.ones(len(df), dtype=bool)
+    by_frame = np.argsort(frame, kind="stable")
+    cuts = np.flatnonzero(np.diff(frame[by_frame])) + 1
+    for rows in np.split(by_frame, cuts):
+        if len(rows) > 1:
+            iou = box_iou(xyxy[rows], xyxy[rows])
+            np.fill_diagonal(iou, 0.0)
+            out[rows] = iou.max(axis=1) <= overlap
+    return out
+
+
+def _fragment_appearance(
+    emb: np.ndarray, clean: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> np.ndarray:
+    """(n, D) normalised mean of each fragment's unoccluded embeddings; NaN rows for none."""
+    out = np.full((len(starts), emb.shape[1]), np.nan)
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        e = emb[a:b][clean[a:b]]
+        e = e[~np.isnan(e).any(axis=1)]
+        if len(e):
+            m = e.mean(axis=0)
+            out[k] = m / max(float(np.linalg.norm(m)), 1e-12)
+    return out
 
 
 def _slope(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

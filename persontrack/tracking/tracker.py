@@ -17,7 +17,11 @@ Each update:
    track seen on the previous update (a partly hidden person scores low; a false alarm
    rarely sits exactly where a track is predicted); then confident leftovers against
    tentative tracks. The default cost mixes IoU with the predicted-centre distance in
-   body heights (:func:`combined_cost`).
+   body heights (:func:`combined_cost`). When the detections carry appearance embeddings
+   (:attr:`Detections.embedding`, from :class:`~persontrack.vision.reid.AppearanceEmbedder`),
+   pairs are ranked by a mix of that cost and the cosine distance to the track's
+   appearance, and pairs that look clearly different never match; appearance never
+   widens the motion gate, so it cannot link people far apart.
 3. Life cycle: a new track starts from a very confident detection that matched nothing
    and gets an id once matched on ``min_hits`` updates close together, so one-frame false
    positives never get an id; a track not matched is LOST (its velocity decaying) and
@@ -103,6 +107,8 @@ class Track:
         Timestamps of the first and the latest matched detection.
     confidence : float
         Confidence of the latest matched detection.
+    appearance : numpy.ndarray or None
+        (D,) the track's appearance (unit vector), None when it has none.
     """
 
     id: int
@@ -114,6 +120,7 @@ class Track:
     first_seen_ms: float
     last_seen_ms: float
     confidence: float
+    appearance: np.ndarray | None = None
 
 
 # ----------------------------------------------------------------------------- tracker
@@ -140,6 +147,10 @@ class _Params:
     max_sigma: float
     lost_velocity_decay_ms: float
     camera_motion_min_tracks: int
+    appearance_weight: float
+    max_appearance_distance: float
+    appearance_momentum: float
+    appearance_max_overlap: float
 
 
 class Tracker:
@@ -208,6 +219,29 @@ class Tracker:
         unexpected displacement is taken as camera motion and every track is shifted by
         it before the real association. With fewer people the median would be one
         person's own motion, so nothing is shifted. 0 turns it off.
+    appearance_weight : float, default 0.5
+        Used only when detections carry embeddings. Among the pairs within the motion
+        gate, the Hungarian method minimises ``(1 - w) * cost + w * cosine_distance``
+        (track appearance against detection embedding), so when two people cross, each
+        track keeps the one who looks like it. 0 ignores appearance.
+    max_appearance_distance : float, default 0.6
+        A track never takes a detection farther than this from its appearance when the
+        detection is within this of another track's appearance, however well the boxes
+        agree: it is the other person (crossing, or stepping where a hidden person was
+        predicted). A detection unlike every track (a crop of someone behind a sign) is
+        left to motion, and so is one overlapping another detection
+        (``appearance_max_overlap``), whose crop is partly someone else. On PETS09-S2L1 with the
+        0277 model the same person's boxes are mostly below 0.4 from their track's
+        appearance, other people mostly above 0.6 (benchmarks/tracking_pets09.py).
+        2 (the largest cosine distance) turns the veto off.
+    appearance_momentum : float, default 0.9
+        A track's appearance is an exponential moving average of the embeddings of its
+        detections: ``a <- m * a + (1 - m) * e``, renormalised. High, so a few
+        contaminated crops do not replace who the track is.
+    appearance_max_overlap : float, default 0.3
+        A matched detection updates the track's appearance (and can be vetoed) only when
+        its box overlaps no other detection by more than this IoU: the crop of a person
+        half hidden behind another is mostly the other person.
 
     Raises
     ------
@@ -242,6 +276,10 @@ class Tracker:
         measurement_noise: float = 0.05,
         max_sigma: float = 2.0,
         camera_motion_min_tracks: int = 5,
+        appearance_weight: float = 0.5,
+        max_appearance_distance: float = 0.6,
+        appearance_momentum: float = 0.9,
+        appearance_max_overlap: float = 0.3,
     ) -> None:
         if isinstance(cost, str):
             if cost not in COSTS:
@@ -283,6 +321,16 @@ class Tracker:
                 f"Tracker: birth_confidence ({birth_confidence}) must be at least "
                 f"high_confidence ({high_confidence})"
             )
+        for name, value, high in (
+            ("appearance_weight", appearance_weight, 1.0),
+            ("max_appearance_distance", max_appearance_distance, 2.0),
+            ("appearance_momentum", appearance_momentum, 1.0),
+            ("appearance_max_overlap", appearance_max_overlap, 1.0),
+        ):
+            if not _is_real(value) or not 0.0 <= value <= high:
+                raise InvalidParameterException(
+                    f"Tracker: {name} must be in [0, {high:g}], got {value!r}"
+                )
         _int_at_least("min_hits", min_hits, 1)
         _int_at_least("camera_motion_min_tracks", camera_motion_min_tracks, 0)
         if not _is_real(max_lost_ms) or not 0.0 <= max_lost_ms < math.inf:
@@ -306,6 +354,10 @@ class Tracker:
             max_sigma=_non_negative("max_sigma", max_sigma),
             lost_velocity_decay_ms=_non_negative("lost_velocity_decay_ms", lost_velocity_decay_ms),
             camera_motion_min_tracks=int(camera_motion_min_tracks),
+            appearance_weight=float(appearance_weight),
+            max_appearance_distance=float(max_appearance_distance),
+            appearance_momentum=float(appearance_momentum),
+            appearance_max_overlap=float(appearance_max_overlap),
         )
         self._settings = {
             "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", repr(cost)),
@@ -324,6 +376,10 @@ class Tracker:
             "max_sigma": self._p.max_sigma,
             "lost_velocity_decay_ms": self._p.lost_velocity_decay_ms,
             "camera_motion_min_tracks": self._p.camera_motion_min_tracks,
+            "appearance_weight": self._p.appearance_weight,
+            "max_appearance_distance": self._p.max_appearance_distance,
+            "appearance_momentum": self._p.appearance_momentum,
+            "appearance_max_overlap": self._p.appearance_max_overlap,
         }
         self.reset()
 
@@ -351,6 +407,9 @@ class Tracker:
         self._last_ms = np.zeros(0)
         self._conf = np.zeros(0)
         self._key = np.zeros(0, dtype=np.int64)
+        # Appearance per track: a unit vector, NaN while the track has none; the width is
+        # set by the first embeddings seen.
+        self._feat = np.zeros((0, 0), dtype=np.float32)
         self._next_id = 0
         self._next_key = 0
         self._last_keys = np.zeros(0, dtype=np.int64)
@@ -365,6 +424,10 @@ class Tracker:
             vel = self._v[i, :2].copy()
             xyxy.setflags(write=False)
             vel.setflags(write=False)
+            feat: np.ndarray | None = None
+            if self._feat.shape[1] and not np.isnan(self._feat[i, 0]):
+                feat = self._feat[i].copy()
+                feat.setflags(write=False)
             out.append(
                 Track(
                     id=int(self._id[i]),
@@ -376,6 +439,7 @@ class Tracker:
                     first_seen_ms=float(self._first_ms[i]),
                     last_seen_ms=float(self._last_ms[i]),
                     confidence=float(self._conf[i]),
+                    appearance=feat,
                 )
             )
         return tuple(out)
@@ -440,6 +504,7 @@ class Tracker:
         n = len(detections)
         xyxy = detections.xyxy
         conf = detections.confidence
+        emb = self._embeddings(detections)
         det_track = np.full(n, -1, dtype=np.int64)  # row of the matched track per detection
 
         high = np.flatnonzero(conf >= p.high_confidence)
@@ -459,15 +524,22 @@ class Tracker:
         cost = self._cost_matrix(pred_xyxy, xyxy, tentative)
         if p.camera_motion_min_tracks and self._compensate_camera(cost, xyxy, high, established):
             cost = self._cost_matrix(_to_xyxy(self._x), xyxy, tentative)
+        # Appearance ranks the pairs within the motion gate and vetoes unlike ones.
+        rank = None
+        clean = None
+        if emb is not None:
+            clean = self._unoccluded(xyxy)
+            if len(cost):
+                cost, rank = self._appearance(cost, emb, clean)
 
         # Stage 1: confident detections against every track with an id.
-        assign(*_match(cost, established, high, p.max_cost))
+        assign(*_match(cost, established, high, p.max_cost, rank))
         # Stage 2: weak detections may continue a track that was seen on the last update.
         recent = established[(state[established] == _CONFIRMED) & ~matched_t[established]]
-        assign(*_match(cost, recent, low, p.low_max_cost))
+        assign(*_match(cost, recent, low, p.low_max_cost, rank))
         # Stage 3: confident leftovers against tentative tracks.
         high_left = high[det_track[high] < 0]
-        assign(*_match(cost, tentative, high_left, p.tentative_max_cost))
+        assign(*_match(cost, tentative, high_left, p.tentative_max_cost, rank))
 
         # Kalman update of every matched track.
         det_idx = np.flatnonzero(det_track >= 0)
@@ -477,6 +549,8 @@ class Tracker:
             self._hits[rows] += 1
             self._last_ms[rows] = t
             self._conf[rows] = conf[det_idx]
+            if emb is not None and clean is not None:
+                self._update_appearance(rows, emb[det_idx], clean[det_idx])
 
         # Life cycle: confirm, lose, delete.
         new_state = state.copy()
@@ -511,7 +585,7 @@ class Tracker:
             self._select(keep)
         if len(births):
             first = len(self._id)
-            self._add(xyxy[births], conf[births], t)
+            self._add(xyxy[births], conf[births], t, None if emb is None else emb[births])
             if p.min_hits <= 1:
                 new_rows = np.arange(first, first + len(births))
                 self._id[new_rows] = np.arange(self._next_id, self._next_id + len(births))
@@ -548,6 +622,65 @@ class Tracker:
             cost[tentative] = np.minimum(cost[tentative], gate * sigma / self._p.max_sigma)
         return cost
 
+    def _embeddings(self, detections: Detections) -> np.ndarray | None:
+        """The detections' embeddings (None when there are none or appearance is off)."""
+        emb = detections.embedding
+        p = self._p
+        if emb is None or (p.appearance_weight == 0 and p.max_appearance_distance >= 2):
+            return None
+        dim = emb.shape[1]
+        if self._feat.shape[1] != dim:
+            if self._feat.shape[1] and len(self._feat):
+                raise InvalidParameterException(
+                    f"Tracker.update: embeddings have {dim} values, earlier ones "
+                    f"{self._feat.shape[1]}"
+                )
+            self._feat = np.full((len(self._id), dim), np.nan, dtype=np.float32)
+        return emb
+
+    def _unoccluded(self, xyxy: np.ndarray) -> np.ndarray:
+        """(N,) whether each box overlaps no other by more than appearance_max_overlap."""
+        if len(xyxy) < 2:
+            return np.ones(len(xyxy), dtype=bool)
+        iou = box_iou(xyxy, xyxy)
+        np.fill_diagonal(iou, 0.0)
+        return np.asarray(iou.max(axis=1) <= self._p.appearance_max_overlap)
+
+    def _appearance(
+        self, cost: np.ndarray, emb: np.ndarray, clean: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Motion cost with unlike pairs vetoed, and the ranking cost mixing appearance.
+
+        A pair is vetoed when the detection is unlike the track but like another
+        track (it is someone else), and only for unoccluded detections: the crop of a
+        person behind a sign or another person looks unlike everyone.
+        """
+        p = self._p
+        dist = 1.0 - self._feat.astype(np.float64) @ emb.T.astype(np.float64)
+        known = ~np.isnan(dist)
+        gate = cost
+        if p.max_appearance_distance < 2.0:
+            unlike = known & (dist > p.max_appearance_distance)
+            # Someone else's: the detection looks like another track, not like this one.
+            other = np.any(known & ~unlike, axis=0)
+            veto = unlike & (clean & other)[None, :]
+            gate = np.where(veto, np.inf, cost)
+        rank = np.where(known, (1 - p.appearance_weight) * cost + p.appearance_weight * dist, cost)
+        return gate, rank
+
+    def _update_appearance(self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray) -> None:
+        """Moving average of the embeddings of unoccluded matched detections."""
+        usable = ~np.isnan(e[:, 0]) & clean
+        if not usable.any():
+            return
+        rows, e = rows[usable], e[usable]
+        old = self._feat[rows]
+        fresh = np.isnan(old[:, 0])
+        m = self._p.appearance_momentum
+        new = np.where(fresh[:, None], e, m * old + (1 - m) * e)
+        new /= np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-12)
+        self._feat[rows] = new
+
     def _compensate_camera(
         self, cost: np.ndarray, xyxy: np.ndarray, high: np.ndarray, established: np.ndarray
     ) -> bool:
@@ -583,8 +716,13 @@ class Tracker:
         lookup = dict(zip(rows.tolist(), det_idx.tolist(), strict=True))
         return np.array([lookup[r] for r in tracks.tolist()])
 
-    def _add(self, xyxy: np.ndarray, conf: np.ndarray, t: float) -> None:
+    def _add(self, xyxy: np.ndarray, conf: np.ndarray, t: float, emb: np.ndarray | None) -> None:
         k = len(xyxy)
+        dim = self._feat.shape[1]
+        feat = np.full((k, dim), np.nan, dtype=np.float32)
+        if emb is not None and dim:
+            feat[:] = emb
+        self._feat = np.concatenate([self._feat, feat])
         z = _to_cxcywh(xyxy)
         h2 = np.maximum(z[:, 3:4], 1.0) ** 2
         self._x = np.concatenate([self._x, z])
@@ -653,6 +791,7 @@ _ARRAYS = (
     "_last_ms",
     "_conf",
     "_key",
+    "_feat",
 )
 
 

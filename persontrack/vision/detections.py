@@ -30,11 +30,16 @@ class Detections:
     landmarks : numpy.ndarray, optional
         (N, 33, 4) body landmarks ``[x, y, z, visibility]``, x and y as ratios of the
         full frame's width and height (MediaPipe convention).
+    embedding : numpy.ndarray, optional
+        (N, D) appearance embeddings, unit vectors compared by cosine similarity (see
+        :mod:`persontrack.vision.reid`); a NaN row means "no appearance" for that box
+        (e.g. too small). The :class:`~persontrack.Tracker` uses them when given.
     """
 
     xyxy: np.ndarray
     confidence: np.ndarray
     landmarks: np.ndarray | None = field(default=None)
+    embedding: np.ndarray | None = field(default=None)
 
     def __post_init__(self) -> None:
         xyxy = np.asarray(self.xyxy, dtype=np.float64).reshape(-1, 4)
@@ -55,11 +60,22 @@ class Detections:
                     f"Detections: landmarks shape {lm.shape} does not match {len(xyxy)} boxes"
                 )
             lm.setflags(write=False)
+        emb = self.embedding
+        if emb is not None:
+            emb = np.array(emb, dtype=np.float32)
+            if emb.ndim != 2 or emb.shape[0] != len(xyxy):
+                raise InvalidParameterException(
+                    f"Detections: embedding shape {emb.shape} does not match {len(xyxy)} boxes"
+                )
+            if np.isinf(emb).any():
+                raise InvalidParameterException("Detections: embedding must not be infinite")
+            emb.setflags(write=False)
         xyxy.setflags(write=False)
         conf.setflags(write=False)
         object.__setattr__(self, "xyxy", xyxy)
         object.__setattr__(self, "confidence", conf)
         object.__setattr__(self, "landmarks", lm)
+        object.__setattr__(self, "embedding", emb)
 
     def __len__(self) -> int:
         return len(self.xyxy)
@@ -78,4 +94,5 @@ class Detections:
     def __getitem__(self, idx: np.ndarray | slice | list[int]) -> Detections:
         """Subset by boolean mask, integer indices or slice."""
         lm = None if self.landmarks is None else self.landmarks[idx]
-        return Detections(self.xyxy[idx], self.confidence[idx], lm)
+        emb = None if self.embedding is None else self.embedding[idx]
+        return Detections(self.xyxy[idx], self.confidence[idx], lm, emb)

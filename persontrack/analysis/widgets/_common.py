@@ -40,7 +40,7 @@ def job_status_html(description: Mapping[str, Any] | None) -> str:
 
     Examples
     --------
-    >>> from persontrack.widgets import job_status_html
+    >>> from persontrack.analysis.widgets import job_status_html
     >>> job_status_html({"JobStatus": "FAILED", "StatusMessage": "bad video", "Progress": 0.1})
     '<b style="color:#b3261e">FAILED</b> · 10% · bad video'
     """
