@@ -13,6 +13,7 @@ from .analysis.analytics import (
     trajectory_summary,
     zone_dwell,
 )
+from .analysis.annotate import annotate_video, show_video
 from .analysis.plot import (
     frame_at,
     path_points,
@@ -58,6 +59,7 @@ from .pipeline import (
     versions,
 )
 from .schema import COLUMNS, body_landmarks_array, empty_frame, validate_frame
+from .stream import StreamTracking, track_stream
 from .tracking.mot import track_mot_detections
 from .tracking.postprocess import (
     INTERPOLATED_CONFIDENCE,
@@ -76,6 +78,10 @@ from .vision.models import (
 )
 
 __all__ = [
+    "annotate_video",
+    "show_video",
+    "track_stream",
+    "StreamTracking",
     "VIDEO_TRACKER_SETTINGS",
     "nms",
     "box_iou",

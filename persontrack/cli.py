@@ -2,11 +2,14 @@
 
 Forms (kept stable: scripts and benchmarks depend on them)::
 
-    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG] …
+    persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
+                    [--annotate MP4] [--workers N] …
+    persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
     persontrack jobs
+    persontrack serve [--host 127.0.0.1] [--port 8080] [--credentials FILE]
 """
 
 from __future__ import annotations
@@ -55,10 +58,12 @@ def _track(args: argparse.Namespace) -> int:
 
     from .convert import strip_extensions, validate_response
     from .io.files import write_results
+    from .io.stream import is_stream_source
     from .io.video import read_metadata
     from .pipeline import TrackingSettings, track_video
 
-    read_metadata(args.video)  # a clear error before the progress bar starts
+    if not is_stream_source(args.video):
+        read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
         every_n_frames=args.every_n,
         target_fps=args.target_fps,
@@ -71,6 +76,8 @@ def _track(args: argparse.Namespace) -> int:
         video_backend=args.backend,
         appearance=None if args.appearance == "off" else args.appearance,
     )
+    if is_stream_source(args.video):
+        return _track_stream(args, settings)
     fmt = args.format or infer_format(args.output)
     with (
         _native_logs_silenced(not args.verbose) as stream,
@@ -88,7 +95,19 @@ def _track(args: argparse.Namespace) -> int:
             bar.n = round(fraction, 4)
             bar.refresh()
 
-        result = track_video(args.video, settings, progress=progress)
+        if args.workers is not None:
+            if args.annotate:
+                raise SystemExit(
+                    "persontrack: --annotate needs the whole result: run without --workers, "
+                    "or annotate the written results with pt.annotate_video"
+                )
+            summary = _track_on_dask(args, settings, fmt, progress)
+        else:
+            result = track_video(args.video, settings, progress=progress)
+    if args.workers is not None:
+        if not args.quiet:
+            print(summary, file=sys.stderr)
+        return 0
     df = result.frame
     if fmt == "json":
         response = result.to_response(extensions=not args.strict)
@@ -109,6 +128,10 @@ def _track(args: argparse.Namespace) -> int:
             write_results(df, sys.stdout, format=fmt, video_metadata=result.metadata)
     if args.plot:
         _plot(df, args.video, result, args.plot)
+    if args.annotate:
+        from .analysis.annotate import annotate_video
+
+        annotate_video(args.video, df, args.annotate, progress=not args.quiet)
     if not args.quiet:
         people = df["Index"].nunique()
         faces = int(df["FaceConfidence"].notna().sum())
@@ -118,6 +141,120 @@ def _track(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _track_stream(args: argparse.Namespace, settings: Any) -> int:
+    """A live stream: CSV rows (with WallClock) written a chunk at a time until Ctrl-C."""
+    import io
+    import time
+
+    from .io.files import write_results
+    from .stream import track_stream
+
+    if args.annotate or args.plot:
+        raise SystemExit("persontrack: --annotate and --plot need a video file, not a live stream")
+    if (args.format or "csv") != "csv" or (args.output and infer_format(args.output) != "csv"):
+        raise SystemExit(
+            "persontrack: a live stream is written as CSV (-o OUT.csv), a chunk at a time"
+        )
+    if args.output:
+        _mkparent(args.output)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    header = True
+    people: set[int] = set()
+    rows = 0
+    last_note = time.monotonic()
+
+    def write(chunk: Any) -> None:
+        nonlocal header, rows
+        buf = io.StringIO()
+        write_results(chunk.drop(columns="WallClock"), buf, format="csv")
+        lines = buf.getvalue().splitlines()
+        walls = chunk["WallClock"].map(lambda t: t.isoformat()).tolist()
+        if header:
+            out.write(lines[0] + ",WallClock\n")
+            header = False
+        out.writelines(f"{line},{wall}\n" for line, wall in zip(lines[1:], walls, strict=True))
+        out.flush()
+        rows += len(chunk)
+        people.update(int(i) for i in chunk["Index"])
+
+    with _native_logs_silenced(not args.verbose) as err:
+        stream: Any = err
+        live = track_stream(args.video, settings)
+        try:
+            try:
+                for chunk in live:
+                    write(chunk)
+                    if not args.quiet and time.monotonic() - last_note >= 5:
+                        stats = live.stats()
+                        print(
+                            f"persontrack: {stats['frames_analysed']} frames analysed, "
+                            f"{len(people)} people, latency {stats['latency_s_mean']:.2f} s",
+                            file=stream,
+                        )
+                        last_note = time.monotonic()
+            except KeyboardInterrupt:
+                live.stop()
+                for chunk in live:  # what was gathered before the stop
+                    write(chunk)
+        finally:
+            live.stop()
+            if out is not sys.stdout:
+                out.close()
+        if not args.quiet:
+            stats = live.stats()
+            print(
+                f"persontrack: stopped; {stats['frames_analysed']} of {stats['frames_decoded']} "
+                f"frames analysed, {len(people)} people, {rows} entries"
+                + (f" -> {args.output}" if args.output else ""),
+                file=stream,
+            )
+    return 0
+
+
+def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: Any) -> str:
+    """``track --workers N``: segments on Dask, each written out as soon as it is stitched.
+
+    Returns the summary line.
+    """
+    import pandas as pd
+
+    from .convert import EXTENSION_KEY
+    from .io.files import ResultsWriter
+    from .jobs.segments import iter_segments
+
+    if fmt == "parquet" and not args.output:
+        raise SystemExit("persontrack: --format parquet needs -o OUT")
+    if args.output:
+        _mkparent(args.output)
+    paths, people, rows, faces, last = [], set(), 0, 0, None
+    with ResultsWriter(args.output or sys.stdout, format=fmt, extensions=not args.strict) as out:
+        for chunk, part in iter_segments(
+            args.video,
+            settings,
+            workers=args.workers,
+            progress=progress,
+            segment_seconds=args.segment,
+        ):
+            last = part
+            out.write(chunk, video_metadata=part.metadata)
+            people.update(chunk["Index"].unique().tolist())
+            rows += len(chunk)
+            faces += int(chunk["FaceConfidence"].notna().sum())
+            if args.plot:  # boxes only: the paths need no landmarks
+                paths.append(chunk[["Timestamp", "FrameNumber", "Index", "Left", "Top",
+                                    "Width", "Height"]])  # fmt: skip
+        assert last is not None
+        out.extra = {EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings}}
+    if args.plot:
+        from .schema import validate_frame
+
+        df = validate_frame(pd.concat(paths, ignore_index=True), fill_missing=True)
+        _plot(df, args.video, last, args.plot)
+    return f"persontrack: {len(people)} people, {rows} entries, {faces} with a face" + (
+        f" -> {args.output}" if args.output else ""
+    )
 
 
 def _mkparent(path: str) -> None:
@@ -177,8 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"persontrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("track", help="track the people in a video file")
-    t.add_argument("video", help="video file (mp4, mkv, mov, avi, gif, …)")
+    t = sub.add_parser("track", help="track the people in a video file or live stream")
+    t.add_argument(
+        "video",
+        help="video file (mp4, mkv, mov, avi, gif, …) or live stream (rtsp://, udp://, "
+        "http://, …, /dev/videoN: CSV rows a chunk at a time until Ctrl-C)",
+    )
     t.add_argument("-o", "--output", help="output file (default: standard output)")
     t.add_argument(
         "--format",
@@ -187,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
         "csv/parquet: the results table (default: from the -o extension, else json)",
     )
     t.add_argument("--plot", metavar="PNG", help="also draw the paths over the first frame")
+    t.add_argument(
+        "--annotate",
+        metavar="MP4",
+        help="also write the video with each person's box, Index and trail drawn (H.264)",
+    )
     t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
     t.add_argument(
         "--target-fps",
@@ -228,6 +374,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="json: only Rekognition's fields (no PersonTrack extensions)",
+    )
+    t.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="track in time segments on N Dask worker processes (a LocalCluster, or the "
+        "cluster of $PERSONTRACK_DASK_SCHEDULER); results are written as segments finish",
+    )
+    t.add_argument(
+        "--segment",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with --workers: seconds of video per segment (default 60)",
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")

@@ -39,6 +39,7 @@ from .schema import (
     FACE_POSE_COLUMNS,
     FACE_QUALITY_COLUMNS,
     empty_frame,
+    landmarks_as_list,
     validate_frame,
 )
 
@@ -130,7 +131,7 @@ def dataframe_to_persons(df: pd.DataFrame, *, extensions: bool = False) -> list[
             if conf is not None:
                 ext["Confidence"] = conf
             if r["BodyLandmarks"] is not None:
-                ext["BodyLandmarks"] = r["BodyLandmarks"]
+                ext["BodyLandmarks"] = landmarks_as_list(r["BodyLandmarks"])
             if ext:
                 entry[EXTENSION_KEY] = ext
         persons.append(entry)

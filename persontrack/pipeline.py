@@ -41,10 +41,11 @@ from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
-from .schema import COLUMNS, validate_frame
+from .schema import COLUMNS, compact_landmarks, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
+from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
 from .vision.reid import AppearanceEmbedder
 
@@ -52,7 +53,7 @@ DEFAULT_TARGET_FPS = 16.0
 """Frames analysed per second of video when no rate is given: about the number of entries
 per second Rekognition People Pathing reports for a person."""
 
-FACE_MIN_HEIGHT = 100.0
+FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
@@ -94,13 +95,19 @@ class TrackingSettings:
     landmarks : bool, default True
         Add the 33 body landmarks of the tracked people at least ``landmark_min_height``
         pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
+    landmark_fps : float, optional, default 8
+        Most body-landmark analyses per second of video for one person (tracked by key):
+        the other entries of that person carry no landmarks. A PoseLandmarker run per
+        person is the pipeline's dearest step (README "Whole pipeline"); at 8 a second the
+        default settings run in about real time on 2 cores. ``None``: every analysed frame.
     faces : bool, default True
         Find the faces of the tracked people at least ``face_min_height`` pixels tall and
         attach them to those people.
-    face_min_height : float, default 100
-        Least person box height in pixels for a face to be searched for and attached:
-        below it the face is a few pixels wide and the face models miss it or describe it
-        badly (measured, README "Landmarks and faces").
+    face_min_height : float, default 80
+        Least person box height in pixels for a face to be searched for and attached.
+        Measured by shrinking people of the shared videos whose face is found at full
+        size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
+        3 at 64 px (README "Landmarks and faces").
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
@@ -135,6 +142,7 @@ class TrackingSettings:
     detector_preset: str = "balanced"
     detector: str | None = None
     landmarks: bool = True
+    landmark_fps: float | None = 8.0
     faces: bool = True
     face_min_height: float = FACE_MIN_HEIGHT
     pose_model: str | None = None
@@ -159,6 +167,14 @@ class TrackingSettings:
                 raise InvalidParameterException(
                     f"{name} must be True or False, got {getattr(self, name)!r}"
                 )
+        lf = self.landmark_fps
+        if lf is not None and (
+            isinstance(lf, bool) or not isinstance(lf, (int, float)) or not 0 < lf <= 1000
+        ):
+            raise InvalidParameterException(
+                f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
+                f"got {lf!r}"
+            )
         fh = self.face_min_height
         if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
             raise InvalidParameterException(
@@ -359,6 +375,32 @@ def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) ->
     return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
+def _landmarks_due(
+    detector: PersonDetector,
+    image: np.ndarray,
+    dets: Detections,
+    keys: np.ndarray,
+    timestamp_ms: int,
+    landmarked: dict[int, int],
+    gap_ms: float,
+) -> Detections:
+    """``dets`` with landmarks for the people not analysed in the last ``gap_ms`` (a little
+    less: frames come at a rate that may not divide the gap); ``landmarked`` is updated."""
+    due = np.array(
+        [timestamp_ms - landmarked.get(int(k), -(10**12)) >= 0.9 * gap_ms for k in keys], bool
+    )
+    if not due.any():
+        return dets
+    done = detector.add_landmarks(image, dets[due])
+    assert dets.landmarks is not None and done.landmarks is not None
+    lms = dets.landmarks.copy()
+    lms[due] = done.landmarks
+    for k, ok in zip(keys[due], ~np.isnan(done.landmarks).all(axis=(1, 2)), strict=True):
+        if ok:  # a person without a skeleton this time is tried again next frame
+            landmarked[int(k)] = timestamp_ms
+    return Detections(dets.xyxy, dets.confidence, lms)
+
+
 def _lap(spent: dict[str, float], stage: str, since: float) -> float:
     """Add the time since ``since`` to ``stage``; the time now."""
     now = time.perf_counter()
@@ -366,11 +408,155 @@ def _lap(spent: dict[str, float], stage: str, since: float) -> float:
     return now
 
 
+class FrameTracking:
+    """The per-frame steps of :func:`track_video`: find people, follow them, describe them.
+
+    One instance holds what lives across frames (the tracker, the detector, the face
+    analyser, rows of tracks not yet confirmed, the time spent per stage); :meth:`step`
+    takes one frame and returns the result rows it settles. :func:`track_video` and
+    :func:`persontrack.track_stream` both run their frames through it.
+
+    Parameters
+    ----------
+    settings : TrackingSettings
+        The run's settings.
+    width, height : int
+        Frame size in pixels.
+    """
+
+    def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
+        s = settings
+        self.settings, self.width, self.height = s, width, height
+        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.detector = PersonDetector(
+            preset=s.detector_preset,
+            model=s.detector,
+            landmarks=s.landmarks,
+            pose_model=s.pose_model,
+        )
+        try:
+            self.analyzer = (
+                FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
+            )
+        except BaseException:
+            self.detector.close()
+            raise
+        try:
+            self.embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
+        except BaseException:
+            self.close()
+            raise
+        # Only boxes the tracker may use are embedded.
+        self._min_confidence = float(self.tracker.settings["low_confidence"])  # type: ignore[arg-type]
+        self.spent = dict.fromkeys(STAGES, 0.0)
+        """Seconds spent per stage of :data:`STAGES` ("decode" is the caller's to add)."""
+        self.last_embeddings: list[np.ndarray | None] = []
+        """Appearance of each row the latest :meth:`step` returned (None: not embedded)."""
+        # Rows of tracks not yet confirmed, by track key: filed under the person's Index
+        # once the track is confirmed, dropped if it dies first.
+        self.pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
+        # Timestamp of each track's last landmark analysis, by track key.
+        self.landmarked: dict[int, int] = {}
+        self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
+
+    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms."""
+        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+        clock = time.perf_counter()
+        dets = detector.find_boxes(image)
+        clock = _lap(spent, "detect", clock)
+        if self.embedder is not None and len(dets):
+            emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
+            used = np.flatnonzero(dets.confidence >= self._min_confidence)
+            emb[used] = self.embedder.embed(image, dets.xyxy[used])
+            dets = dataclasses.replace(dets, embedding=emb)
+        clock = _lap(spent, "appearance", clock)
+        ids = tracker.update(dets, timestamp_ms)
+        keys = tracker.last_keys
+        tracked = keys >= 0
+        kept = dets[tracked]
+        kept_emb = kept.embedding  # add_landmarks returns new Detections
+        clock = _lap(spent, "track", clock)
+        if s.landmarks and len(kept):
+            kept = _landmarks_due(
+                detector,
+                image,
+                kept,
+                keys[tracked],
+                timestamp_ms,
+                self.landmarked,
+                self._landmark_gap_ms,
+            )
+        clock = _lap(spent, "landmarks", clock)
+        faces: list[dict[str, Any] | None] = [None] * len(kept)
+        big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
+        if self.analyzer is not None and len(big):
+            found = self.analyzer.analyze(image, person_boxes=kept.xyxy[big])
+            attached = attach_faces(kept.xyxy[big], found, (self.width, self.height))
+            for i, face in zip(big, attached, strict=True):
+                faces[i] = face
+        clock = _lap(spent, "faces", clock)
+        new_rows = _rows(
+            timestamp_ms,
+            frame_index,
+            ids[tracked],
+            kept.xyxy,
+            kept.confidence,
+            kept.landmarks,
+            faces,
+            self.width,
+            self.height,
+        )
+        settled: list[tuple[Any, ...]] = []
+        self.last_embeddings = []
+        for k, (row, index, key) in enumerate(
+            zip(new_rows, ids[tracked], keys[tracked], strict=True)
+        ):
+            e = None if kept_emb is None else kept_emb[k]
+            if index < 0:
+                self.pending.setdefault(int(key), []).append((row, e))
+                continue
+            for early, early_e in self.pending.pop(int(key), []):
+                settled.append((early[0], early[1], int(index), *early[3:]))
+                self.last_embeddings.append(early_e)
+            settled.append(row)
+            self.last_embeddings.append(e)
+        live = {t.key for t in tracker.tracks}
+        for key in [k for k in self.pending if k not in live]:
+            del self.pending[key]
+        for key in [k for k in self.landmarked if k not in live]:
+            del self.landmarked[key]
+        _lap(spent, "convert", clock)
+        return settled
+
+    def close(self) -> None:
+        """Release the models."""
+        analyzer = getattr(self, "analyzer", None)  # None when closed from __init__
+        if analyzer is not None:
+            analyzer.close()
+        self.detector.close()
+
+    def __enter__(self) -> FrameTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
+    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+
+
 def track_video(
     source: str | os.PathLike[str] | Any,
     settings: TrackingSettings | Mapping[str, Any] | None = None,
     *,
     progress: Callable[[float], None] | None = None,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    workers: int | None = None,
 ) -> TrackingResult:
     """Find, follow and describe the people in a video.
 
@@ -383,6 +569,13 @@ def track_video(
         landmarks and faces on).
     progress : callable, optional
         Called with the fraction done (0–1) after each analysed frame.
+    start_ms, end_ms : int, optional
+        Track only the frames with ``start_ms <= timestamp < end_ms`` (decoding seeks
+        to ``start_ms``; frame numbers and timestamps stay the whole video's).
+    workers : int, optional
+        Track the video in time segments on this many Dask worker processes (a
+        LocalCluster on this machine, or the cluster of ``$PERSONTRACK_DASK_SCHEDULER``),
+        as the jobs API does: see :func:`persontrack.jobs.segments.track_in_segments`.
 
     Returns
     -------
@@ -396,112 +589,57 @@ def track_video(
     InvalidParameterException
         When a setting is invalid.
     """
+    if workers is not None:
+        from .jobs.segments import track_in_segments
+
+        return track_in_segments(source, settings, workers=workers, progress=progress)
     s = _as_settings(settings)
-    tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
-    embedder = AppearanceEmbedder(s.appearance) if s.appearance is not None else None
-    min_confidence = float(tracker.settings["low_confidence"])  # type: ignore[arg-type]
     target_fps = s.target_fps
     if target_fps is None and s.every_n_frames is None:
         target_fps = DEFAULT_TARGET_FPS
     rows: list[tuple[Any, ...]] = []
     row_emb: list[np.ndarray | None] = []  # appearance of each row, for linking
-    spent = dict.fromkeys(STAGES, 0.0)
+    dimension = 0
     analysed = 0
-    with (
-        open_video(source, backend=s.video_backend) as reader,
-        PersonDetector(
-            preset=s.detector_preset,
-            model=s.detector,
-            landmarks=s.landmarks,
-            pose_model=s.pose_model,
-        ) as detector,
-    ):
+    with open_video(source, backend=s.video_backend) as reader:
         meta = reader.metadata
         width, height = meta.FrameWidth, meta.FrameHeight
         total = max(meta.FrameCount or 0, 1)
+        first = 0
+        if start_ms is not None or end_ms is not None:
+            first = int((start_ms or 0) * meta.FrameRate / 1000)
+            last = int((end_ms or meta.DurationMillis) * meta.FrameRate / 1000)
+            total = max(min(total, last) - first, 1)
         if s.max_frames is not None:
             step = s.every_n_frames or max(round(meta.FrameRate / (target_fps or 1e9)), 1)
             total = min(total, s.max_frames * step)
-        analyzer = FaceAnalyzer(face_detector_path=s.face_detector_model) if s.faces else None
-        try:
-            frames = reader.frames(every_n=s.every_n_frames, target_fps=target_fps)
-            # Rows of tracks not yet confirmed, by track key: filed under the person's
-            # Index once the track is confirmed, dropped if it dies first.
-            pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
+        with FrameTracking(s, width, height) as per_frame:
+            spent = per_frame.spent
+            if per_frame.embedder is not None:
+                dimension = per_frame.embedder.dimension
+            frames = reader.frames(
+                every_n=s.every_n_frames, target_fps=target_fps, start_ms=start_ms, end_ms=end_ms
+            )
             clock = time.perf_counter()
             for frame in itertools.islice(frames, s.max_frames):
                 clock = _lap(spent, "decode", clock)
                 analysed += 1
-                dets = detector.find_boxes(frame.image)
-                clock = _lap(spent, "detect", clock)
-                if embedder is not None and len(dets):
-                    # Only boxes the tracker may use are embedded.
-                    emb = np.full((len(dets), embedder.dimension), np.nan, np.float32)
-                    used = np.flatnonzero(dets.confidence >= min_confidence)
-                    emb[used] = embedder.embed(frame.image, dets.xyxy[used])
-                    dets = dataclasses.replace(dets, embedding=emb)
-                clock = _lap(spent, "appearance", clock)
-                ids = tracker.update(dets, frame.timestamp_ms)
-                keys = tracker.last_keys
-                tracked = keys >= 0
-                kept = dets[tracked]
-                kept_emb = kept.embedding  # add_landmarks returns new Detections
-                clock = _lap(spent, "track", clock)
-                if s.landmarks and len(kept):
-                    kept = detector.add_landmarks(frame.image, kept)
-                clock = _lap(spent, "landmarks", clock)
-                faces: list[dict[str, Any] | None] = [None] * len(kept)
-                big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
-                if analyzer is not None and len(big):
-                    found = analyzer.analyze(frame.image, person_boxes=kept.xyxy[big])
-                    for i, face in zip(
-                        big, attach_faces(kept.xyxy[big], found, (width, height)), strict=True
-                    ):
-                        faces[i] = face
-                clock = _lap(spent, "faces", clock)
-                new_rows = _rows(
-                    frame.timestamp_ms,
-                    frame.index,
-                    ids[tracked],
-                    kept.xyxy,
-                    kept.confidence,
-                    kept.landmarks,
-                    faces,
-                    width,
-                    height,
-                )
-                for k, (row, index, key) in enumerate(
-                    zip(new_rows, ids[tracked], keys[tracked], strict=True)
-                ):
-                    e = None if kept_emb is None else kept_emb[k]
-                    if index < 0:
-                        pending.setdefault(int(key), []).append((row, e))
-                        continue
-                    for early, early_e in pending.pop(int(key), []):
-                        rows.append((early[0], early[1], int(index), *early[3:]))
-                        row_emb.append(early_e)
-                    rows.append(row)
-                    row_emb.append(e)
-                live = {t.key for t in tracker.tracks}
-                for key in [k for k in pending if k not in live]:
-                    del pending[key]
+                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
+                row_emb += per_frame.last_embeddings
                 if progress is not None:
-                    progress(min((frame.index + 1) / total, 1.0))
-                clock = _lap(spent, "convert", clock)
-        finally:
-            if analyzer is not None:
-                analyzer.close()
+                    progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
+                clock = time.perf_counter()
     clock = time.perf_counter()
-    df = validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
+    df = rows_frame(rows)
     if s.link_fragments and len(df):
         embeddings = None
-        if embedder is not None and len(row_emb) == len(df):
-            nan = np.full(embedder.dimension, np.nan, np.float32)
+        if dimension and len(row_emb) == len(df):
+            nan = np.full(dimension, np.nan, np.float32)
             embeddings = np.stack([nan if e is None else e for e in row_emb])
         df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
-    df = sort_results(df, "TIMESTAMP")
+    df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
     result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
     df.attrs[RESPONSE_ATTR] = {

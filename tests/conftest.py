@@ -49,10 +49,24 @@ def grace_hopper():
         return np.asarray(Image.open(f).convert("RGB"))
 
 
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory):
+    """A Dask scheduler and two worker processes on 127.0.0.1, shared by the session's job
+    tests (a cluster per test would cost seconds each); stopped at the end."""
+    from dask_support import DaskProcesses
+
+    cluster = DaskProcesses(tmp_path_factory.mktemp("dask"), workers=2)
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
-def clients(tmp_path, sample_video):
-    """Job clients on one store in ``tmp_path`` with the sample video in a local bucket."""
+def clients(tmp_path, sample_video, dask_cluster, monkeypatch):
+    """Job clients on one store in ``tmp_path`` with the sample video in a local bucket,
+    running their jobs on the session's Dask cluster (also for CLI subprocesses)."""
     from jobs_support import Clients, make_buckets
+
+    monkeypatch.setenv("PERSONTRACK_DASK_SCHEDULER", dask_cluster.address)
 
     made = Clients(
         tmp_path / "data", make_buckets(tmp_path / "buckets", sample_video), tmp_path / "gate"

@@ -73,3 +73,38 @@ def fake_track(source: str, settings: dict[str, Any] | None = None, *, progress:
         settings=settings,
         versions={"persontrack": "test", "tracker": "fake"},
     )
+
+
+def fake_track_segments(
+    source: str,
+    settings: dict[str, Any] | None = None,
+    *,
+    progress: Any = None,
+    start_ms: int = 0,
+    end_ms: int | None = None,
+):
+    """:func:`fake_track` that tracks a time span, as ``track_video`` does for segments.
+
+    The rows are those of the whole fake result in ``[start_ms, end_ms)``, but numbered
+    by this span alone (in reverse order of the whole run's Indexes), as a real tracker
+    starting there would: the stitching must give them back their Indexes. With
+    ``settings["sleep"]`` each span takes that many seconds (to kill workers meanwhile).
+    """
+    settings = dict(settings or {})
+    metadata = read_metadata(source)
+    frame = fake_frame(int(settings.get("rows", 50)), seed=int(settings.get("seed", 0)))
+    ts = frame["Timestamp"]
+    frame = frame[(ts >= start_ms) & ((ts < end_ms) if end_ms is not None else True)]
+    local = {old: k for k, old in enumerate(sorted(frame["Index"].unique(), reverse=True))}
+    frame = frame.assign(Index=frame["Index"].map(local).astype("int64"))
+    steps = 10
+    for k in range(steps):
+        time.sleep(float(settings.get("sleep", 0)) / steps)
+        if progress is not None:
+            progress((k + 1) / steps)
+    return SimpleNamespace(
+        frame=frame.reset_index(drop=True),
+        metadata=metadata,
+        settings=settings,
+        versions={"persontrack": "test", "tracker": "fake-segments"},
+    )

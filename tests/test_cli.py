@@ -127,3 +127,27 @@ def test_track_detections_online_only_flag(tmp_path):
     online_frames = set(pd.read_csv(online, header=None)[0])
     assert set(range(11, 15)) <= full_frames
     assert not set(range(11, 15)) & online_frames
+
+
+def test_track_with_workers_in_four_segments_gives_the_whole_runs_people(
+    sample_video, tmp_path, dask_cluster
+):
+    """``--workers``: the real pipeline in 4 segments on a Dask cluster, stitched."""
+    import os
+
+    whole, split = tmp_path / "whole.json", tmp_path / "split.csv"
+    run("track", str(sample_video), "-o", str(whole), "--every-n", "3", "-q")
+    env = {**os.environ, "PERSONTRACK_DASK_SCHEDULER": dask_cluster.address}
+    args = ["track", str(sample_video), "-o", str(split), "--every-n", "3"]
+    proc = subprocess.run(
+        [*CLI, *args, "--workers", "2", "--segment", "1.25"],  # 5 s: 4 segments
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "100%" in proc.stderr and "3 people" in proc.stderr
+    a = pt.read_results(whole).sort_values(["Timestamp", "Index"], ignore_index=True)
+    b = pt.read_results(split)
+    assert b["Index"].nunique() == a["Index"].nunique() == 3
+    keys = ["Timestamp", "FrameNumber", "Index"]
+    pd.testing.assert_frame_equal(b[keys], a[keys], check_dtype=False)
+    assert b["Left"].to_numpy() == pytest.approx(a["Left"].to_numpy())

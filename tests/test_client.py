@@ -490,6 +490,7 @@ def test_next_token_is_tied_to_job_sort_and_time(clients):
 
     def issued_hours_ago(hours):
         return c.signer.sign(
+            job_id=job["job_id"],
             job_key=job["job_key"],
             generation=job["generation"],
             sort_by="TIMESTAMP",

@@ -66,15 +66,16 @@ def test_two_people_are_two_detections(detector, grace_hopper) -> None:
     assert np.isfinite(best.landmarks).all()  # both tall enough for landmarks
 
 
-def test_small_person_is_found_without_landmarks(detector, grace_hopper) -> None:
+def test_small_person_is_found_without_landmarks(grace_hopper) -> None:
     canvas = np.full((720, 1280, 3), 190, np.uint8)
     box = paste(canvas, grace_hopper, 80, 700, 400)
-    d = detector.detect(canvas)
+    with PersonDetector(landmark_min_height=100) as detector:
+        d = detector.detect(canvas)
     assert len(d) >= 1 and np.all(d.confidence[1:] < 0.5)
     d = d[np.arange(1)]
     assert box_iou(d.xyxy, box[None])[0, 0] > 0.6
     # 80 px is below landmark_min_height: box kept, landmarks NaN.
-    assert d.xyxy[0, 3] - d.xyxy[0, 1] < detector.settings["landmark_min_height"]
+    assert d.xyxy[0, 3] - d.xyxy[0, 1] < 100
     assert np.isnan(d.landmarks).all()
 
 

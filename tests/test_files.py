@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -73,3 +74,34 @@ def test_bad_files(tmp_path, results):
         pt.read_results(tmp_path / "x.csv")
     with pytest.raises(pt.InvalidParameterException, match="format"):
         pt.write_results(results, tmp_path / "x.xml", format="xml")
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "parquet", "mot"])
+def test_chunked_writer_writes_what_write_results_writes(tmp_path, fmt):
+    import io as _io
+
+    from jobs_fakes import fake_frame
+
+    from persontrack.io.files import ResultsWriter, read_results, write_results
+    from persontrack.schema import compact_landmarks
+
+    meta = {"Codec": "h264", "DurationMillis": 5000, "Format": "mp4", "FrameRate": 25.0,
+            "FrameHeight": 480, "FrameWidth": 640, "ColorRange": "LIMITED"}  # fmt: skip
+    frame = compact_landmarks(fake_frame(230))
+    whole, chunked = tmp_path / f"whole.{fmt}", tmp_path / f"chunked.{fmt}"
+    write_results(frame, whole, video_metadata=meta)
+    with ResultsWriter(chunked, video_metadata=meta) as out:
+        for start in range(0, 230, 100):
+            out.write(frame.iloc[start : start + 100])
+    if fmt == "mot":
+        assert chunked.read_text() == whole.read_text()
+        return
+    a, b = read_results(whole), read_results(chunked)
+    pd.testing.assert_frame_equal(a, b)
+    assert len(b) == 230
+    assert (b["BodyLandmarks"].notna().sum() > 0) == (fmt != "json")  # JSON: no extensions
+    if fmt == "json":
+        assert json.loads(chunked.read_text())["VideoMetadata"] == meta
+    empty = _io.StringIO()
+    ResultsWriter(empty, format="csv").close()
+    assert read_results(_io.StringIO(empty.getvalue()), format="csv").empty

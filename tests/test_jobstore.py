@@ -16,7 +16,7 @@ from persontrack.errors import (
     LimitExceededException,
 )
 from persontrack.jobs._store import DB_FILE, JobStore, pid_alive
-from persontrack.jobs._worker import result_rows
+from persontrack.jobs._worker import chunk_rows, result_rows
 
 REQUEST = {"Video": {"S3Object": {"Bucket": "videos", "Name": "a.mp4"}}}
 
@@ -162,6 +162,47 @@ def test_results_are_served_in_both_orders(tmp_path):
         want = dataframe_to_persons(sort_results(frame, sort_by))
         got = [json.loads(p) for p in store.page(job["job_key"], sort_by, 100, 50)]
         assert got == want[100:150]
+
+
+def test_rows_written_in_chunks_get_the_index_order_at_finish(tmp_path):
+    from jobs_fakes import fake_frame
+
+    from persontrack.convert import dataframe_to_persons, sort_results
+    from persontrack.jobs._store import JobLostError
+
+    store = JobStore(tmp_path / DB_FILE)
+    create(store)
+    store.register_worker("w", os.getpid())
+    key = store.claim_next("w", os.getpid())["job_key"]
+    frame = sort_results(fake_frame(700), "TIMESTAMP")
+    for start in range(0, 700, 250):  # as segments finish
+        store.add_chunk(key, "w", chunk_rows(frame.iloc[start : start + 250], start))
+    with pytest.raises(JobLostError):
+        store.add_chunk(key, "someone-else", chunk_rows(frame.iloc[:1], 700))
+    assert store.finish(key, "w", state="SUCCEEDED", result_count=700)
+    for sort_by in ("TIMESTAMP", "INDEX"):
+        want = dataframe_to_persons(sort_results(frame, sort_by))
+        got = [json.loads(p) for p in store.page(key, sort_by, 0, 700)]
+        assert got == want
+
+
+def test_a_version_1_store_is_upgraded_with_its_results(tmp_path):
+    path = tmp_path / DB_FILE
+    JobStore(path).close()
+    conn = sqlite3.connect(path)
+    conn.executescript(  # back to the results table of version 1
+        "DROP TABLE results;"
+        "CREATE TABLE results (job_key INTEGER NOT NULL, ts_rank INTEGER NOT NULL, "
+        "idx_rank INTEGER NOT NULL, person TEXT NOT NULL, row TEXT NOT NULL);"
+        "CREATE UNIQUE INDEX results_ts ON results(job_key, ts_rank);"
+        "CREATE UNIQUE INDEX results_idx ON results(job_key, idx_rank);"
+        "INSERT INTO results VALUES (1, 0, 1, '{\"a\": 1}', '{}'), (1, 1, 0, '{\"b\": 2}', '{}');"
+        "PRAGMA user_version = 1;"
+    )
+    conn.close()
+    store = JobStore(path)
+    assert store.page(1, "INDEX", 0, 10) == ['{"b": 2}', '{"a": 1}']
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_newer_schema_is_refused(tmp_path):

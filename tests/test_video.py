@@ -151,6 +151,20 @@ def test_every_n(sample_video, sample_frames, backend):
 
 
 @pytest.mark.parametrize("backend", ["pyav", pytest.param("decord", marks=needs_decord)])
+def test_a_time_span_seeks_and_keeps_the_whole_videos_frame_numbers(
+    sample_video, sample_frames, backend
+):
+    full = sample_frames[backend]
+    span = _decode_all(sample_video, backend, every_n=2, start_ms=2100, end_ms=3900)
+    want = [f for f in full if f.index % 2 == 0 and 2100 <= f.timestamp_ms < 3900]
+    assert [(f.index, f.timestamp_ms) for f in span] == [(f.index, f.timestamp_ms) for f in want]
+    assert len(span) > 5
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(span, want, strict=True))
+    rest = _decode_all(sample_video, backend, start_ms=4500)
+    assert [f.index for f in rest] == [f.index for f in full if f.timestamp_ms >= 4500]
+
+
+@pytest.mark.parametrize("backend", ["pyav", pytest.param("decord", marks=needs_decord)])
 def test_target_fps(sample_video, backend):
     # 12 fps -> 5 fps: a grid point every 200 ms over 5 s, each matched to the nearest frame.
     frames = _decode_all(sample_video, backend, target_fps=5)

@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import io
 import json
 import os
 import shutil
@@ -229,6 +230,8 @@ def test_launcher_runs_a_job_to_success(finished, local):
     assert "SUCCEEDED" in launcher.status.value, launcher.status.value
     assert launcher.progress.value == 1.0 and launcher.progress.bar_style == "success"
     assert [d["JobStatus"] for d in seen] == ["SUCCEEDED"]
+    # the runner's LocalCluster was shown while it ran the job (no bokeh here: no dashboard)
+    assert "Dask" in launcher.cluster.value and "tcp://127.0.0.1:" in launcher.cluster.value
     desc = local.describe_job(job_id)
     assert desc["JobTag"] == "widgets-test"
     assert desc["Settings"]["every_n_frames"] == 6
@@ -276,3 +279,33 @@ def test_pager_reports_unknown_job(local):
     pager = ResultPager(local, "0" * 64)
     assert pager.response is None
     assert "ResourceNotFoundException" in pager.info.value
+
+
+def test_path_explorer_jumps_to_a_persons_first_frame(sample_video):
+    from persontrack.analysis.annotate import rgb255
+    from persontrack.analysis.plot import frame_at
+
+    # Index 1 is first seen at 2 s (frame 24 of the 12 fps sample), in a box on the right.
+    rows = {
+        "Timestamp": [0, 1000, 2000, 2500],
+        "Index": [0, 0, 1, 1],
+        "FrameNumber": [0, 12, 24, 30],
+    }
+    df = pt.validate_frame(
+        pd.DataFrame(rows).assign(Left=[0.1, 0.2, 0.6, 0.6], Top=0.2, Width=0.25, Height=0.6),
+        fill_missing=True,
+    )
+    ex = PathExplorer(df, video=sample_video)
+    assert ex.jump_to(1)
+    assert "2.00 s" in ex.frame_label.value and "frame 24" in ex.frame_label.value
+    from PIL import Image
+
+    shown = np.asarray(Image.open(io.BytesIO(bytes(ex.frame_view.value))).convert("RGB"))
+    original = frame_at(sample_video, 2000)
+    assert shown.shape == original.shape
+    left_edge = shown[144:216, round(0.6 * 640)].astype(int)  # middle of the box's left side
+    assert np.abs(np.median(left_edge, axis=0) - rgb255(1)).max() < 10
+    same = np.abs(shown.astype(int) - original).max(axis=2) == 0
+    assert same.mean() > 0.9  # the frame at 2 s under the drawing
+    assert not ex.jump_to(7) and "no person with Index 7" in ex.frame_label.value
+    assert not PathExplorer(df).jump_to(1)  # without the video: a message, not an exception

@@ -26,6 +26,31 @@ import numpy as np
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 T = TypeVar("T")
 
+#: Largest frame decoded, in pixels: 8K UHD (7680 x 4320, 33.2 MP; ~100 MB per decoded RGB
+#: frame). Rekognition Video documents no frame-size limit of its own (only 10 GB and 6 h);
+#: an 8000 x 8000 video ran for minutes at 4.9 GB RSS before this guard (issue 14).
+MAX_FRAME_PIXELS = 7680 * 4320
+#: Longest frame side decoded, in pixels: Rekognition Image's 10K-pixel limit (DetectLabels).
+MAX_FRAME_SIDE = 10_000
+
+
+class FrameTooLargeError(Exception):
+    """The frames are larger than :data:`MAX_FRAME_PIXELS` or :data:`MAX_FRAME_SIDE`."""
+
+
+def check_frame_size(width: int, height: int) -> None:
+    """Raise FrameTooLargeError for frames over the limits, before any is decoded."""
+    if max(width, height) > MAX_FRAME_SIDE or width * height > MAX_FRAME_PIXELS:
+        raise FrameTooLargeError(
+            f"frames are {width}x{height} pixels; the limits are {MAX_FRAME_SIDE} pixels a "
+            f"side and {MAX_FRAME_PIXELS / 1e6:.1f} megapixels (7680x4320)"
+        )
+
+
+#: Frame times decord reports beyond this many seconds are its "no timestamp" marker
+#: (~9.2e15 s), never a real time: 10x Rekognition's 6-hour limit.
+_DECORD_MAX_SECONDS = 10 * 6 * 3600
+
 #: Frames decord decodes per ``get_batch`` call: small, so memory stays flat.
 DECORD_BATCH = 8
 
@@ -115,6 +140,7 @@ class PyAVBackend:
             )
         finally:
             container.close()
+        check_frame_size(self.probe.width, self.probe.height)  # before decoding a frame
         # A container can open fine and still hold nothing decodable (header-only files).
         frames_iter = self._decode(warn=False)
         try:
@@ -126,8 +152,15 @@ class PyAVBackend:
         if first is None:
             raise BackendError("no decodable video frame")
 
-    def _decode(self, warn: bool = True) -> Generator[tuple[int, int, Any], None, None]:
-        """Yield ``(index, timestamp_ms, av.VideoFrame)`` in presentation order."""
+    def _decode(
+        self, warn: bool = True, start_ms: int = 0
+    ) -> Generator[tuple[int, int, Any], None, None]:
+        """Yield ``(index, timestamp_ms, av.VideoFrame)`` in presentation order.
+
+        With ``start_ms`` it seeks to the key frame before that time and numbers frames
+        by their timestamps (``round(ms * rate / 1000)``: the same numbers as decoding
+        from the start, for a constant frame rate).
+        """
         import av
 
         rewind(self._source)
@@ -139,6 +172,12 @@ class PyAVBackend:
             start = stream.start_time or 0
             rate = self.probe.frame_rate or 25.0
             index, last_ms, errors = 0, -1, 0
+            seeking = start_ms > 0 and tb is not None
+            if seeking and tb is not None:
+                container.seek(
+                    start + int(start_ms / 1000.0 / float(tb)), stream=stream, backward=True
+                )
+                index = -1
             for packet in container.demux(stream):
                 try:
                     decoded = packet.decode()
@@ -153,10 +192,16 @@ class PyAVBackend:
                         ms = int(round(index / rate * 1000.0))
                     ms = max(ms, last_ms + 1)  # strictly increasing even with broken pts
                     last_ms = ms
+                    if seeking:
+                        index = max(int(round(ms * rate / 1000.0)), index + 1)
+                        if ms < start_ms:
+                            continue
+                        yield index, ms, frame
+                        continue
                     yield index, ms, frame
                     index += 1
             declared = self.probe.frame_count
-            if warn and (errors or (declared and index < declared)):
+            if warn and not seeking and (errors or (declared and index < declared)):
                 warnings.warn(
                     f"PyAV decoded {index} of {declared or '?'} frames "
                     f"({errors} undecodable packet(s) skipped); is the file truncated?",
@@ -166,10 +211,11 @@ class PyAVBackend:
         finally:
             container.close()
 
-    def read(self, select: Any) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps."""
+    def read(self, select: Any, start_ms: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps, from
+        ``start_ms`` on (seeking there)."""
         # Only kept frames are converted to RGB, which is most of the per-frame cost.
-        for index, ms, frame in select(self._decode()):
+        for index, ms, frame in select(self._decode(start_ms=start_ms)):
             yield index, ms, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
 
     def close(self) -> None:
@@ -245,6 +291,8 @@ class DecordBackend:
     name = "decord"
 
     def __init__(self, source: Source, probe: Probe | None) -> None:
+        if probe is not None:
+            check_frame_size(probe.width, probe.height)
         decord = _quiet_decord()
         self._decord = decord
         rewind(source)
@@ -263,12 +311,17 @@ class DecordBackend:
             raise BackendError(f"{reason} ({logged})" if logged else reason) from None
         if first.ndim != 4 or first.shape[-1] != 3:
             raise BackendError(f"unexpected frame shape {first.shape}")
+        if n and not (np.isfinite(ts).all() and np.abs(ts).max() <= _DECORD_MAX_SECONDS):
+            # seen on Matroska files whose packets lack durations: decord reports ~9.2e15 s
+            # (its "no timestamp" value), which became INT64_MIN ms; PyAV reads them right
+            raise BackendError("decord reads no valid frame timestamps from this file")
         self._vr = vr
         ms = np.round(ts[:, 0] * 1000.0).astype(np.int64)
         # decord's float32 seconds can collide after rounding; keep them strictly increasing.
         self._ms = np.maximum.accumulate(ms - np.arange(n)) + np.arange(n) if n else ms
         rate = float(vr.get_avg_fps())
         height, width = int(first.shape[1]), int(first.shape[2])
+        check_frame_size(width, height)
         if probe is None:
             probe = Probe(
                 codec="unknown",
@@ -284,9 +337,11 @@ class DecordBackend:
             probe = Probe(**{**probe.__dict__, "frame_count": n})
         self.probe = probe
 
-    def read(self, select: Any) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps."""
+    def read(self, select: Any, start_ms: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps, from
+        ``start_ms`` on (decord seeks to them)."""
         keep = [i for i, _, _ in select((i, int(m), None) for i, m in enumerate(self._ms))]
+        keep = [i for i in keep if self._ms[i] >= start_ms]
         for start in range(0, len(keep), DECORD_BATCH):
             chunk = keep[start : start + DECORD_BATCH]
             try:

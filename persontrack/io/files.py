@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..convert import dataframe_to_response, response_to_dataframe
 from ..errors import InvalidParameterException
-from ..schema import COLUMNS, OBJECT_COLUMNS, validate_frame
+from ..schema import COLUMNS, OBJECT_COLUMNS, landmarks_as_list, validate_frame
 
 FORMATS = ("json", "mot", "csv", "parquet")
 
@@ -44,7 +44,7 @@ def infer_format(path: str | os.PathLike[str] | None, default: str = "json") -> 
 def _encode(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for col in OBJECT_COLUMNS:
-        out[col] = [None if v is None else json.dumps(v) for v in df[col]]
+        out[col] = [None if v is None else json.dumps(landmarks_as_list(v)) for v in df[col]]
     return out
 
 
@@ -170,3 +170,133 @@ def read_results(
     if unknown:
         raise InvalidParameterException(f"not a persontrack results file: columns {unknown}")
     return validate_frame(_decode(df), fill_missing=True)
+
+
+class ResultsWriter:
+    """Write results chunk by chunk, so results larger than memory reach a file.
+
+    The chunks (results DataFrames) must come in TIMESTAMP order, as the segments of a
+    long video do; each is written and can be dropped at once. The file is what
+    :func:`write_results` writes for the whole frame: JSON (one GetPersonTracking
+    response, ``Persons`` in TIMESTAMP order), CSV, Parquet (one row group per chunk) or
+    MOT text.
+
+    Parameters
+    ----------
+    dest : path or file object
+        Where to write (text mode for json/csv/mot, binary for parquet).
+    format : {"json", "mot", "csv", "parquet"}, optional
+        Defaults to the file extension, else json.
+    video_metadata : dict or VideoMetadata, optional
+        As for :func:`write_results`; may also be given later, by :meth:`write` or
+        :meth:`close` (JSON writes it last; MOT needs it before the first chunk).
+    extensions : bool, default False
+        JSON: include persontrack's extra fields (see :func:`dataframe_to_response`).
+    extra : dict, optional
+        JSON: more top-level keys, written last.
+
+    Examples
+    --------
+    >>> import io, pandas as pd, persontrack as pt
+    >>> from persontrack.io.files import ResultsWriter
+    >>> buf = io.StringIO()
+    >>> with ResultsWriter(buf, format="csv") as out:
+    ...     for ts in (0, 40):
+    ...         out.write(pt.validate_frame(pd.DataFrame({"Timestamp": [ts], "Index": [0]}),
+    ...                                     fill_missing=True))
+    >>> _ = buf.seek(0)
+    >>> pt.read_results(buf, format="csv")["Timestamp"].tolist()
+    [0, 40]
+    """
+
+    def __init__(
+        self,
+        dest: str | os.PathLike[str] | IO[Any],
+        *,
+        format: str | None = None,
+        video_metadata: Any = None,
+        extensions: bool = False,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        fmt = format or infer_format(dest if isinstance(dest, (str, os.PathLike)) else None)
+        if fmt not in FORMATS:
+            raise InvalidParameterException(f"format must be one of {list(FORMATS)}, got {fmt!r}")
+        self.format = fmt
+        self.video_metadata = video_metadata
+        self.extensions = extensions
+        self.extra = dict(extra or {})
+        self.rows = 0
+        self._own = isinstance(dest, (str, os.PathLike))
+        mode = "wb" if fmt == "parquet" else "w"
+        self._file: IO[Any] = open(dest, mode) if isinstance(dest, (str, os.PathLike)) else dest
+        self._parquet: Any = None
+        self._closed = False
+        if fmt == "json":
+            self._file.write('{"JobStatus": "SUCCEEDED", "Persons": [')
+
+    def write(self, chunk: pd.DataFrame, *, video_metadata: Any = None) -> None:
+        """Append the rows of one chunk."""
+        from ..convert import dataframe_to_persons, sort_results
+
+        if video_metadata is not None:
+            self.video_metadata = video_metadata
+        df = sort_results(validate_frame(chunk, fill_missing=True), "TIMESTAMP")
+        if self.format == "json":
+            for person in dataframe_to_persons(df, extensions=self.extensions):
+                self._file.write(("\n" if self.rows == 0 else ",\n") + json.dumps(person))
+                self.rows += 1
+            return
+        if self.format == "csv":
+            _encode(df).to_csv(self._file, index=False, header=self.rows == 0)
+        elif self.format == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            schema = _parquet_schema()
+            table = pa.Table.from_pandas(_encode(df), schema=schema, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self._file, schema)
+            self._parquet.write_table(table)
+        else:
+            from .mot import write_mot_tracks
+
+            write_mot_tracks(results_to_mot(df, self.video_metadata), self._file)
+        self.rows += len(df)
+
+    def close(self, *, video_metadata: Any = None) -> None:
+        """Finish the file (JSON: VideoMetadata and the extra keys)."""
+        if self._closed:
+            return
+        self._closed = True
+        if video_metadata is not None:
+            self.video_metadata = video_metadata
+        meta = self.video_metadata
+        if self.format == "json":
+            meta = meta.to_dict() if hasattr(meta, "to_dict") else dict(meta or {})
+            tail = {"VideoMetadata": meta, **self.extra}
+            self._file.write("\n]" + "".join(f", {json.dumps(k)}: {json.dumps(v)}"
+                                             for k, v in tail.items()) + "}\n")  # fmt: skip
+        elif self.format == "parquet":
+            if self._parquet is None:  # no rows: still a readable, empty file
+                self.write(validate_frame(pd.DataFrame(columns=list(COLUMNS)), fill_missing=True))
+            self._parquet.close()
+        elif self.format == "csv" and self.rows == 0:
+            _encode(validate_frame(pd.DataFrame(columns=list(COLUMNS)), fill_missing=True)).to_csv(
+                self._file, index=False
+            )
+        if self._own:
+            self._file.close()
+
+    def __enter__(self) -> ResultsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _parquet_schema() -> Any:
+    """The Parquet columns of a results file (nested columns as JSON text)."""
+    import pyarrow as pa
+
+    kinds = {"int64": pa.int64(), "Int64": pa.int64(), "float64": pa.float64()}
+    return pa.schema([(c, kinds.get(t, pa.string())) for c, t in COLUMNS.items()])

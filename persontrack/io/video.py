@@ -2,7 +2,9 @@
 
 Frames are decoded with decord when it is installed and can read the file, and with PyAV
 otherwise (ARM machines, GIFs, containers decord rejects). Decoding streams, so memory does
-not grow with the length of the video.
+not grow with the length of the video; frames larger than :data:`MAX_FRAME_PIXELS` (8K UHD)
+or with a side over :data:`MAX_FRAME_SIDE` are refused with VideoTooLargeException from
+the container's header, before a frame is decoded, so memory stays bounded.
 
 Examples
 --------
@@ -30,8 +32,15 @@ from typing import IO, Any, Literal, Union
 
 import numpy as np
 
-from ..errors import InvalidParameterException, InvalidS3ObjectException
+from ..errors import InvalidParameterException, InvalidS3ObjectException, VideoTooLargeException
 from . import _readers
+
+MAX_FRAME_PIXELS = _readers.MAX_FRAME_PIXELS
+"""Largest frame read, in pixels (8K UHD, 7680x4320); larger is VideoTooLargeException."""
+MAX_FRAME_SIDE = _readers.MAX_FRAME_SIDE
+"""Longest frame side read, in pixels (10,000); longer is VideoTooLargeException."""
+FrameTooLargeError = _readers.FrameTooLargeError
+check_frame_size = _readers.check_frame_size
 
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 Backend = Literal["auto", "decord", "pyav"]
@@ -229,7 +238,12 @@ class VideoReader:
         )
 
     def frames(
-        self, every_n: int | None = None, target_fps: float | None = None
+        self,
+        every_n: int | None = None,
+        target_fps: float | None = None,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
     ) -> Iterator[Frame]:
         """Decode frames in order.
 
@@ -240,6 +254,10 @@ class VideoReader:
         target_fps : float, optional
             Keep the frames nearest to a regular grid at this rate; a rate at or above the
             video's keeps every frame. Not together with ``every_n``.
+        start_ms, end_ms : int, optional
+            Only the frames with ``start_ms <= timestamp < end_ms``; decoding seeks to
+            ``start_ms`` (frame numbers stay those of the whole video). With PyAV and
+            ``target_fps`` the grid then starts at the first frame from ``start_ms``.
 
         Yields
         ------
@@ -254,13 +272,14 @@ class VideoReader:
             target_fps=target_fps,
             source_fps=self.metadata.FrameRate,
         )
-        return self._frames(select)
+        frames = self._frames(select, int(start_ms or 0))
+        return frames if end_ms is None else _until(frames, end_ms)
 
-    def _frames(self, select: Any) -> Iterator[Frame]:
+    def _frames(self, select: Any, start_ms: int = 0) -> Iterator[Frame]:
         name = _readers.describe_source(self._source)
         last = -1
         try:
-            for index, ms, image in self._impl.read(select):
+            for index, ms, image in self._impl.read(select, start_ms):
                 last = index
                 yield Frame(index=index, timestamp_ms=ms, image=image)
             return
@@ -281,7 +300,7 @@ class VideoReader:
         self._impl, self._fallback = self._fallback, None
         self.backend = self._impl.name
         try:
-            for index, ms, image in self._impl.read(select):
+            for index, ms, image in self._impl.read(select, start_ms):
                 if index > last:
                     yield Frame(index=index, timestamp_ms=ms, image=image)
         except _readers.BackendError as e:
@@ -309,6 +328,17 @@ class VideoReader:
         )
 
 
+def _until(frames: Iterator[Frame], end_ms: int) -> Iterator[Frame]:
+    """The frames before ``end_ms``; the decoder stops there."""
+    try:
+        for frame in frames:
+            if frame.timestamp_ms >= end_ms:
+                return
+            yield frame
+    finally:
+        frames.close()  # type: ignore[attr-defined]
+
+
 def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     """Open a video for reading.
 
@@ -328,6 +358,8 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     ------
     InvalidS3ObjectException
         The file is missing, empty, not a video or has no decodable frame.
+    VideoTooLargeException
+        The frames are larger than :data:`MAX_FRAME_PIXELS` or :data:`MAX_FRAME_SIDE`.
     InvalidParameterException
         ``source`` or ``backend`` is of the wrong type or value.
 
@@ -343,6 +375,13 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     if backend == "decord" and not _readers.decord_available():
         raise InvalidParameterException("backend='decord' but decord is not installed")
 
+    try:
+        return _open(source, name, backend)
+    except _readers.FrameTooLargeError as e:
+        raise VideoTooLargeException(f"Cannot read video {name!r}: {e}") from None
+
+
+def _open(source: Source, name: str, backend: Backend) -> VideoReader:
     reasons: dict[str, str] = {}
     pyav: _readers.PyAVBackend | None = None
     try:

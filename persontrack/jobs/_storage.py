@@ -2,13 +2,17 @@
 
 ``LocalBuckets(root)``: bucket ``B`` is the folder ``root/B`` and object ``N`` the file
 ``root/B/N``. Names are checked so that no request reaches outside ``root`` (``..``,
-absolute names, symlinks that leave the root).
+absolute names, symlinks that leave the root) when the job is started, and the worker
+opens the checked file without following links (:func:`open_source`), so swapping the
+file or a folder for a symlink in between cannot redirect it.
 
 ``S3Storage``: real S3 through boto3; ``endpoint_url`` points it at an S3-compatible
 server (MinIO, Ceph, moto); ``Version`` becomes ``VersionId``.
 
 Both check Rekognition's limits before a job is accepted: more than 10 GB, or (when the
-duration can be read without downloading) more than 6 hours, is VideoTooLargeException.
+duration can be read without downloading) more than 6 hours, is VideoTooLargeException;
+so are local videos whose frames are over the reader's limit
+(:data:`persontrack.io.video.MAX_FRAME_PIXELS`).
 
 Examples
 --------
@@ -22,17 +26,25 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
+import shutil
+import stat
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from ..errors import (
     AccessDeniedException,
+    InternalServerError,
     InvalidParameterException,
     InvalidS3ObjectException,
     VideoTooLargeException,
 )
+from ..io.video import FrameTooLargeError
+from ..io.video import check_frame_size as _readers_check
 
 MAX_VIDEO_BYTES = 10 * 1024**3
 """Rekognition Video's size limit for stored videos (10 GB)."""
@@ -60,6 +72,30 @@ def probe_duration(path: Path) -> float | None:
             return max(durations) if durations else None
     except Exception:  # unreadable videos are reported by the job, not at start
         return None
+
+
+def probe_frame_size(path: Path) -> tuple[int, int] | None:
+    """The first video stream's ``(width, height)`` from the header, or None."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                return None
+            ctx = container.streams.video[0].codec_context
+            return int(ctx.width), int(ctx.height)
+    except Exception:  # unreadable videos are reported by the job, not at start
+        return None
+
+
+def check_frame_size(frame: tuple[int, int] | None, *, name: str) -> None:
+    """Raise VideoTooLargeException for frames over the reader's limits (8K UHD)."""
+    if frame is None:
+        return
+    try:
+        _readers_check(*frame)
+    except FrameTooLargeError as exc:
+        raise VideoTooLargeException(f"{name}: {exc}", "StartPersonTracking") from None
 
 
 def check_limits(size: int, duration: float | None, *, name: str) -> None:
@@ -157,7 +193,8 @@ class LocalBuckets:
         name = f"s3://{s3_object['Bucket']}/{s3_object['Name']}"
         check_limits(size, None, name=name)  # before opening a file that may be huge
         check_limits(size, probe_duration(path), name=name)
-        return {"kind": "local", "path": str(path), "size": size}
+        check_frame_size(probe_frame_size(path), name=name)
+        return {"kind": "local", "path": str(path), "root": str(self.root), "size": size}
 
 
 class S3Storage:
@@ -227,19 +264,107 @@ def s3_client(endpoint_url: str | None, region_name: str | None) -> Any:
     return boto3.client("s3", endpoint_url=endpoint_url, region_name=region_name)
 
 
-def fetch(source: dict[str, Any], workdir: Path) -> tuple[Path, bool]:
-    """Make a source readable as a local file.
+def open_local(path: str | Path, root: str | Path | None = None) -> int:
+    """Open the checked file ``path`` for reading so that nothing can redirect it.
 
-    Returns
-    -------
-    (path, temporary)
-        The file to read and whether the caller must delete it afterwards.
+    Every component of the (absolute, already resolved) path is opened relative to its
+    parent with ``O_NOFOLLOW``, so a file or folder replaced by a symbolic link after
+    StartPersonTracking checked it is refused instead of followed; special files (FIFOs,
+    devices) are refused without blocking. The caller owns the returned descriptor.
+
+    Raises
+    ------
+    AccessDeniedException
+        The path is outside ``root``, a component is now a symbolic link, or the file
+        may not be read.
+    InvalidS3ObjectException
+        The file has disappeared or is not a regular file.
+    """
+    target = Path(path)
+    if not target.is_absolute() or ".." in target.parts:
+        raise AccessDeniedException(f"{path} is not an absolute, resolved path")
+    if root is not None and not target.is_relative_to(Path(root)):
+        raise AccessDeniedException(f"{path} is outside the bucket root {root}")
+    parts = target.parts[1:]
+    if not parts:
+        raise InvalidS3ObjectException(f"the video {path} is not a file")
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW
+    fd = os.open(target.anchor, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            mode = flags | (os.O_NONBLOCK if last else os.O_DIRECTORY)
+            try:
+                child = os.open(part, mode, dir_fd=fd)
+            except FileNotFoundError:
+                raise InvalidS3ObjectException(f"the video {path} has disappeared") from None
+            except PermissionError:
+                raise AccessDeniedException(f"no permission to read {path}") from None
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise AccessDeniedException(
+                        f"{path} was replaced by a symbolic link after the job was started "
+                        f"({'/'.join(parts[: i + 1])}); links are not followed when reading"
+                    ) from None
+                if exc.errno == errno.ENXIO:  # a FIFO without a writer, a socket
+                    raise InvalidS3ObjectException(f"the video {path} is not a file") from None
+                raise InvalidS3ObjectException(f"cannot open the video {path}: {exc}") from None
+            os.close(fd)
+            fd = child
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidS3ObjectException(f"the video {path} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def _fd_path(fd: int, name: str, workdir: Path) -> Iterator[Path]:
+    """A path that opens the file behind ``fd``, ending in the video's own file name.
+
+    FFmpeg and decord take paths: they get ``workdir/open-PID-FD/NAME``, a link of ours to
+    ``/proc/self/fd/FD`` (the file already opened), so messages and the file extension
+    still name the user's video.
+    """
+    for folder in ("/proc/self/fd", "/dev/fd"):
+        if os.path.isdir(folder):
+            break
+    else:
+        raise InternalServerError("no /proc/self/fd or /dev/fd to read an opened video through")
+    link_dir = workdir / f"open-{os.getpid()}-{fd}"
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(link_dir, ignore_errors=True)
+        link_dir.mkdir()
+        link = link_dir / name
+        link.symlink_to(f"{folder}/{fd}")
+    except OSError:  # a read-only or vanished workdir: read through the descriptor itself
+        yield Path(f"{folder}/{fd}")
+        return
+    try:
+        yield link
+    finally:
+        shutil.rmtree(link_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def open_source(source: dict[str, Any], workdir: Path) -> Iterator[Path]:
+    """Make a source readable as a local file for the duration of the ``with`` block.
+
+    A local file is opened here (see :func:`open_local`) and read through its descriptor
+    (``/proc/self/fd/N``, by a link named like the video), so the file read is the one that
+    was checked; an S3 object is
+    downloaded into ``workdir`` and deleted afterwards.
     """
     if source["kind"] == "local":
-        path = Path(source["path"])
-        if not path.is_file():
-            raise InvalidS3ObjectException(f"the video {path} has disappeared")
-        return path, False
+        fd = open_local(source["path"], source.get("root"))
+        try:
+            with _fd_path(fd, Path(source["path"]).name, workdir) as path:
+                yield path
+        finally:
+            os.close(fd)
+        return
     workdir.mkdir(parents=True, exist_ok=True)
     suffix = PurePosixPath(source["key"]).suffix[:16]
     target = workdir / f"download-{os.getpid()}{suffix}"
@@ -252,4 +377,7 @@ def fetch(source: dict[str, Any], workdir: Path) -> tuple[Path, bool]:
         raise InvalidS3ObjectException(
             f"cannot download s3://{source['bucket']}/{source['key']}: {exc}"
         ) from None
-    return target, True
+    try:
+        yield target
+    finally:
+        target.unlink(missing_ok=True)

@@ -10,6 +10,9 @@ Result rows are stored once per person per timestamp with their rank in both sor
 (``ts_rank`` for SortBy=TIMESTAMP, ``idx_rank`` for SortBy=INDEX) and the PersonDetection
 JSON ready to serve, so one page of GetPersonTracking is one indexed range query.
 
+Store keys (``job_key``) are never reused (AUTOINCREMENT), so nothing keyed by a deleted
+job can be taken for a later one; NextTokens are moreover signed with the JobId.
+
 Internal states are QUEUED, RUNNING, SUCCEEDED and FAILED; the API shows QUEUED and RUNNING
 as IN_PROGRESS.
 """
@@ -19,13 +22,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import (
     IdempotentParameterMismatchException,
@@ -36,8 +40,10 @@ from ..errors import (
     ProvisionedThroughputExceededException,
 )
 
+T = TypeVar("T")
+
 DB_FILE = "jobs.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ACTIVE_STATES = ("QUEUED", "RUNNING")
 MMAP_BYTES = 4 * 1024**3
 """Bytes of the store file SQLite may memory-map (address space, not memory)."""
@@ -46,7 +52,7 @@ CACHE_KIB = 32 * 1024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
-    job_key INTEGER PRIMARY KEY,
+    job_key INTEGER PRIMARY KEY AUTOINCREMENT,
     job_id TEXT NOT NULL UNIQUE,
     client_token TEXT UNIQUE,
     request_hash TEXT NOT NULL,
@@ -78,9 +84,12 @@ CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state, job_key);
 CREATE TABLE IF NOT EXISTS results (
     job_key INTEGER NOT NULL,
     ts_rank INTEGER NOT NULL,
-    idx_rank INTEGER NOT NULL,
+    idx_rank INTEGER,
     person TEXT NOT NULL,
-    row TEXT NOT NULL
+    row TEXT NOT NULL,
+    person_index INTEGER,
+    sort_conf REAL,
+    ts INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS results_ts ON results(job_key, ts_rank);
 CREATE UNIQUE INDEX IF NOT EXISTS results_idx ON results(job_key, idx_rank);
@@ -127,8 +136,23 @@ def pid_alive(pid: int | None) -> bool:
         return True
 
 
+WORKER_BUSY_TIMEOUT = 300.0
+"""Seconds a store call waits for the write lock by default (workers): a worker outwaits
+any contention rather than dying mid-registration or mid-claim. Clients pass their own
+``busy_timeout`` (30 s by default)."""
+BUSY_SLICE = 1.0
+"""Seconds SQLite's own busy handler waits per attempt before our backoff retries."""
+BACKOFF_FIRST, BACKOFF_MAX = 0.01, 0.5
+"""First and longest pause between attempts (doubling, with +-50 % jitter)."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
 @contextlib.contextmanager
-def _sqlite_errors() -> Iterator[None]:
+def _sqlite_errors(deadline: float | None = None) -> Iterator[None]:
     """Report SQLite failures as Rekognition errors."""
     try:
         yield
@@ -136,9 +160,10 @@ def _sqlite_errors() -> Iterator[None]:
         raise
     except sqlite3.OperationalError as exc:
         text = str(exc)
-        if "locked" in text or "busy" in text:
+        if _is_busy(exc):
+            waited = "" if deadline is None else f" for {deadline:g} s"
             raise ProvisionedThroughputExceededException(
-                f"the job store is busy ({text}); retry the request"
+                f"the job store stayed busy{waited} ({text}); retry the request"
             ) from exc
         raise InternalServerError(f"job store error: {text}") from exc
     except sqlite3.DatabaseError as exc:
@@ -148,53 +173,122 @@ def _sqlite_errors() -> Iterator[None]:
 class JobStore:
     """Access to the SQLite job store; safe to share between threads.
 
+    Every call that meets a store locked by another connection ("database is locked")
+    is retried with exponential backoff until ``busy_timeout`` seconds have passed, and
+    only then fails with ProvisionedThroughputExceededException. A store file deleted or
+    replaced while this object is in use (its data directory removed) is
+    InternalServerError, never a silently private copy.
+
     Parameters
     ----------
     path : str or Path
         The database file (created with its schema when absent).
-    busy_timeout : float, default 10.0
-        Seconds to wait for another writer before the request fails with
-        ProvisionedThroughputExceededException.
+    busy_timeout : float, default 300
+        Seconds to wait for other writers before a call fails with
+        ProvisionedThroughputExceededException (see :data:`WORKER_BUSY_TIMEOUT`).
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 10.0) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout: float = WORKER_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._local = threading.local()
-        with _sqlite_errors():
-            conn = self._conn()
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
-            elif version > SCHEMA_VERSION:
-                raise InternalServerError(
-                    f"job store {self.path} has schema {version}; this persontrack reads "
-                    f"up to {SCHEMA_VERSION} (upgrade persontrack)"
-                )
+        self._identity: tuple[int, int] | None = None
+        with _sqlite_errors(busy_timeout):
+            self._retrying(self._init_schema)
+            st = os.stat(self.path)
+            self._identity = (st.st_dev, st.st_ino)
+
+    def _init_schema(self) -> None:
+        conn = self._conn()
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        elif version == 1:
+            # version 2 ranks SortBy=INDEX in SQL once a job's last rows are written
+            conn.executescript(
+                "BEGIN IMMEDIATE;"
+                "ALTER TABLE results RENAME TO results_v1;"
+                "DROP INDEX results_ts; DROP INDEX results_idx;"
+                + _SCHEMA
+                + "INSERT INTO results (job_key, ts_rank, idx_rank, person, row) "
+                "SELECT job_key, ts_rank, idx_rank, person, row FROM results_v1;"
+                "DROP TABLE results_v1;"
+                f"PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+            )
+        elif version > SCHEMA_VERSION:
+            raise InternalServerError(
+                f"job store {self.path} has schema {version}; this persontrack reads "
+                f"up to {SCHEMA_VERSION} (upgrade persontrack)"
+            )
 
     # -- connections and transactions ---------------------------------------------------
 
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        """Call ``fn`` until it does not meet a busy store or the deadline passes."""
+        deadline = time.monotonic() + self.busy_timeout
+        pause = BACKOFF_FIRST
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, BACKOFF_MAX)
+
+    def _check_file(self) -> None:
+        """InternalServerError when the store file was deleted or replaced under us."""
+        if self._identity is None:
+            return
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise InternalServerError(
+                f"the job store {self.path} was deleted while in use (was the data directory "
+                "removed?); nothing was written. Create a new client to start a new store."
+            ) from None
+        except OSError as exc:
+            raise InternalServerError(f"the job store {self.path} cannot be read: {exc}") from None
+        if (st.st_dev, st.st_ino) != self._identity:
+            raise InternalServerError(
+                f"the job store {self.path} was replaced by another file while in use (the "
+                "data directory was deleted and made again?); nothing was written. Create a "
+                "new client to use the new store."
+            )
+
     def _conn(self) -> sqlite3.Connection:
+        self._check_file()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(
-                self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=True
+                self.path,
+                timeout=min(self.busy_timeout, BUSY_SLICE),
+                isolation_level=None,
+                check_same_thread=True,
             )
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            # Pages of SortBy=INDEX read rows scattered over the table: map the file and
-            # keep a larger page cache so they cost memory reads, not system calls.
-            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                # Pages of SortBy=INDEX read rows scattered over the table: map the file and
+                # keep a larger page cache so they cost memory reads, not system calls.
+                conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
+                conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            except BaseException:
+                conn.close()
+                raise
             self._local.conn = conn
+        return conn
+
+    def _begin(self) -> sqlite3.Connection:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
         return conn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with _sqlite_errors():
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
+        with _sqlite_errors(self.busy_timeout):
+            conn = self._retrying(self._begin)
             try:
                 yield conn
                 conn.execute("COMMIT")
@@ -206,8 +300,9 @@ class JobStore:
                 raise
 
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with _sqlite_errors():
-            return self._conn().execute(sql, tuple(args)).fetchall()
+        values = tuple(args)
+        with _sqlite_errors(self.busy_timeout):
+            return self._retrying(lambda: self._conn().execute(sql, values).fetchall())
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -336,6 +431,15 @@ class JobStore:
             conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
             return True
 
+    def discard_job(self, job_id: str, worker_id: str | None = None) -> None:
+        """Undo :meth:`create_job` of a job no worker has claimed (its start failed)."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM jobs WHERE job_id = ? AND state = 'QUEUED'", (job_id,))
+            if worker_id is not None:
+                conn.execute(
+                    "DELETE FROM workers WHERE worker_id = ? AND pid IS NULL", (worker_id,)
+                )
+
     # -- workers ------------------------------------------------------------------------
 
     def register_worker(self, worker_id: str, pid: int) -> None:
@@ -393,19 +497,25 @@ class JobStore:
         """Registered workers."""
         return [dict(r) for r in self._read("SELECT * FROM workers")]
 
-    def claim_next(self, worker_id: str, pid: int) -> dict[str, Any] | None:
+    def claim_next(
+        self, worker_id: str, pid: int, *, unregister: bool = True
+    ) -> dict[str, Any] | None:
         """Mark the oldest QUEUED job RUNNING for this worker and return it.
 
-        When no job is waiting the worker is unregistered in the same transaction, so a
-        job queued concurrently either is claimed here or sees no worker and starts one.
+        When no job is waiting (and ``unregister``: the worker runs no job either) the
+        worker is unregistered in the same transaction, so a job queued concurrently
+        either is claimed here or sees no worker and starts one.
         """
         now = time.time()
+        if not unregister and not self._read("SELECT 1 FROM jobs WHERE state = 'QUEUED' LIMIT 1"):
+            return None  # a read: a busy worker polls often
         with self._write() as conn:
             row = conn.execute(
                 "SELECT job_key FROM jobs WHERE state = 'QUEUED' ORDER BY job_key LIMIT 1"
             ).fetchone()
             if row is None:
-                conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
+                if unregister:
+                    conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
                 return None
             key = row["job_key"]
             conn.execute("DELETE FROM results WHERE job_key = ?", (key,))
@@ -517,6 +627,42 @@ class JobStore:
             )
         return len(batch)
 
+    def add_chunk(
+        self, job_key: int, worker_id: str, rows: list[tuple[int, int, float | None, int, str, str]]
+    ) -> None:
+        """Append rows ``(ts_rank, Index, sort confidence, Timestamp, person, row)``.
+
+        The rows of a job written chunk by chunk (as its segments finish) get their
+        SortBy=INDEX rank when :meth:`finish` marks the job SUCCEEDED.
+
+        Raises
+        ------
+        JobLostError
+            When this worker no longer owns the job (declared dead, or deleted).
+        """
+        with self._write() as conn:
+            owner = conn.execute(
+                "SELECT 1 FROM jobs WHERE job_key = ? AND state = 'RUNNING' AND worker_id = ?",
+                (job_key, worker_id),
+            ).fetchone()
+            if owner is None:
+                raise JobLostError(f"job {job_key} is no longer run by worker {worker_id}")
+            conn.executemany(
+                "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
+                "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+                [(job_key, *r) for r in rows],
+            )
+
+    def _rank_by_index(self, conn: sqlite3.Connection, job_key: int) -> None:
+        """Fill ``idx_rank`` of rows written by :meth:`add_chunk` (GetPersonTracking's
+        INDEX order: Index, then confidence highest first, then time)."""
+        conn.execute(
+            "WITH r AS (SELECT rowid AS id, ROW_NUMBER() OVER (ORDER BY person_index, "
+            "sort_conf DESC NULLS LAST, ts, ts_rank) - 1 AS k FROM results WHERE job_key = ?) "
+            "UPDATE results SET idx_rank = r.k FROM r WHERE results.rowid = r.id",
+            (job_key,),
+        )
+
     def finish(
         self,
         job_key: int,
@@ -544,6 +690,10 @@ class JobStore:
                 return False
             if state == "FAILED":
                 conn.execute("DELETE FROM results WHERE job_key = ?", (job_key,))
+            elif conn.execute(
+                "SELECT 1 FROM results WHERE job_key = ? AND idx_rank IS NULL LIMIT 1", (job_key,)
+            ).fetchone():
+                self._rank_by_index(conn, job_key)
             conn.execute(
                 "UPDATE jobs SET state = ?, status_message = ?, result_count = ?, "
                 "video_metadata = ?, settings = ?, versions = ?, finished_at = ?, "
@@ -590,10 +740,18 @@ class JobStore:
         )
         return [r[0] for r in rows]
 
-    def result_rows(self, job_key: int) -> list[str]:
-        """Every stored DataFrame row (JSON) of a job, in TIMESTAMP order."""
-        rows = self._read("SELECT row FROM results WHERE job_key = ? ORDER BY ts_rank", (job_key,))
+    def result_rows(self, job_key: int, start: int = 0, stop: int | None = None) -> list[str]:
+        """Stored DataFrame rows (JSON) of a job, TIMESTAMP order, ranks ``start..stop``."""
+        rows = self._read(
+            "SELECT row FROM results WHERE job_key = ? AND ts_rank >= ? AND ts_rank < ? "
+            "ORDER BY ts_rank",
+            (job_key, start, 2**62 if stop is None else stop),
+        )
         return [r[0] for r in rows]
+
+
+class JobLostError(RuntimeError):
+    """The worker writing a job's results no longer owns it."""
 
 
 def _dumps(value: Any) -> str | None:

@@ -2,15 +2,21 @@
 
 A token carries the job's store key, the job's result generation, the sort order, the
 offset of the next page and the time it was issued, authenticated with HMAC-SHA256 under
-a key kept in the data directory (created once, mode 0600). It is opaque to the user,
-tied to one job and one sort order, tamper-evident and valid for 24 hours by default.
+a key kept in the data directory (created once, mode 0600). The MAC also covers the
+JobId (not carried in the token), so a token verifies only for the job that issued it,
+even if a store key were ever reused. It is opaque to the user, tied to one job and one
+sort order, tamper-evident and valid for 24 hours by default.
+
+Decoding is strict: only the exact string issued verifies. Characters outside the
+URL-safe base64 alphabet, padding, standard-base64 ``+/`` and non-canonical encodings
+(other values of a last character's unused bits) are all InvalidPaginationTokenException.
 
 Examples
 --------
 >>> from persontrack.jobs._tokens import TokenSigner
 >>> signer = TokenSigner(b"k" * 32)
->>> token = signer.sign(job_key=7, generation=1, sort_by="INDEX", offset=1000)
->>> signer.verify(token, job_key=7, generation=1, sort_by="INDEX")
+>>> token = signer.sign(job_id="j1", job_key=7, generation=1, sort_by="INDEX", offset=1000)
+>>> signer.verify(token, job_id="j1", job_key=7, generation=1, sort_by="INDEX")
 1000
 """
 
@@ -21,6 +27,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import struct
 import time
@@ -32,11 +39,16 @@ TOKEN_TTL_SECONDS = 24 * 3600
 """How long a NextToken stays valid."""
 
 KEY_FILE = "signing.key"
-_VERSION = 1
+_VERSION = 2  # 2: the MAC covers the JobId
 _SORTS = ("TIMESTAMP", "INDEX")
 # version, job key, generation, sort, offset, issued (unix seconds)
 _LAYOUT = struct.Struct(">BQIBQQ")
 _MAC_BYTES = 16
+# the exact shape of an issued token: unpadded URL-safe base64 of the payload and the MAC
+_SHAPE = re.compile(
+    f"[A-Za-z0-9_-]{{{-(-_LAYOUT.size * 4 // 3)}}}[.][A-Za-z0-9_-]{{{-(-_MAC_BYTES * 4 // 3)}}}",
+    re.ASCII,
+)
 
 
 def _b64(data: bytes) -> str:
@@ -44,7 +56,11 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode unpadded URL-safe base64; only the canonical encoding of the bytes passes."""
+    data = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    if _b64(data) != text:
+        raise ValueError("not the canonical encoding")
+    return data
 
 
 def load_or_create_key(data_dir: Path) -> bytes:
@@ -87,12 +103,14 @@ class TokenSigner:
         self._key = key
         self.ttl = ttl
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+    def _mac(self, payload: bytes, job_id: str) -> bytes:
+        message = payload + job_id.encode("utf-8", "surrogatepass")
+        return hmac.new(self._key, message, hashlib.sha256).digest()[:_MAC_BYTES]
 
     def sign(
         self,
         *,
+        job_id: str,
         job_key: int,
         generation: int,
         sort_by: str,
@@ -104,12 +122,13 @@ class TokenSigner:
         payload = _LAYOUT.pack(
             _VERSION, job_key, generation, _SORTS.index(sort_by), offset, int(issued)
         )
-        return _b64(payload) + "." + _b64(self._mac(payload))
+        return _b64(payload) + "." + _b64(self._mac(payload, job_id))
 
     def verify(
         self,
         token: str,
         *,
+        job_id: str,
         job_key: int,
         generation: int,
         sort_by: str,
@@ -124,6 +143,8 @@ class TokenSigner:
             result generation of this job, or was issued for another SortBy.
         """
         try:
+            if not isinstance(token, str) or not _SHAPE.fullmatch(token):
+                raise ValueError("not the shape of a token")
             body, mac = token.split(".")
             payload, mac_bytes = _unb64(body), _unb64(mac)
             fields = _LAYOUT.unpack(payload)
@@ -131,9 +152,10 @@ class TokenSigner:
             raise InvalidPaginationTokenException(
                 "NextToken is not a token issued by GetPersonTracking", "GetPersonTracking"
             ) from None
-        if not hmac.compare_digest(mac_bytes, self._mac(payload)):
+        if not hmac.compare_digest(mac_bytes, self._mac(payload, job_id)):
             raise InvalidPaginationTokenException(
-                "NextToken has been altered (signature mismatch)", "GetPersonTracking"
+                "NextToken belongs to another job or has been altered (signature mismatch)",
+                "GetPersonTracking",
             )
         version, t_job, t_gen, t_sort, offset, issued = fields
         if version != _VERSION or t_sort >= len(_SORTS):

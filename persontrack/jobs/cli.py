@@ -1,8 +1,9 @@
-"""``persontrack start | get | jobs``: thin command-line wrappers over the jobs client.
+"""``persontrack start | get | jobs | serve``: command-line wrappers over the jobs client.
 
-:func:`add_job_commands` registers the three commands on an argparse sub-parser object;
-each sets ``func`` (returning the exit status) as ``persontrack.cli`` expects. Output is
-the client's response as JSON (``jobs``: a table, or JSON lines with ``--json``).
+:func:`add_job_commands` registers the commands on an argparse sub-parser object; each
+sets ``func`` (returning the exit status) as ``persontrack.cli`` expects. Output is the
+client's response as JSON (``jobs``: a table, or JSON lines with ``--json``); ``serve``
+runs the Rekognition endpoint of :mod:`persontrack.jobs.server` until SIGTERM/SIGINT.
 
 Examples
 --------
@@ -35,10 +36,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", help="AWS region for S3 and SNS")
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace, **options: Any) -> Any:
     from .client import client
 
-    options: dict[str, Any] = {}
     if args.s3_endpoint_url and not args.bucket_root:
         options["storage"] = "s3"
     return client(
@@ -97,6 +97,55 @@ def _jobs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    from ..errors import InvalidParameterException
+
+    try:
+        value = json.loads(text)
+    except ValueError as e:
+        raise InvalidParameterException(f"--settings must be a JSON object: {e}") from None
+    if not isinstance(value, dict):
+        raise InvalidParameterException("--settings must be a JSON object")
+    return value
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from . import server
+
+    options: dict[str, Any] = {"settings": _settings(args.settings)}
+    if args.max_jobs is not None:
+        options["max_jobs"] = args.max_jobs
+    if args.max_requests_per_second is not None:
+        options["max_requests_per_second"] = args.max_requests_per_second
+    rek = _client(args, **options)
+    try:
+        keys, path, generated = server.load_access_keys(
+            rek.data_dir, credentials_file=args.credentials
+        )
+        limits = server.Limits(
+            max_body_bytes=args.max_body_bytes,
+            max_concurrent_requests=args.max_concurrent_requests,
+            threads=args.threads,
+            body_timeout=args.body_timeout,
+            request_timeout=args.request_timeout,
+        )
+        server.serve(
+            rek,
+            keys,
+            host=args.host,
+            port=args.port,
+            limits=limits,
+            access_log=args.access_log,
+            on_ready=lambda url: server.announce(url, path, generated, sorted(keys)),
+        )
+    finally:
+        rek.close()
+    print("persontrack serve: stopped", file=sys.stderr)
+    return 0
+
+
 def add_job_commands(subparsers: Any) -> None:
     """Register ``start``, ``get`` and ``jobs`` on ``parser.add_subparsers()``."""
     s = subparsers.add_parser("start", help="start a People Pathing job (StartPersonTracking)")
@@ -123,3 +172,68 @@ def add_job_commands(subparsers: Any) -> None:
     j.add_argument("--json", action="store_true", help="one JSON object per line")
     _common(j)
     j.set_defaults(func=_jobs)
+
+    from .server import Limits
+
+    d = Limits()
+    v = subparsers.add_parser(
+        "serve",
+        help="serve Rekognition's API (AWS JSON 1.1, SigV4) for boto3, the AWS CLI, any SDK",
+    )
+    v.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    v.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    v.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help="accepted access keys, AWS shared-credentials format (default: "
+        "$PERSONTRACK_CREDENTIALS_FILE; with neither it nor PERSONTRACK_ACCESS_KEY_ID/"
+        "PERSONTRACK_SECRET_ACCESS_KEY: DATA_DIR/credentials, generated if missing)",
+    )
+    v.add_argument("--settings", metavar="JSON", help="tracking settings of the jobs, as JSON")
+    v.add_argument(
+        "--max-jobs", type=int, metavar="N", help="jobs running or waiting at once (default 20)"
+    )
+    v.add_argument(
+        "--max-requests-per-second",
+        type=float,
+        metavar="RATE",
+        help="ThrottlingException above this rate (default: no limit)",
+    )
+    v.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=d.max_body_bytes,
+        metavar="N",
+        help=f"larger request bodies get 413 (default {d.max_body_bytes})",
+    )
+    v.add_argument(
+        "--max-concurrent-requests",
+        type=int,
+        default=d.max_concurrent_requests,
+        metavar="N",
+        help=f"more at once get ThrottlingException (default {d.max_concurrent_requests})",
+    )
+    v.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        metavar="N",
+        help=f"threads answering requests (default {d.threads})",
+    )
+    v.add_argument(
+        "--body-timeout",
+        type=float,
+        default=d.body_timeout,
+        metavar="SECONDS",
+        help=f"time to receive a request body, else 408 (default {d.body_timeout:g})",
+    )
+    v.add_argument(
+        "--request-timeout",
+        type=float,
+        default=d.request_timeout,
+        metavar="SECONDS",
+        help=f"time to answer a request, else InternalServerError (default {d.request_timeout:g})",
+    )
+    v.add_argument("--access-log", action="store_true", help="log one line per request")
+    _common(v)
+    v.set_defaults(func=_serve)

@@ -3,7 +3,10 @@
 Code written for ``boto3.client("rekognition")`` keeps working: the same method names,
 PascalCase parameters, response dicts and exceptions (``client.exceptions.X``, catchable
 as botocore's ``ClientError`` with ``e.response["Error"]["Code"]``). Jobs live in a SQLite
-store under ``data_dir`` and run in background worker processes; videos come from local
+store under ``data_dir`` and run on Dask: by default a ``LocalCluster`` of worker processes
+(one per core) that a background job runner starts when a job is first queued, or an
+existing cluster named by ``scheduler_address`` / ``$PERSONTRACK_DASK_SCHEDULER``. A long
+video is tracked in time segments spread over the cluster's workers; videos come from local
 folders under ``bucket_root`` (bucket = sub-folder) or, when configured, from S3.
 
 Examples
@@ -42,7 +45,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -60,11 +63,13 @@ from ..errors import (
     ThrottlingException,
 )
 from . import _notify
+from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, JobStore
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
-from ._worker import DEFAULT_TRACKER, HEARTBEAT_INTERVAL
+from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
+from .segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
 
 __all__ = ["PersonTrackingClient", "client", "get_person_tracking", "start_person_tracking"]
 
@@ -73,7 +78,9 @@ DEFAULT_DATA_DIR = "~/.persontrack"
 MAX_JOBS = 20
 """Jobs that may run or wait at once (Rekognition's default concurrent-job quota)."""
 HEARTBEAT_TIMEOUT = 60.0
-"""Seconds without a heartbeat after which a worker counts as dead."""
+"""Seconds without a heartbeat after which a job runner counts as dead."""
+RUNNERS = 1
+"""Job runner processes per store: one runner drives every job of the store on Dask."""
 DEFAULT_MAX_RESULTS = 1000
 
 _API_STATUS = {
@@ -143,9 +150,14 @@ class PersonTrackingClient:
         max_requests_per_second: float | None = None,
         heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
         token_ttl: float = TOKEN_TTL_SECONDS,
-        busy_timeout: float = 10.0,
+        busy_timeout: float = 30.0,
         tracker: str | None = None,
+        scheduler_address: str | None = None,
+        segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+        overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     ) -> None:
+        tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        validate_options({k: v for k, v in locals().items() if k != "self"})
         data = data_dir or os.environ.get("PERSONTRACK_DATA_DIR") or DEFAULT_DATA_DIR
         self.data_dir = Path(data).expanduser().resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -160,17 +172,17 @@ class PersonTrackingClient:
             self.storage = S3Storage(s3_endpoint_url, region_name)
         else:
             raise InvalidParameterException(f"storage must be 'local' or 's3', got {storage!r}")
-        for name, value in (("max_jobs", max_jobs), ("max_workers", max_workers)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise InvalidParameterException(f"{name} must be an integer, got {value!r}")
-            if value is not None and value < 1:
-                raise InvalidParameterException(f"{name} must be >= 1, got {value}")
         self.max_jobs = max_jobs
         self.max_workers = max_workers or max(1, os.cpu_count() or 1)
+        self.scheduler_address = (
+            scheduler_address or os.environ.get("PERSONTRACK_DASK_SCHEDULER") or None
+        )
+        self.segment_seconds = float(segment_seconds)
+        self.overlap_seconds = float(overlap_seconds)
         self.sns_endpoint_url = sns_endpoint_url
         self.region_name = region_name
         self.heartbeat_timeout = heartbeat_timeout
-        self.tracker = tracker or os.environ.get("PERSONTRACK_TRACKER") or DEFAULT_TRACKER
+        self.tracker = tracker
         self.settings = _settings_dict(settings)
         self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
@@ -232,6 +244,7 @@ class PersonTrackingClient:
             "settings": self.settings,
             "tracker": self.tracker,
             "storage": self.storage.kind,
+            "segments": [self.segment_seconds, self.overlap_seconds],
         }
         request_hash = hashlib.sha256(
             json.dumps(identity, sort_keys=True, default=str).encode()
@@ -256,14 +269,24 @@ class PersonTrackingClient:
             request=request,
             source=source,
             notification=notification,
-            config={"tracker": self.tracker, "settings": self.settings},
+            config={
+                "tracker": self.tracker,
+                "settings": self.settings,
+                "segment_seconds": self.segment_seconds,
+                "overlap_seconds": self.overlap_seconds,
+            },
             max_jobs=self.max_jobs,
-            max_workers=self.max_workers,
+            max_workers=RUNNERS,
             worker_id=worker_id,
             heartbeat_timeout=self.heartbeat_timeout,
         )
         if spawn:
-            self._spawn(worker_id)
+            try:
+                self._spawn(worker_id)
+            except InternalServerError:
+                with contextlib.suppress(ClientError):  # no half-started job is left
+                    self.store.discard_job(job_id, worker_id)
+                raise
         if callback is not None and created:
             self._watch(job_id, callback)
         return {"JobId": job_id, "ResponseMetadata": _response_metadata()}
@@ -292,6 +315,7 @@ class PersonTrackingClient:
         if "NextToken" in request:
             offset = self.signer.verify(
                 request["NextToken"],
+                job_id=job["job_id"],
                 job_key=job["job_key"],
                 generation=job["generation"],
                 sort_by=sort_by,
@@ -307,6 +331,7 @@ class PersonTrackingClient:
             persons = _loads("[" + ",".join(rows) + "]")
             if offset + limit < (job["result_count"] or 0):
                 response["NextToken"] = self.signer.sign(
+                    job_id=job["job_id"],
                     job_key=job["job_key"],
                     generation=job["generation"],
                     sort_by=sort_by,
@@ -362,10 +387,10 @@ class PersonTrackingClient:
     def get_dataframe(self, JobId: str) -> pd.DataFrame:
         """The results of a SUCCEEDED job as a results DataFrame (TIMESTAMP order).
 
-        Lossless: frame numbers, detection confidences and body landmarks are kept.
+        Lossless: frame numbers, detection confidences and body landmarks are kept
+        (landmarks as float32 arrays, see :func:`persontrack.schema.compact_landmarks`).
+        For results larger than memory see :meth:`iter_dataframes`.
         """
-        from ..schema import COLUMNS, validate_frame
-
         job = self._job(self._job_id(JobId), "GetDataFrame")
         if job["state"] != "SUCCEEDED":
             raise InvalidParameterException(
@@ -373,10 +398,7 @@ class PersonTrackingClient:
                 + (f" ({job['status_message']})" if job["status_message"] else "")
                 + "; results exist once it has SUCCEEDED"
             )
-        rows = self.store.result_rows(job["job_key"])
-        records = _loads("[" + ",".join(rows) + "]")
-        frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-        frame = validate_frame(frame, fill_missing=True)
+        frame = _records_frame(self.store.result_rows(job["job_key"]))
         frame.attrs["GetPersonTracking"] = {
             "JobStatus": "SUCCEEDED",
             "VideoMetadata": job["video_metadata"] or {},
@@ -385,6 +407,56 @@ class PersonTrackingClient:
             **({"JobTag": job["job_tag"]} if job["job_tag"] is not None else {}),
         }
         return frame
+
+    def iter_dataframes(self, JobId: str, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
+        """The results of a SUCCEEDED job as DataFrames of ``chunk_rows`` rows each.
+
+        For results larger than memory: the chunks come in TIMESTAMP order and each is
+        read from the store only when asked for, so memory holds one chunk at a time.
+
+        Examples
+        --------
+        ::
+
+            for part in rek.iter_dataframes(job_id, chunk_rows=50_000):
+                part.to_parquet(f"part-{part['Timestamp'].iloc[0]}.parquet")
+        """
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise InvalidParameterException(
+                f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
+            )
+        job = self._job(self._job_id(JobId), "GetDataFrame")
+        if job["state"] != "SUCCEEDED":
+            raise InvalidParameterException(
+                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
+                "results exist once it has SUCCEEDED"
+            )
+        key, total = job["job_key"], job["result_count"] or 0
+        for start in range(0, total, chunk_rows):
+            yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
+
+    def cluster_info(self) -> dict[str, Any] | None:
+        """The Dask cluster running this store's jobs, while the job runner uses one.
+
+        Returns
+        -------
+        dict or None
+            ``scheduler`` (address), ``dashboard`` (URL, None when the scheduler serves
+            none: the dashboard needs ``bokeh``) and ``local`` (a LocalCluster of the
+            runner); None while no job runs.
+        """
+        try:
+            info = json.loads((self.data_dir / CLUSTER_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        return info if isinstance(info, dict) else None
+
+    @property
+    def dashboard_link(self) -> str | None:
+        """The Dask dashboard of the cluster running this store's jobs, while one runs."""
+        info = self.cluster_info()
+        link = info.get("dashboard") if info else None
+        return str(link) if link else None
 
     def wait(
         self,
@@ -448,7 +520,7 @@ class PersonTrackingClient:
             if child.poll() is not None:
                 self._children.remove(child)
         # one write transaction: clients waiting on a job call this at every poll
-        failed, reserved = self.store.recover(self.heartbeat_timeout, self.max_workers)
+        failed, reserved = self.store.recover(self.heartbeat_timeout, RUNNERS)
         for worker_id in reserved:
             self._spawn(worker_id)
         return failed
@@ -456,7 +528,7 @@ class PersonTrackingClient:
     def close(self) -> None:
         """Stop the notification watcher and close this thread's store connection.
 
-        Workers keep running: jobs finish even after the client is gone.
+        The job runner keeps running: jobs finish even after the client is gone.
         """
         self._closed.set()
         self.store.close()
@@ -495,13 +567,13 @@ class PersonTrackingClient:
 
     def _spawn(self, worker_id: str) -> None:
         logs = self.data_dir / "logs"
-        logs.mkdir(exist_ok=True)
         env = dict(os.environ)
         package_parent = str(Path(__file__).resolve().parents[1])
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
         try:
+            logs.mkdir(exist_ok=True)
             # one log for all workers (appends of whole lines do not interleave)
-            with open(logs / "workers.log", "ab") as log:
+            with open(logs / "runner.log", "ab") as log:
                 child = subprocess.Popen(
                     [
                         sys.executable,
@@ -515,6 +587,13 @@ class PersonTrackingClient:
                         str(self.data_dir / "tmp"),
                         "--heartbeat",
                         str(min(HEARTBEAT_INTERVAL, self.heartbeat_timeout / 4)),
+                        "--workers",
+                        str(self.max_workers),
+                        *(
+                            ["--scheduler", self.scheduler_address]
+                            if self.scheduler_address
+                            else []
+                        ),
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
@@ -523,7 +602,8 @@ class PersonTrackingClient:
                     start_new_session=True,
                 )
         except OSError as exc:
-            self.store.remove_worker(worker_id)
+            with contextlib.suppress(ClientError):
+                self.store.remove_worker(worker_id)
             raise InternalServerError(f"cannot start a worker process: {exc}") from exc
         self._children.append(child)
 
@@ -588,6 +668,15 @@ def _loads(text: str) -> Any:
     finally:
         if enabled:
             gc.enable()
+
+
+def _records_frame(rows: list[str]) -> pd.DataFrame:
+    """A results DataFrame from stored row JSON strings (landmarks compact)."""
+    from ..schema import COLUMNS, compact_landmarks, validate_frame
+
+    records = _loads("[" + ",".join(rows) + "]")
+    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    return compact_landmarks(validate_frame(frame, fill_missing=True))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
@@ -659,16 +748,27 @@ def client(
     max_jobs : int, default 20
         Jobs that may run or wait at once; one more is LimitExceededException.
     max_workers : int, optional
-        Worker processes running at once (default: CPU count).
+        Dask worker processes of the embedded LocalCluster (default: CPU count).
+    scheduler_address : str, optional
+        Run the jobs on this existing Dask cluster (``tcp://host:8786``) instead (default
+        ``$PERSONTRACK_DASK_SCHEDULER``). Its workers need persontrack installed and must
+        read the videos: the same local paths (a shared folder) or S3.
+    segment_seconds : float, default 60
+        Seconds of video per Dask task (see
+        :data:`persontrack.jobs.segments.DEFAULT_SEGMENT_SECONDS`).
+    overlap_seconds : float, default 2
+        Seconds each segment starts early, to give its people the previous segment's
+        Indexes (see :data:`persontrack.jobs.segments.DEFAULT_OVERLAP_SECONDS`).
     max_requests_per_second : float, optional
         Answer ThrottlingException above this request rate (default: no limit).
     heartbeat_timeout : float, default 60
-        Seconds of worker silence after which its job is FAILED.
+        Seconds of job-runner silence after which its jobs are FAILED.
     token_ttl : float, default 86400
         Seconds a NextToken stays valid.
-    busy_timeout : float, default 10
-        Seconds to wait for the store's write lock before
-        ProvisionedThroughputExceededException.
+    busy_timeout : float, default 30
+        Seconds a call retries (with backoff) while another process holds the store's
+        write lock, before ProvisionedThroughputExceededException. Workers wait up to
+        ``WORKER_BUSY_TIMEOUT`` (300 s).
     tracker : str, optional
         ``"module:function"`` (or ``"/path/file.py:function"``) with the signature of
         :func:`persontrack.track_video` to run instead of it (default

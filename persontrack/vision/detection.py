@@ -68,6 +68,10 @@ class DetectorSettings:
         shipped models score people 0.2-0.7; YOLOX 0.3-0.9).
     nms_iou : float
         Boxes overlapping a better one by more than this IoU are dropped.
+    max_containment : float or None
+        A box holding at least this share of a better-scored box at least a quarter its size is
+        the same person extended (a seated person and the chair below, say) and dropped;
+        ``None`` keeps it.
     person_label : int or None
         The model's class id of people; ``None``: the layout's default (1 for Open Model
         Zoo detectors, 0 for YOLOX on COCO).
@@ -79,8 +83,11 @@ class DetectorSettings:
     landmarks : bool
         Add the 33 body landmarks of the people at least ``landmark_min_height`` tall.
     landmark_min_height : float
-        Least box height in pixels for the landmarker to run on a person: below it the
-        landmarks are mostly wrong (measured, README "Landmarks and faces").
+        Least box height in pixels for the landmarker to run on a person. Measured by
+        shrinking people of the shared videos (benchmarks/landmark_sizes.py): at 80 px a
+        skeleton is found for 83 % of them, its landmarks 2.0 % of the height from where
+        they are at full size; at 64 px 74 % (2.6 %), at 32 px the error is 9 % (README
+        "Landmarks and faces"). Each landmarked person costs a PoseLandmarker run.
     landmark_crop_scale : float
         Side of the square crop given to the landmarker, relative to the box's height.
     min_pose_presence : float
@@ -94,11 +101,12 @@ class DetectorSettings:
     input_size: int | None = 864
     min_score: float = 0.2
     nms_iou: float = 0.5
+    max_containment: float | None = 0.9
     person_label: int | None = None
     calibrated: bool = True
     threads: int | None = None
     landmarks: bool = True
-    landmark_min_height: float = 96.0
+    landmark_min_height: float = 80.0
     landmark_crop_scale: float = 1.25
     min_pose_presence: float = 0.5
     pose_model: str | None = None
@@ -107,6 +115,8 @@ class DetectorSettings:
         """Raise :class:`InvalidParameterException` for any out-of-range setting."""
         for name in ("min_score", "nms_iou", "min_pose_presence"):
             _check_range(name, getattr(self, name), 0.0, 1.0)
+        if self.max_containment is not None:
+            _check_range("max_containment", self.max_containment, 0.0, 1.0)
         _check_range("landmark_min_height", self.landmark_min_height, 0.0, np.inf)
         _check_range("landmark_crop_scale", self.landmark_crop_scale, 1.0, 4.0)
         for name in ("calibrated", "landmarks"):
@@ -145,7 +155,7 @@ def _check_range(
 PRESETS: dict[str, DetectorSettings] = {
     "fast": DetectorSettings(input_size=640),
     "balanced": DetectorSettings(),
-    "thorough": DetectorSettings(input_size=1088),
+    "thorough": DetectorSettings(input_size=1280),
 }
 """Named settings of :class:`PersonDetector`; ``balanced`` is the default (measured on
 MOT17 frames, README "Person detection")."""
@@ -249,6 +259,9 @@ class PersonDetector:
         boxes, scores = self._boxes.detect(image, min_score=s.min_score)
         keep = nms(boxes, scores, s.nms_iou)
         boxes, scores = boxes[keep], scores[keep]
+        if s.max_containment is not None:
+            keep = _drop_extended(boxes, s.max_containment)
+            boxes, scores = boxes[keep], scores[keep]
         conf = calibrate(scores, self._boxes.calibration if s.calibrated else None)
         order = np.lexsort((boxes[:, 1], boxes[:, 0], -conf))
         lm = np.full((len(order), 33, 4), np.nan)
@@ -352,6 +365,23 @@ def _pose_landmarker(path: str | None) -> Any:
             num_poses=2,
         )
     )
+
+
+def _drop_extended(boxes: np.ndarray, max_containment: float) -> np.ndarray:
+    """Indices of the boxes (sorted best first) not holding a better box of similar size."""
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    kept: list[int] = []
+    for i, b in enumerate(boxes):
+        if kept:
+            k = boxes[kept]
+            w = np.clip(np.minimum(b[2], k[:, 2]) - np.maximum(b[0], k[:, 0]), 0, None)
+            h = np.clip(np.minimum(b[3], k[:, 3]) - np.maximum(b[1], k[:, 1]), 0, None)
+            inside = w * h / np.maximum(area[kept], 1e-9)
+            similar = area[kept] >= 0.25 * area[i]
+            if np.any((inside >= max_containment) & similar):
+                continue
+        kept.append(i)
+    return np.array(kept, dtype=np.int64)
 
 
 def _crop_around(box: np.ndarray, height: int, width: int, scale: float) -> tuple[int, int, int]:

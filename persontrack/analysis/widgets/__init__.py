@@ -23,7 +23,13 @@ Examples
 """
 
 from ._common import UPLOAD_BUCKET, VIDEO_EXTENSIONS, figure_png, job_status_html
-from .explorer import PathExplorer, explorer_figure, explorer_tables, parse_shapes
+from .explorer import (
+    PathExplorer,
+    explorer_figure,
+    explorer_tables,
+    first_sighting,
+    parse_shapes,
+)
 from .launcher import JobLauncher, list_videos, tracking_settings, video_object
 from .pager import PagerState, ResultPager, page_json, page_table
 
@@ -32,6 +38,7 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "explorer_figure",
     "explorer_tables",
+    "first_sighting",
     "JobLauncher",
     "PagerState",
     "PathExplorer",

@@ -1,7 +1,10 @@
-"""The path explorer: paths, heat map and timeline of a result, with zones and lines."""
+"""The path explorer: paths, heat map and timeline of a result, with zones and lines; with
+the video, it shows the frame where a chosen person is first seen."""
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,6 +16,7 @@ from matplotlib.figure import Figure
 from ...errors import InvalidParameterException
 from ...schema import validate_frame
 from .. import analytics
+from ..annotate import annotate_frame
 from ..plot import _select, plot_heatmap, plot_paths, plot_timeline
 from ._common import _error_html, _tables_html, figure_png
 
@@ -119,6 +123,69 @@ def explorer_tables(
     return tables
 
 
+def first_sighting(
+    df: pd.DataFrame, video: str | os.PathLike[str], index: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The frame where person ``index`` is first seen, with the people of that moment drawn.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Results.
+    video : path
+        The video the results are of.
+    index : int
+        The person.
+
+    Returns
+    -------
+    image : numpy.ndarray
+        (H, W, 3) uint8 RGB frame with boxes and Index tags (:func:`annotate_frame`).
+    info : dict
+        ``Index``, ``Timestamp`` (ms) and ``FrameNumber`` (None when unknown).
+
+    Raises
+    ------
+    InvalidParameterException
+        When the results have no such person.
+
+    Examples
+    --------
+    >>> import pandas as pd, persontrack as pt
+    >>> from persontrack.analysis.widgets import first_sighting
+    >>> df = pt.validate_frame(pd.DataFrame({"Timestamp": [0, 500, 1000], "Index": [0, 0, 1],
+    ...     "Left": 0.2, "Top": 0.2, "Width": 0.3, "Height": 0.6}), fill_missing=True)
+    >>> image, info = first_sighting(df, "data/sample.mp4", 1)
+    >>> image.shape, info["Timestamp"]
+    ((360, 640, 3), 1000)
+    """
+    from ..plot import frame_at
+
+    df = validate_frame(df, fill_missing=True)
+    own = df[df["Index"] == int(index)]
+    if own.empty:
+        raise InvalidParameterException(f"the results have no person with Index {index}")
+    first = own.loc[own["Timestamp"].idxmin()]
+    timestamp = int(first["Timestamp"])
+    number = first["FrameNumber"]
+    image = frame_at(video, timestamp)
+    drawn = annotate_frame(image, df[df["Timestamp"] == timestamp])
+    info = {
+        "Index": int(index),
+        "Timestamp": timestamp,
+        "FrameNumber": None if pd.isna(number) else int(number),
+    }
+    return drawn, info
+
+
+def _png(image: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="png")
+    return buf.getvalue()
+
+
 class PathExplorer(W.VBox):
     """Choose people and a time range, draw zones and lines, see paths and numbers.
 
@@ -132,6 +199,9 @@ class PathExplorer(W.VBox):
         Initial zones and lines, as text for :func:`parse_shapes`.
     anchor : {"center", "feet"}, default "center"
         Point of the box that is the person's position.
+    video : path, optional
+        The video the results are of: adds a person chooser and a *First frame* button
+        that shows the frame where that person is first seen (:func:`first_sighting`).
     """
 
     def __init__(
@@ -142,9 +212,11 @@ class PathExplorer(W.VBox):
         zones: str = "",
         lines: str = "",
         anchor: str = "center",
+        video: str | os.PathLike[str] | None = None,
     ) -> None:
         self.df = validate_frame(df, fill_missing=True)
         self.image = image
+        self.video = video
         people = sorted(int(i) for i in self.df["Index"].unique())
         t_max = int(self.df["Timestamp"].max()) if len(self.df) else 0
         self.indices = W.SelectMultiple(
@@ -179,15 +251,21 @@ class PathExplorer(W.VBox):
         self.plot = W.Image(format="png", layout=W.Layout(max_width="980px"))
         self.tables = W.HTML("")
         self.draw_button.on_click(lambda _: self.redraw())
-        super().__init__(
-            [
-                W.HBox([self.indices, W.VBox([self.time_range, self.anchor])]),
-                W.HBox([W.VBox([self.zones, self.lines]), self.draw_button]),
-                self.message,
-                self.plot,
-                self.tables,
-            ]
-        )
+        self.person = W.Dropdown(options=[(f"Index {i}", i) for i in people], description="Person")
+        self.jump_button = W.Button(description="First frame", icon="step-forward")
+        self.frame_label = W.HTML("")
+        self.frame_view = W.Image(format="png", layout=W.Layout(max_width="980px"))
+        self.jump_button.on_click(lambda _: self.jump_to(self.person.value))
+        children: list[W.Widget] = [
+            W.HBox([self.indices, W.VBox([self.time_range, self.anchor])]),
+            W.HBox([W.VBox([self.zones, self.lines]), self.draw_button]),
+            self.message,
+            self.plot,
+            self.tables,
+        ]
+        if video is not None:
+            children += [W.HBox([self.person, self.jump_button, self.frame_label]), self.frame_view]
+        super().__init__(children)
         self.add_class("persontrack-explorer")
         self.redraw()
 
@@ -200,6 +278,24 @@ class PathExplorer(W.VBox):
             "lines": parse_shapes(self.lines.value, kind="line") or None,
             "anchor": self.anchor.value,
         }
+
+    def jump_to(self, index: int | None) -> bool:
+        """Show the frame where person ``index`` is first seen (what *First frame* does)."""
+        try:
+            if self.video is None:
+                raise InvalidParameterException("the explorer was made without video=")
+            if index is None:
+                raise InvalidParameterException("choose a person first")
+            image, info = first_sighting(self.df, self.video, index)
+        except Exception as exc:
+            self.frame_label.value = _error_html(exc)
+            return False
+        frame = "" if info["FrameNumber"] is None else f", frame {info['FrameNumber']}"
+        self.frame_label.value = (
+            f"Index {info['Index']} first seen at {info['Timestamp'] / 1000:.2f} s{frame}"
+        )
+        self.frame_view.value = _png(image)
+        return True
 
     def redraw(self) -> bool:
         """Draw the plots and tables for the current choices (what Redraw does)."""

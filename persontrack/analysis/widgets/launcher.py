@@ -158,6 +158,24 @@ def tracking_settings(
     }
 
 
+def cluster_html(info: Mapping[str, Any]) -> str:
+    """The Dask cluster running the jobs: its dashboard link, or its scheduler address.
+
+    Examples
+    --------
+    >>> cluster_html({"scheduler": "tcp://127.0.0.1:8786", "dashboard": "http://127.0.0.1:8787/status"})
+    'Dask: <a href="http://127.0.0.1:8787/status" target="_blank">dashboard</a> (scheduler <code>tcp://127.0.0.1:8786</code>)'
+    """
+    scheduler = html.escape(str(info.get("scheduler", "")))
+    link = info.get("dashboard")
+    if link:
+        return (
+            f'Dask: <a href="{html.escape(str(link))}" target="_blank">dashboard</a> '
+            f"(scheduler <code>{scheduler}</code>)"
+        )
+    return f"Dask: scheduler <code>{scheduler}</code> (no dashboard: it needs bokeh)"
+
+
 class JobLauncher(W.VBox):
     """Choose a video and settings, press Start, watch the job run.
 
@@ -208,6 +226,7 @@ class JobLauncher(W.VBox):
         self.status = W.HTML(job_status_html(None))
         self.job_label = W.HTML("JobId: –")
         self.result = W.HTML("")
+        self.cluster = W.HTML("")
         self.plot = W.Image(format="png", layout=W.Layout(max_width="720px"))
         for widget in (self.every_n, self.preset, self.job_tag):
             widget.style.description_width = "110px"
@@ -225,6 +244,7 @@ class JobLauncher(W.VBox):
                 W.HBox([self.start_button, self.progress]),
                 self.status,
                 self.job_label,
+                self.cluster,
                 self.result,
                 self.plot,
             ]
@@ -264,6 +284,9 @@ class JobLauncher(W.VBox):
                 settings=dict(settings),
                 tracker=self.client.tracker,
                 max_workers=self.client.max_workers,
+                scheduler_address=self.client.scheduler_address,
+                segment_seconds=self.client.segment_seconds,
+                overlap_seconds=self.client.overlap_seconds,
             )
         return self._clients[key]
 
@@ -307,6 +330,9 @@ class JobLauncher(W.VBox):
             self.status.value = _error_html(exc)
             return None
         self.description = desc
+        info = self.client.cluster_info()
+        if info is not None:  # kept once the job is done: the last cluster that ran it
+            self.cluster.value = cluster_html(info)
         self.progress.value = float(desc.get("Progress") or 0.0)
         self.status.value = job_status_html(desc)
         if desc["JobStatus"] == "SUCCEEDED":

@@ -1,0 +1,417 @@
+"""One video as time segments on a Dask cluster, stitched back into one result.
+
+Each segment is a Dask task: decode from the segment's warm-up start (by seeking), detect,
+track, return the rows. The caller receives the segments' rows in time order, stitched
+(:class:`persontrack.tracking.stitch.Stitcher`) so that a person keeps one Index across
+boundaries, as soon as each is done: memory holds a few segments, whatever the video's
+length. A segment lost with its worker is run again by Dask on another worker.
+
+Examples
+--------
+>>> from persontrack.jobs.segments import plan_segments
+>>> [(s.warmup_ms, s.start_ms, s.end_ms) for s in plan_segments(25.0, segment_seconds=10)]
+[(0, 0, 10000), (8000, 10000, 20000), (18000, 20000, None)]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..convert import sort_results
+from ..tracking.stitch import Stitcher
+
+DEFAULT_SEGMENT_SECONDS = 60.0
+"""Seconds of video per task.
+
+Each task pays a fixed start (loading the detector and face models, about 1-2 s, and
+seeking to its start) and repeats the overlap; at 60 s of video, which takes minutes of
+CPU to analyse, both cost a few percent, while a 20-minute video still makes 20 tasks for
+the cluster's workers to share and a lost worker loses at most one minute of work.
+"""
+DEFAULT_OVERLAP_SECONDS = 2.0
+"""Seconds each segment starts before its own span, to match its tracks to the previous one.
+
+The tracker needs two sightings before it gives a person an Index and a person walking
+in from behind someone takes a few frames more; 2 s (50 frames at 25 fps) leaves
+well over a second of confirmed track to compare, at a cost of 2/60 of the work.
+"""
+PROGRESS_INTERVAL = 0.5
+"""Least seconds between two progress events of one task."""
+LOOKAHEAD_PER_WORKER = 2
+"""Segments submitted ahead per Dask worker: keeps workers busy, bounds finished rows held."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A time span of a video, tracked by one task.
+
+    Attributes
+    ----------
+    number : int
+        0, 1, … in time order.
+    warmup_ms : int
+        Where decoding starts (``start_ms`` less the overlap).
+    start_ms : int
+        The first timestamp whose rows this segment reports.
+    end_ms : int or None
+        The first timestamp it does not report (None: to the end of the video).
+    """
+
+    number: int
+    warmup_ms: int
+    start_ms: int
+    end_ms: int | None
+
+
+def plan_segments(
+    duration_s: float | None,
+    *,
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+) -> list[Segment]:
+    """Cut ``duration_s`` seconds of video into segments (one when the duration is unknown).
+
+    A last piece shorter than half a segment is joined to the one before it.
+    """
+    if not duration_s or duration_s <= segment_seconds * 1.5:
+        return [Segment(0, 0, 0, None)]
+    n = max(1, math.floor(duration_s / segment_seconds + 0.5))
+    step = int(segment_seconds * 1000)
+    overlap = int(overlap_seconds * 1000)
+    out = []
+    for k in range(n):
+        start = k * step
+        out.append(Segment(k, max(0, start - overlap), start, None if k == n - 1 else start + step))
+    return out
+
+
+def load_callable(spec: str) -> Callable[..., Any]:
+    """Import ``"package.module:function"`` or ``"/path/to/file.py:function"``."""
+    module_name, _, attr = spec.rpartition(":")
+    if not module_name or not attr:
+        raise ValueError(f"tracker {spec!r} is not 'module:function'")
+    if module_name.endswith(".py"):
+        file_spec = importlib.util.spec_from_file_location(Path(module_name).stem, module_name)
+        if file_spec is None or file_spec.loader is None:
+            raise ImportError(f"cannot load {module_name}")
+        module = importlib.util.module_from_spec(file_spec)
+        file_spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    fn: Callable[..., Any] = getattr(module, attr)
+    return fn
+
+
+def supports_segments(tracker: Callable[..., Any]) -> bool:
+    """Whether a tracking function takes ``start_ms``/``end_ms`` (else: one segment)."""
+    params = inspect.signature(tracker).parameters
+    return "start_ms" in params and "end_ms" in params
+
+
+@dataclass
+class SegmentResult:
+    """What one task returns: its rows and the run's description."""
+
+    frame: pd.DataFrame
+    metadata: dict[str, Any]
+    settings: dict[str, Any]
+    versions: dict[str, Any]
+
+
+def run_segment(
+    tracker: str,
+    video: str,
+    settings: Mapping[str, Any] | None,
+    segment: Segment,
+    *,
+    source: Mapping[str, Any] | None = None,
+    topic: str | None = None,
+) -> SegmentResult:
+    """Track one segment (a Dask task; also callable directly).
+
+    Parameters
+    ----------
+    tracker : str
+        ``"module:function"`` with :func:`persontrack.track_video`'s signature.
+    video : str
+        The video's path; when it is not on this machine, ``source`` (the job store's
+        source, e.g. an S3 object) is downloaded instead.
+    settings : dict, optional
+        Tracking settings.
+    segment : Segment
+        The span to track; the whole video when it has no end and starts at 0.
+    topic : str, optional
+        Dask event topic to report progress on (``{"segment": n, "fraction": f}``).
+    """
+    fn = load_callable(tracker)
+    report = _reporter(topic, segment.number)
+    with _local_copy(video, source) as path:
+        if segment.warmup_ms == 0 and segment.end_ms is None:
+            result = fn(path, settings, progress=report)
+        else:
+            result = fn(
+                path,
+                settings,
+                progress=report,
+                start_ms=segment.warmup_ms,
+                end_ms=segment.end_ms,
+            )
+    meta = result.metadata
+    return SegmentResult(
+        frame=result.frame,
+        metadata=meta.to_dict() if hasattr(meta, "to_dict") else dict(meta),
+        settings=dict(result.settings),
+        versions=dict(result.versions),
+    )
+
+
+@contextlib.contextmanager
+def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
+    """The video as a path: a job's source is opened here, where it is read (a local file
+    within its bucket root, never through a link; an S3 object downloaded)."""
+    if source is None:
+        yield video
+        return
+    from ._storage import open_source
+
+    with tempfile.TemporaryDirectory(prefix="persontrack-") as tmp:
+        with open_source(dict(source), Path(tmp)) as path:
+            yield str(path)
+
+
+def _reporter(topic: str | None, number: int) -> Callable[[float], None] | None:
+    if topic is None:
+        return None
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    last = [0.0]
+
+    def report(fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= PROGRESS_INTERVAL or fraction >= 1.0:
+            last[0] = now
+            worker.log_event(topic, {"segment": number, "fraction": float(fraction)})
+
+    return report
+
+
+def track_segments(
+    dask_client: Any,
+    tracker: str,
+    video: str,
+    settings: Mapping[str, Any] | None,
+    segments: list[Segment],
+    *,
+    source: Mapping[str, Any] | None = None,
+    progress: Callable[[float], None] | None = None,
+    name: str = "segment",
+) -> Iterator[tuple[Segment, pd.DataFrame, SegmentResult]]:
+    """Run the segments on the cluster; yield each one's stitched rows in time order.
+
+    Parameters
+    ----------
+    dask_client : distributed.Client
+        The cluster.
+    tracker, video, settings, source
+        As for :func:`run_segment`.
+    segments : list of Segment
+        From :func:`plan_segments`.
+    progress : callable, optional
+        Called with the fraction done: finished segments plus the running ones' parts.
+    name : str
+        Prefix of the Dask task keys (shown on the dashboard).
+
+    Yields
+    ------
+    (Segment, pandas.DataFrame, SegmentResult)
+        The segment, its rows with final Indexes (TIMESTAMP order), and the task's
+        result (metadata, settings and versions; its ``frame`` is emptied).
+    """
+    from distributed import wait
+
+    token = os.urandom(6).hex()
+    topic = f"persontrack-progress-{token}" if progress is not None else None
+    parts = [0.0] * len(segments)
+
+    def report() -> None:
+        if progress is not None:
+            progress(min(sum(parts) / len(segments), 1.0))
+
+    def on_event(event: Any) -> None:
+        # runs on the Dask client's event loop: only note the fraction (no I/O here)
+        _, msg = event
+        k = int(msg["segment"])
+        parts[k] = max(parts[k], min(float(msg["fraction"]), 0.99))
+
+    if topic is not None:
+        dask_client.subscribe_topic(topic, on_event)
+    workers = max(1, len(dask_client.scheduler_info().get("workers", {})))
+    ahead = LOOKAHEAD_PER_WORKER * workers
+    stitcher = Stitcher()
+    pending: dict[int, Any] = {}
+    done: dict[int, SegmentResult] = {}
+    queue = list(segments)
+
+    def submit() -> None:
+        while queue and len(pending) + len(done) < ahead:
+            seg = queue.pop(0)
+            pending[seg.number] = dask_client.submit(
+                run_segment,
+                tracker,
+                video,
+                settings,
+                seg,
+                source=source,
+                topic=topic,
+                key=f"{name}-{token}-{seg.number}",
+                pure=False,
+            )
+
+    try:
+        submit()
+        order = 0
+        while pending or done:
+            finished = [k for k, f in pending.items() if f.done()]
+            if not finished:
+                with contextlib.suppress(TimeoutError):
+                    wait(list(pending.values()), timeout=PROGRESS_INTERVAL,
+                         return_when="FIRST_COMPLETED")  # fmt: skip
+                report()
+                continue
+            for number in finished:
+                future = pending.pop(number)
+                done[number] = future.result()  # a failed task raises its error here
+                future.release()
+                parts[number] = 1.0
+            report()
+            while order in done:
+                seg = segments[order]
+                part = done.pop(order)
+                rows = stitcher.add(part.frame, start_ms=seg.start_ms, end_ms=seg.end_ms)
+                rows = sort_results(rows, "TIMESTAMP")
+                part.frame = rows.iloc[:0]
+                yield seg, rows, part
+                order += 1
+            submit()
+    finally:
+        for f in pending.values():
+            f.cancel()
+        if topic is not None:
+            with contextlib.suppress(Exception):
+                dask_client.unsubscribe_topic(topic)
+
+
+@contextlib.contextmanager
+def dask_client(
+    workers: int | None = None, scheduler_address: str | None = None, *, timeout: float = 10
+) -> Iterator[Any]:
+    """A ``distributed.Client``: of ``scheduler_address`` (default
+    ``$PERSONTRACK_DASK_SCHEDULER``) or of a new LocalCluster of ``workers`` single-threaded
+    worker processes on 127.0.0.1 (default: one per core), closed on exit."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    address = scheduler_address or os.environ.get("PERSONTRACK_DASK_SCHEDULER") or None
+    cluster = None
+    with dask.config.set({"distributed.worker.daemon": False}):
+        if address:
+            client = Client(address, timeout=f"{timeout}s")
+        else:
+            cluster = LocalCluster(
+                n_workers=workers or max(1, os.cpu_count() or 1),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            )
+            client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def iter_segments(
+    source: str | os.PathLike[str],
+    settings: Any = None,
+    *,
+    workers: int | None = None,
+    scheduler_address: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    tracker: str = "persontrack.pipeline:track_video",
+) -> Iterator[tuple[pd.DataFrame, SegmentResult]]:
+    """Track a video file in segments on Dask; yield each segment's stitched rows.
+
+    Memory holds a few segments whatever the video's length: write each chunk out
+    (e.g. :class:`persontrack.io.files.ResultsWriter`) as it comes.
+
+    Yields
+    ------
+    (pandas.DataFrame, SegmentResult)
+        The rows (TIMESTAMP order, final Indexes, landmarks compact) and the task's
+        metadata, settings and versions.
+    """
+    from ..errors import InvalidParameterException
+    from ..pipeline import _as_settings
+    from ..schema import compact_landmarks
+    from ._storage import probe_duration
+
+    if not isinstance(source, (str, os.PathLike)):
+        raise InvalidParameterException("tracking on Dask workers needs a video file path")
+    path = Path(source)
+    s = _as_settings(settings)
+    duration = None if s.max_frames is not None else probe_duration(path)
+    segments = plan_segments(
+        duration, segment_seconds=segment_seconds, overlap_seconds=overlap_seconds
+    )
+    with dask_client(workers, scheduler_address) as client:
+        for _, rows, part in track_segments(
+            client, tracker, str(path.resolve()), s.to_dict(), segments, progress=progress
+        ):
+            yield compact_landmarks(rows), part
+
+
+def track_in_segments(source: str | os.PathLike[str], settings: Any = None, **options: Any) -> Any:
+    """:func:`persontrack.track_video` on Dask: the video in segments, stitched, one result.
+
+    ``options`` are those of :func:`iter_segments`. Returns a ``TrackingResult``.
+    """
+    from ..convert import EXTENSION_KEY, RESPONSE_ATTR
+    from ..io.video import VideoMetadata
+    from ..pipeline import TrackingResult
+    from ..schema import empty_frame
+
+    chunks, last = [], None
+    for rows, part in iter_segments(source, settings, **options):
+        chunks.append(rows)
+        last = part
+    assert last is not None  # there is always one segment
+    frame = pd.concat(chunks, ignore_index=True) if chunks else empty_frame()
+    meta = VideoMetadata.from_dict(last.metadata)
+    result = TrackingResult(frame, meta, last.settings, last.versions)
+    frame.attrs[RESPONSE_ATTR] = {
+        "VideoMetadata": last.metadata,
+        EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings},
+    }
+    return result

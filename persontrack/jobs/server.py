@@ -1,0 +1,575 @@
+"""``persontrack serve``: Rekognition's own wire protocol over HTTP, for any AWS SDK or the CLI.
+
+An ASGI application (Starlette, served by uvicorn) answering the AWS JSON 1.1 protocol as
+Rekognition does: ``POST /`` with ``X-Amz-Target: RekognitionService.StartPersonTracking``
+or ``…GetPersonTracking`` and a JSON body. Every request must carry a valid AWS Signature
+Version 4 for service ``rekognition`` (any region) made with one of the server's access
+keys (:mod:`._sigv4`); nothing is started or read before that. Job semantics (validation,
+idempotency, paging, notifications, errors) are those of
+:class:`~persontrack.jobs.client.PersonTrackingClient`, whose public methods the server
+calls in a pool of threads.
+
+Errors are sent as AWS sends them: HTTP status, ``x-amzn-ErrorType`` header and a JSON body
+``{"__type": Code, "Code": Code, "Message": …}``, so boto3's ``e.response["Error"]["Code"]``
+and the AWS CLI's ``An error occurred (Code)`` show Rekognition's names. HTTP statuses are
+those of the Rekognition API reference: 500 for ``InternalServerError`` and
+``ThrottlingException`` (so SDKs retry them), 400 for the other Rekognition errors
+(including ``AccessDeniedException``, which the in-process client reports as 403). The
+protocol's own errors: ``UnknownOperationException`` (bad target), ``SerializationException``
+(body not a JSON object), ``RequestEntityTooLargeException`` (413),
+``RequestTimeoutException`` (408, body too slow), and the authentication errors with 403.
+
+Left out of the protocol: query-string (presigned) authentication, SigV4a, temporary
+credentials (session tokens), ``Content-Encoding`` request compression, CBOR/RPCv2, and
+Rekognition's other operations (answered ``UnknownOperationException``). Over the wire
+``NotificationChannel`` is Rekognition's ``{SNSTopicArn, RoleArn}`` only (the client's
+webhook-URL and callable forms are for local use). Responses keep persontrack's extension
+fields (``FrameNumber``, ``BodyLandmarks``…); AWS SDKs ignore members their model lacks.
+
+Examples
+--------
+>>> import tempfile
+>>> from persontrack.jobs.client import client
+>>> rek = client(data_dir=tempfile.mkdtemp(), bucket_root=tempfile.mkdtemp())
+>>> app = create_app(rek, {"AKIDEXAMPLE": "secret"}, limits=Limits(threads=4))
+>>> [(r.path, sorted(r.methods)) for r in app.routes]
+[('/', ['POST']), ('/health', ['GET', 'HEAD'])]
+>>> rek.close()
+
+Run it with ``persontrack serve`` (see :func:`serve`); ``tests/test_server.py`` drives it
+with boto3, the AWS CLI and raw HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import contextlib
+import json
+import logging
+import os
+import secrets
+import signal
+import socket
+import stat
+import string
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._version import __version__
+from ..errors import InvalidParameterException, PersonTrackError
+from . import _sigv4
+from .client import PersonTrackingClient
+
+__all__ = ["Limits", "create_app", "load_access_keys", "serve"]
+
+SERVICE = "rekognition"
+TARGET_PREFIX = "RekognitionService."
+CONTENT_TYPE = "application/x-amz-json-1.1"
+CREDENTIALS_FILE = "credentials"
+"""Name of the generated key file in the data dir (AWS shared-credentials INI format)."""
+PROFILE = "persontrack"
+"""Section (AWS profile) name of the generated key."""
+
+# Rekognition API reference, "Errors" of StartPersonTracking/GetPersonTracking.
+_HTTP_STATUS = {"InternalServerError": 500, "ThrottlingException": 500}
+
+log = logging.getLogger("persontrack.serve")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What keeps the service up under load and abuse.
+
+    Parameters
+    ----------
+    max_body_bytes : int, default 65536
+        Largest request body. A StartPersonTracking with every field at the maximum length
+        of botocore's model (Bucket 255, Name/Version/JobTag 1024 characters, a 2048-
+        character IAM role ARN) is about 6 KB, a few times that with JSON ``\\u``
+        escapes; 64 KiB leaves room and stops memory abuse. Larger: 413
+        ``RequestEntityTooLargeException``.
+    max_concurrent_requests : int, default 64
+        Requests being read, verified or answered at once; one more is answered
+        ``ThrottlingException`` (HTTP 500, which SDKs retry with back-off) at once. Four
+        times the 16 concurrent clients of ``benchmarks/serve_paging.py``, which ran with
+        no such error; a page of 1000 holds ~0.3 MB while it is encoded, so 64 bound the
+        memory of answers in progress to ~20 MB.
+    threads : int, default 8
+        Threads calling the jobs client (store reads are SQLite queries that release the
+        GIL); requests beyond this wait in a queue within ``request_timeout``.
+    body_timeout : float, default 10
+        Seconds to receive the whole body; slower: 408 ``RequestTimeoutException``.
+    request_timeout : float, default 60
+        Seconds a request may take in the jobs client (queue included); longer:
+        ``InternalServerError`` (a start may still complete: a retry with the same
+        ``ClientRequestToken`` returns that job).
+    keep_alive : float, default 5
+        Seconds an idle keep-alive connection stays open.
+    graceful_shutdown : float, default 10
+        Seconds requests in progress get to finish on SIGTERM/SIGINT.
+    """
+
+    max_body_bytes: int = 65536
+    max_concurrent_requests: int = 64
+    threads: int = 8
+    body_timeout: float = 10.0
+    request_timeout: float = 60.0
+    keep_alive: float = 5.0
+    graceful_shutdown: float = 10.0
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise InvalidParameterException(f"{name} must be a number > 0, got {value!r}")
+
+
+class _Reject(Exception):
+    """A protocol-level error answered before (or instead of) the jobs client."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def _error(
+    code: str, message: str, status: int, request_id: str, *, capital: bool = True
+) -> Response:
+    body: dict[str, Any] = {"__type": code}
+    if capital:  # Rekognition's own errors: Code/Logref/Message
+        body.update(Code=code, Logref=request_id, Message=message)
+    else:  # the AWS front end's errors: lower-case message
+        body["message"] = message
+    return Response(
+        json.dumps(body),
+        status_code=status,
+        media_type=CONTENT_TYPE,
+        headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code},
+    )
+
+
+class _App:
+    """The request handler and its state (client, keys, limits, thread pool)."""
+
+    def __init__(
+        self, client: PersonTrackingClient, keys: Mapping[str, str], limits: Limits
+    ) -> None:
+        if not keys:
+            raise ValueError("the server needs at least one access key")
+        self.client = client
+        self.keys = dict(keys)
+        self.limits = limits
+        self.in_flight = 0
+        self.started = time.time()
+        self.pool: ThreadPoolExecutor | None = None
+        self.operations: dict[str, Callable[..., dict[str, Any]]] = {
+            "StartPersonTracking": client.start_person_tracking,
+            "GetPersonTracking": client.get_person_tracking,
+        }
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.pool = ThreadPoolExecutor(self.limits.threads, thread_name_prefix="persontrack-api")
+        try:
+            yield
+        finally:
+            pool, self.pool = self.pool, None
+            await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+
+    async def health(self, request: Request) -> Response:
+        body = {
+            "status": "ok",
+            "version": __version__,
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "requests_in_flight": self.in_flight,
+            "max_concurrent_requests": self.limits.max_concurrent_requests,
+        }
+        return Response(json.dumps(body), media_type="application/json")
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        request_id = str(uuid.uuid4())
+        return _error(
+            "UnknownOperationException",
+            f"{request.method} {request.url.path}: the API is POST / (AWS JSON 1.1); "
+            "GET /health reports the service's state",
+            404,
+            request_id,
+            capital=False,
+        )
+
+    async def rpc(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        if self.in_flight >= self.limits.max_concurrent_requests:
+            return _error(
+                "ThrottlingException",
+                f"more than {self.limits.max_concurrent_requests} requests at once; retry",
+                500,
+                request_id,
+            )
+        self.in_flight += 1
+        try:
+            return await self._rpc(request, request_id)
+        except _Reject as e:
+            return _error(e.code, e.message, e.status, request_id, capital=False)
+        except _sigv4.AuthError as e:
+            return _error(e.code, e.message, 403, request_id, capital=False)
+        except PersonTrackError as e:
+            code = e.response["Error"]["Code"]
+            status = _HTTP_STATUS.get(code, 400)
+            return _error(code, e.message, status, request_id)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            return _error(
+                "InternalServerError",
+                f"persontrack failed internally (request {request_id}); retry",
+                500,
+                request_id,
+            )
+        finally:
+            self.in_flight -= 1
+
+    async def _rpc(self, request: Request, request_id: str) -> Response:
+        body = await self._body(request)
+        scope = request.scope
+        signed = _sigv4.SignedRequest(
+            method=request.method,
+            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1"),
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            body=body,
+        )
+        _sigv4.verify(signed, self.keys, service=SERVICE)
+        target = request.headers.get("x-amz-target", "")
+        operation = self.operations.get(target.removeprefix(TARGET_PREFIX))
+        if not target.startswith(TARGET_PREFIX) or operation is None:
+            raise _Reject("UnknownOperationException", f"Unknown operation {target[:100]!r}")
+        try:
+            params = json.loads(body) if body.strip() else {}
+        except (ValueError, UnicodeDecodeError) as e:
+            raise _Reject("SerializationException", f"the body is not valid JSON: {e}") from None
+        if not isinstance(params, dict):
+            raise _Reject(
+                "SerializationException",
+                f"the body must be a JSON object, got {type(params).__name__}",
+            )
+        channel = params.get("NotificationChannel")
+        if "NotificationChannel" in params and not isinstance(channel, dict):
+            raise InvalidParameterException(
+                "NotificationChannel must be an object {SNSTopicArn, RoleArn}", target
+            )
+        assert self.pool is not None, "the app runs inside its lifespan"
+
+        def call() -> str:  # in a pool thread: encoding a page would hold up the event loop
+            result = operation(**params)
+            result.pop("ResponseMetadata", None)
+            return json.dumps(result, separators=(",", ":"))
+
+        future = asyncio.get_running_loop().run_in_executor(self.pool, call)
+        try:
+            text = await asyncio.wait_for(future, self.limits.request_timeout)
+        except asyncio.TimeoutError:
+            raise _Reject(
+                "InternalServerError",
+                f"no answer within {self.limits.request_timeout:g} s; retry (a start with "
+                "the same ClientRequestToken returns the same job)",
+                500,
+            ) from None
+        return Response(
+            text,
+            media_type=CONTENT_TYPE,
+            headers={"x-amzn-RequestId": request_id},
+        )
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.limits.max_body_bytes
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            raise _Reject(
+                "RequestEntityTooLargeException",
+                f"the request body is larger than {limit} bytes",
+                413,
+            )
+
+        async def read() -> bytes:
+            chunks, size = [], 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _Reject(
+                        "RequestEntityTooLargeException",
+                        f"the request body is larger than {limit} bytes",
+                        413,
+                    )
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        try:
+            return await asyncio.wait_for(read(), self.limits.body_timeout)
+        except asyncio.TimeoutError:
+            raise _Reject(
+                "RequestTimeoutException",
+                f"the request body did not arrive within {self.limits.body_timeout:g} s",
+                408,
+            ) from None
+
+
+def create_app(
+    client: PersonTrackingClient,
+    keys: Mapping[str, str],
+    *,
+    limits: Limits | None = None,
+) -> Starlette:
+    """The ASGI application of the Rekognition endpoint.
+
+    Parameters
+    ----------
+    client : PersonTrackingClient
+        Runs the jobs; its options (data dir, buckets, tracker, limits) are the service's.
+    keys : mapping of str to str
+        Secret access key by access key id: the keys whose signatures are accepted.
+    limits : Limits, optional
+        Body size, concurrency and time limits (default :class:`Limits`).
+
+    Returns
+    -------
+    starlette.applications.Starlette
+    """
+    handler = _App(client, keys, limits or Limits())
+    return Starlette(
+        routes=[
+            Route("/", handler.rpc, methods=["POST"]),
+            Route("/health", handler.health, methods=["GET"]),
+        ],
+        exception_handlers={404: handler.not_found, 405: handler.not_found},
+        lifespan=handler.lifespan,
+    )
+
+
+# -- access keys --------------------------------------------------------------------------
+
+_KEY_CHARS = string.ascii_uppercase + string.digits
+
+
+def _read_key_file(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except OSError as e:
+        raise InvalidParameterException(f"cannot read credentials file {path}: {e}") from e
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise InvalidParameterException(
+            f"credentials file {path} is readable by other users (mode {stat.filemode(mode)}); "
+            f"run `chmod 600 {path}`"
+        )
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as e:
+        raise InvalidParameterException(f"credentials file {path} is not valid: {e}") from e
+    keys = {}
+    for section in parser.sections():
+        key_id = parser[section].get("aws_access_key_id", "").strip()
+        secret = parser[section].get("aws_secret_access_key", "").strip()
+        if not key_id or not secret:
+            raise InvalidParameterException(
+                f"credentials file {path}: [{section}] needs aws_access_key_id and "
+                "aws_secret_access_key"
+            )
+        keys[_checked_key_id(key_id, str(path))] = secret
+    if not keys:
+        raise InvalidParameterException(f"credentials file {path} holds no keys")
+    return keys
+
+
+def _checked_key_id(key_id: str, where: str) -> str:
+    if not (key_id.isascii() and key_id.isalnum() and 3 <= len(key_id) <= 128):
+        raise InvalidParameterException(
+            f"{where}: an access key id is 3-128 ASCII letters and digits, got {key_id[:40]!r}"
+        )
+    return key_id
+
+
+def _generate(path: Path) -> dict[str, str]:
+    key_id = "PT" + "".join(secrets.choice(_KEY_CHARS) for _ in range(18))
+    secret = secrets.token_urlsafe(30)
+    text = (
+        "# Access keys accepted by `persontrack serve` (AWS shared-credentials format).\n"
+        "# Add sections to accept more keys; keep this file private (mode 0600).\n"
+        f"[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    return {key_id: secret}
+
+
+def load_access_keys(
+    data_dir: str | os.PathLike[str],
+    *,
+    credentials_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[dict[str, str], Path | None, bool]:
+    """The access keys the server accepts, from the environment, a file or the data dir.
+
+    ``PERSONTRACK_ACCESS_KEY_ID`` / ``PERSONTRACK_SECRET_ACCESS_KEY`` give one key;
+    ``credentials_file`` (or ``$PERSONTRACK_CREDENTIALS_FILE``) gives any number, in the
+    AWS shared-credentials format (one ``[section]`` per key with ``aws_access_key_id`` and
+    ``aws_secret_access_key``). With neither, ``data_dir/credentials`` is used, and
+    generated (mode 0600, one key in section ``[persontrack]``) when missing.
+
+    Returns
+    -------
+    (dict, Path or None, bool)
+        Secret by key id, the file read (if any), and whether it was just generated.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> keys, path, new = load_access_keys(d, environ={})
+    >>> new, path.name, oct(path.stat().st_mode & 0o777), len(keys)
+    (True, 'credentials', '0o600', 1)
+    >>> load_access_keys(d, environ={})[0] == keys
+    True
+    """
+    env = os.environ if environ is None else environ
+    keys: dict[str, str] = {}
+    key_id = env.get("PERSONTRACK_ACCESS_KEY_ID", "")
+    secret = env.get("PERSONTRACK_SECRET_ACCESS_KEY", "")
+    if bool(key_id) != bool(secret):
+        raise InvalidParameterException(
+            "set both PERSONTRACK_ACCESS_KEY_ID and PERSONTRACK_SECRET_ACCESS_KEY, or neither"
+        )
+    if key_id:
+        keys[_checked_key_id(key_id, "PERSONTRACK_ACCESS_KEY_ID")] = secret
+    file = credentials_file or env.get("PERSONTRACK_CREDENTIALS_FILE") or None
+    if file:
+        path = Path(file).expanduser()
+        keys.update(_read_key_file(path))
+        return keys, path, False
+    if keys:
+        return keys, None, False
+    path = Path(data_dir).expanduser() / CREDENTIALS_FILE
+    if path.exists():
+        return _read_key_file(path), path, False
+    return _generate(path), path, True
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+def serve(
+    client: PersonTrackingClient,
+    keys: Mapping[str, str],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    limits: Limits | None = None,
+    access_log: bool = False,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the endpoint until SIGTERM or SIGINT, then drain requests and return.
+
+    Parameters
+    ----------
+    client : PersonTrackingClient
+        The jobs client (closed by the caller afterwards; jobs in flight keep running in
+        their workers and are answered again by the next server on the same data dir).
+    keys : mapping of str to str
+        Secret access key by access key id.
+    host, port : str, int
+        Where to listen (``port=0``: any free port).
+    limits : Limits, optional
+        See :class:`Limits`.
+    access_log : bool, default False
+        Log one line per request (uvicorn's access log).
+    on_ready : callable, optional
+        Called with the base URL once the socket listens.
+    """
+    import uvicorn
+
+    limits = limits or Limits()
+    app = create_app(client, keys, limits=limits)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise InvalidParameterException(f"cannot listen on {host}:{port}: {e}") from e
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    bound = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        timeout_keep_alive=int(limits.keep_alive),
+        timeout_graceful_shutdown=int(limits.graceful_shutdown),
+        # a backstop above the app's own limit: uvicorn answers a bare 503 past it
+        limit_concurrency=limits.max_concurrent_requests * 4,
+        server_header=False,
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
+
+    async def run() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started and on_ready is not None:
+            on_ready(url)
+        await task
+
+    # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal to the handler it found:
+    # make that ours (a no-op), so the caller can close the client and exit with status 0.
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: None)
+    try:
+        asyncio.run(run())
+    finally:
+        sock.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if not server.started:
+        raise RuntimeError(f"the server on {url} did not start (see the log above)")
+
+
+def announce(url: str, keys_path: Path | None, generated: bool, key_ids: list[str]) -> None:
+    """Print where the service listens and how to reach it (stdout: the URL line first)."""
+    print(f"persontrack serve: listening on {url}", flush=True)
+    err = sys.stderr
+    if generated and keys_path is not None:
+        print(
+            f"persontrack serve: no access keys were configured; generated key {key_ids[0]} "
+            f"into {keys_path} (mode 0600).",
+            file=err,
+        )
+    where = f" from {keys_path}" if keys_path else " from PERSONTRACK_ACCESS_KEY_ID"
+    print(f"persontrack serve: accepting {len(key_ids)} access key(s){where}.", file=err)
+    if keys_path is not None:
+        print(
+            "  Use it with any AWS SDK or the AWS CLI, e.g.\n"
+            f"    AWS_SHARED_CREDENTIALS_FILE={keys_path} AWS_PROFILE={PROFILE} \\\n"
+            f"      aws rekognition get-person-tracking --endpoint-url {url} "
+            "--region us-east-1 --job-id JOB_ID\n"
+            f'    boto3.Session(profile_name="{PROFILE}").client("rekognition", '
+            f'endpoint_url="{url}", region_name="us-east-1")  # with that environment',
+            file=err,
+            flush=True,
+        )

@@ -1,0 +1,323 @@
+"""Track the people of a live stream as it plays: results in chunks, as they come.
+
+:func:`track_stream` opens a camera or network stream (:class:`~persontrack.io.stream.StreamReader`:
+RTSP, RTMP, UDP, TCP, SRT, HTTP, ``/dev/videoN``), runs each frame it has time for through
+the same per-frame steps as :func:`~persontrack.track_video`
+(:class:`~persontrack.pipeline.FrameTracking`: detector, tracker, landmarks, faces) and hands
+out the results as DataFrame chunks: one per ``chunk_s`` seconds (or ``chunk_frames``
+analysed frames), by iteration or to a callback.
+
+Live means keeping up: the reader keeps only the newest frame, so when the analysis is
+slower than the stream the frames it had no time for are skipped (counted in
+:meth:`StreamTracking.stats`) and the delay from a frame to its results stays bounded.
+Memory holds one frame, the tracker's state and at most ``max_chunks`` undelivered chunks.
+
+A chunk has the columns of the results DataFrame (:data:`persontrack.COLUMNS`) plus
+``WallClock``: when the frame was received (UTC), beside ``Timestamp``, the video time in
+ms since the first frame. ``Index`` values are final when they appear (fragments are not
+joined afterwards, as :func:`track_video` does); a person's first rows appear with the frame
+that confirms them, so a chunk may hold rows a little older than its first frame.
+``chunk.drop(columns="WallClock")`` is a results DataFrame for every other function.
+
+Examples
+--------
+>>> import persontrack as pt
+>>> with pt.track_stream("data/sample.mp4", {"max_frames": 2}, reconnect=False) as live:
+...     chunks = list(live)
+>>> list(chunks[0].columns[-2:]), live.stats()["frames_analysed"] >= 1
+(['BodyLandmarks', 'WallClock'], True)
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InvalidParameterException, InvalidS3ObjectException
+from .io.stream import StreamFrame, StreamReader
+from .pipeline import (
+    DEFAULT_TARGET_FPS,
+    FrameTracking,
+    TrackingSettings,
+    _as_settings,
+    rows_frame,
+)
+
+CHUNK_S = 1.0
+"""Seconds of wall-clock time per chunk: results reach the user within about a second plus
+the time to analyse a frame."""
+
+MAX_CHUNKS = 64
+"""Chunks kept for a consumer that does not take them (the oldest is dropped beyond it)."""
+
+_LATENCIES_KEPT = 1000
+_WALL_TIMES_KEPT = 512  # frames whose receipt time is remembered, for rows settled late
+
+
+def _check_settings(s: TrackingSettings) -> None:
+    if s.every_n_frames is not None:
+        raise InvalidParameterException(
+            "every_n_frames does not apply to a live stream (the newest frame is analysed "
+            "whenever the last one is done); use target_fps to analyse fewer frames"
+        )
+    if s.smooth_ms:
+        raise InvalidParameterException("smooth_ms needs the whole video: not for live streams")
+
+
+class StreamTracking:
+    """A running :func:`track_stream`: iterate it for chunks, or let it call ``on_chunk``.
+
+    Stop it with :meth:`stop` (or leave its ``with`` block); it also stops when the source
+    is gone for good (``reconnect=False``, ``max_attempts``) or after ``max_frames``.
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        settings: TrackingSettings | Mapping[str, Any] | None = None,
+        *,
+        chunk_s: float = CHUNK_S,
+        chunk_frames: int | None = None,
+        on_chunk: Callable[[pd.DataFrame], None] | None = None,
+        max_chunks: int = MAX_CHUNKS,
+        **reader_options: Any,
+    ) -> None:
+        self.settings = _as_settings(settings)
+        _check_settings(self.settings)
+        if isinstance(chunk_s, bool) or not isinstance(chunk_s, (int, float)) or chunk_s <= 0:
+            raise InvalidParameterException(f"chunk_s must be a number > 0, got {chunk_s!r}")
+        if chunk_frames is not None and (
+            isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1
+        ):
+            raise InvalidParameterException(f"chunk_frames must be >= 1, got {chunk_frames!r}")
+        if not isinstance(max_chunks, int) or max_chunks < 1:
+            raise InvalidParameterException(f"max_chunks must be >= 1, got {max_chunks!r}")
+        self.chunk_s, self.chunk_frames, self.on_chunk = float(chunk_s), chunk_frames, on_chunk
+        self.reader = StreamReader(source, **reader_options)
+        self.source = self.reader.source
+        self.frame_size: tuple[int, int] | None = None
+        self._chunks: queue.Queue[pd.DataFrame | None] = queue.Queue(maxsize=max_chunks)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._latencies: deque[float] = deque(maxlen=_LATENCIES_KEPT)
+        self._counts = {"frames_analysed": 0, "frames_skipped": 0, "chunks": 0, "chunks_lost": 0}
+        self._thread = threading.Thread(target=self._run, name="persontrack-live", daemon=True)
+        self._thread.start()
+
+    # -- user side --------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        if self.on_chunk is not None:
+            raise InvalidParameterException("chunks go to on_chunk: use wait() or stop()")
+        while True:
+            try:
+                chunk = self._chunks.get(timeout=0.2)
+            except queue.Empty:
+                if not self._thread.is_alive() and self._chunks.empty():
+                    break
+                continue
+            if chunk is None:
+                break
+            yield chunk
+        self._raise_error()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop reading and analysing; returns when the current frame is done (the rows
+        gathered so far are delivered as a last chunk)."""
+        self._stop.set()
+        self.reader.stop()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until tracking ends (by itself or :meth:`stop`); whether it has ended.
+        Raises the error that ended it, if any."""
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._raise_error()
+        return not self._thread.is_alive()
+
+    @property
+    def running(self) -> bool:
+        """Whether frames are still being read and analysed."""
+        return self._thread.is_alive()
+
+    def stats(self) -> dict[str, Any]:
+        """Frames decoded, analysed, skipped (not analysed: the analysis was busy or a
+        ``target_fps`` cap), reconnections, chunks, and the delay from receiving a frame
+        to its rows (``latency_s_*`` over the last 1000 analysed frames)."""
+        r = self.reader.stats
+        lat = np.array(self._latencies) if self._latencies else np.array([np.nan])
+        return {
+            "frames_decoded": r.decoded,
+            **self._counts,
+            "frames_not_analysed": r.decoded - self._counts["frames_analysed"],
+            "reconnects": max(r.connections - 1, 0),
+            "latency_s_mean": float(np.mean(lat)),
+            "latency_s_p95": float(np.percentile(lat, 95)),
+            "latency_s_max": float(np.max(lat)),
+            "last_error": r.last_error,
+        }
+
+    def __enter__(self) -> StreamTracking:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"StreamTracking({self.source!r}, running={self.running})"
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    # -- analysis thread --------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            self._analyse()
+        except BaseException as exc:  # handed to the user's thread
+            self._error = exc
+        finally:
+            self.reader.stop()
+            self._put(None)
+
+    def _analyse(self) -> None:
+        s = self.settings
+        first = self.reader.read()
+        if first is None:
+            if self._stop.is_set():
+                return
+            raise InvalidS3ObjectException(
+                f"no frame from {self.source}: {self.reader.stats.last_error or 'it ended'}"
+            )
+        height, width = first.image.shape[:2]
+        self.frame_size = (width, height)
+        min_gap_ms = 1000.0 / (s.target_fps or DEFAULT_TARGET_FPS)
+        wall_of: dict[int, float] = {}
+        rows: list[tuple[Any, ...]] = []
+        in_chunk = 0
+        chunk_start = time.monotonic()
+        last_ms = -np.inf
+        with FrameTracking(s, width, height) as per_frame:
+            frame: StreamFrame | None = first
+            while frame is not None and not self._stop.is_set():
+                if frame.timestamp_ms - last_ms >= min_gap_ms - 0.5:
+                    last_ms = frame.timestamp_ms
+                    image = frame.image
+                    if image.shape[:2] != (height, width):  # the source changed size
+                        import cv2
+
+                        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+                    wall_of[frame.index] = frame.wall_time
+                    if len(wall_of) > _WALL_TIMES_KEPT:
+                        del wall_of[next(iter(wall_of))]
+                    rows += per_frame.step(image, frame.timestamp_ms, frame.index)
+                    self._latencies.append(time.time() - frame.wall_time)
+                    self._counts["frames_analysed"] += 1
+                    in_chunk += 1
+                else:
+                    self._counts["frames_skipped"] += 1
+                done = s.max_frames is not None and self._counts["frames_analysed"] >= s.max_frames
+                full = self.chunk_frames is not None and in_chunk >= self.chunk_frames
+                due = self.chunk_frames is None and time.monotonic() - chunk_start >= self.chunk_s
+                if full or due or done:
+                    self._emit(rows, wall_of)
+                    rows, in_chunk, chunk_start = [], 0, time.monotonic()
+                if done:
+                    break
+                frame = self.reader.read()
+        if rows or in_chunk:
+            self._emit(rows, wall_of)
+
+    def _emit(self, rows: list[tuple[Any, ...]], wall_of: Mapping[int, float]) -> None:
+        chunk = rows_frame(rows)
+        walls = [wall_of.get(int(n), np.nan) for n in chunk["FrameNumber"]]
+        chunk["WallClock"] = pd.to_datetime(pd.Series(walls, dtype="float64"), unit="s", utc=True)
+        self._counts["chunks"] += 1
+        if self.on_chunk is not None:
+            self.on_chunk(chunk)
+        else:
+            self._put(chunk)
+
+    def _put(self, chunk: pd.DataFrame | None) -> None:
+        while True:
+            try:
+                self._chunks.put_nowait(chunk)
+                return
+            except queue.Full:
+                try:  # nobody takes them: drop the oldest, never block the analysis
+                    self._chunks.get_nowait()
+                    self._counts["chunks_lost"] += 1
+                except queue.Empty:
+                    pass
+
+
+def track_stream(
+    source: str | os.PathLike[str],
+    settings: TrackingSettings | Mapping[str, Any] | None = None,
+    *,
+    chunk_s: float = CHUNK_S,
+    chunk_frames: int | None = None,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    max_chunks: int = MAX_CHUNKS,
+    **reader_options: Any,
+) -> StreamTracking:
+    """Track the people of a live stream; results come in DataFrame chunks as it plays.
+
+    Parameters
+    ----------
+    source : str
+        ``rtsp://…``, ``rtmp://…``, ``udp://…``, ``tcp://…``, ``srt://…``, ``http(s)://…``,
+        a capture device (``/dev/video0``) or a file (read as fast as it decodes).
+    settings : TrackingSettings or dict, optional
+        As for :func:`track_video`. ``target_fps`` caps the frames analysed per second
+        (default :data:`~persontrack.pipeline.DEFAULT_TARGET_FPS`), ``max_frames`` stops
+        after that many; ``every_n_frames`` and ``smooth_ms`` do not
+        apply to a live stream, and fragments are not joined (``link_fragments``).
+    chunk_s : float, default :data:`CHUNK_S`
+        A chunk every this many seconds (wall clock).
+    chunk_frames : int, optional
+        A chunk every this many analysed frames instead.
+    on_chunk : callable, optional
+        Called with each chunk (from the analysis thread) instead of iterating.
+    max_chunks : int, default :data:`MAX_CHUNKS`
+        Undelivered chunks kept when iterating slower than they come.
+    **reader_options
+        For :class:`~persontrack.io.stream.StreamReader`: ``reconnect``, ``max_attempts``,
+        ``open_timeout_s``, ``read_timeout_s``, ``backoff_s``, ``max_backoff_s``,
+        ``options`` (FFmpeg's, e.g. ``{"rtsp_transport": "tcp"}``), ``format``.
+
+    Returns
+    -------
+    StreamTracking
+        Running already: iterate it for chunks (columns of the results DataFrame plus
+        ``WallClock``), or :meth:`~StreamTracking.wait` for it with ``on_chunk``; stop it
+        with :meth:`~StreamTracking.stop`; :meth:`~StreamTracking.stats` for counters.
+
+    Raises
+    ------
+    InvalidParameterException
+        When a setting is invalid.
+    InvalidS3ObjectException
+        (While iterating, or from ``wait``) when the source gives no frame at all.
+    """
+    return StreamTracking(
+        source,
+        settings,
+        chunk_s=chunk_s,
+        chunk_frames=chunk_frames,
+        on_chunk=on_chunk,
+        max_chunks=max_chunks,
+        **reader_options,
+    )

@@ -1,0 +1,155 @@
+"""The job store under attack: its folder deleted or replaced under a running client, its
+write lock held by another process, two processes sharing one data dir.
+
+Defect 4 of issue 14: after the data dir was deleted the client kept answering from the
+unlinked database and ``start_person_tracking`` raised a raw FileNotFoundError after
+writing a job row. Defect 7: under contention workers crashed with an uncaught
+ProvisionedThroughputExceededException and clients raised it; store calls now retry with
+backoff until ``busy_timeout`` (clients, default 30 s) or ``WORKER_BUSY_TIMEOUT`` (workers).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from jobs_support import FAKE_TRACKER, VIDEO
+
+from persontrack.errors import InternalServerError
+from persontrack.jobs import _store
+
+
+def integrity(path) -> str:
+    with sqlite3.connect(path) as db:
+        return db.execute("PRAGMA integrity_check").fetchone()[0]
+
+
+def test_data_dir_deleted_under_a_running_client(clients):
+    c = clients()
+    job = c.start_person_tracking(Video=VIDEO)["JobId"]
+    c.wait(job, timeout=60)
+    clients.shutdown()  # no worker keeps the folder alive
+    shutil.rmtree(clients.data_dir)
+    for call in (
+        lambda: c.get_person_tracking(JobId=job),
+        lambda: c.describe_job(job),
+        lambda: c.list_jobs(),
+        lambda: c.start_person_tracking(Video=VIDEO),
+    ):
+        with pytest.raises(InternalServerError, match="deleted"):
+            call()
+    assert not clients.data_dir.exists(), "nothing was written after the folder went"
+
+
+def test_data_dir_replaced_under_a_running_client(clients):
+    old = clients()
+    job = old.start_person_tracking(Video=VIDEO)["JobId"]
+    old.wait(job, timeout=60)
+    clients.shutdown()
+    shutil.rmtree(clients.data_dir)
+    new = clients()  # recreates an empty store in the same place
+    with pytest.raises(InternalServerError, match="replaced"):
+        old.start_person_tracking(Video=VIDEO)
+    with pytest.raises(InternalServerError, match="replaced"):
+        old.get_person_tracking(JobId=job)
+    assert len(new.list_jobs()) == 0, "no half-started job in the new store"
+    assert integrity(clients.data_dir / "jobs.sqlite3") == "ok"
+
+
+def test_a_failed_worker_start_leaves_no_job(clients, monkeypatch):
+    c = clients()
+
+    def broken(*args, **kwargs):
+        raise FileNotFoundError("logs folder vanished")
+
+    monkeypatch.setattr("subprocess.Popen", broken)
+    with pytest.raises(InternalServerError, match="cannot start a worker"):
+        c.start_person_tracking(Video=VIDEO, ClientRequestToken="t-spawn")
+    monkeypatch.undo()
+    assert c.store.list_jobs() == []
+    assert c.store.live_workers() == []
+    # the token is free again: the retry makes the job
+    job = c.start_person_tracking(Video=VIDEO, ClientRequestToken="t-spawn")["JobId"]
+    assert c.wait(job, timeout=60)["JobStatus"] == "SUCCEEDED"
+
+
+HOLD_SECONDS = 20.0
+"""Well over the old 10 s busy timeout after which clients and workers gave up (a worker
+needs a few seconds to start on a loaded machine before it meets the lock)."""
+
+_HOLDER = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("COMMIT")
+"""
+
+
+def test_callers_and_workers_wait_for_a_store_locked_by_another_process(clients):
+    c = clients(settings={"rows": 30}, max_workers=1)
+    done = c.start_person_tracking(Video=VIDEO)["JobId"]
+    c.wait(done, timeout=60)
+    db = clients.data_dir / "jobs.sqlite3"
+    # a job queued with a worker reserved for it, whose process starts during the lock
+    queued, created, spawn = c.store.create_job(
+        job_id="w" * 64,
+        client_token=None,
+        request_hash="h",
+        request={"Video": VIDEO},
+        source=c.storage.locate(VIDEO["S3Object"]),
+        notification=None,
+        config={"tracker": FAKE_TRACKER, "settings": {"rows": 30}},
+        max_jobs=20,
+        max_workers=1,
+        worker_id="late-worker",
+        heartbeat_timeout=60,
+    )
+    assert created and spawn
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(_HOLDER), str(db), str(HOLD_SECONDS)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        c._spawn("late-worker")  # its registration and claim meet the held lock
+        worker = c._children[-1]
+        t0 = time.monotonic()
+        # a client write waits for the lock, then succeeds
+        job = c.start_person_tracking(Video=VIDEO)["JobId"]
+        waited = time.monotonic() - t0
+        assert waited > HOLD_SECONDS - 5, waited
+        assert holder.wait(timeout=30) == 0
+        log = clients.data_dir / "logs" / "workers.log"
+        assert worker.wait(timeout=60) == 0, log.read_text()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    assert c.wait(queued, timeout=60)["JobStatus"] == "SUCCEEDED"
+    assert c.wait(job, timeout=60)["JobStatus"] == "SUCCEEDED"
+    assert c.get_person_tracking(JobId=done, MaxResults=5)["JobStatus"] == "SUCCEEDED"
+    assert integrity(db) == "ok"
+
+
+def test_the_deadline_is_documented_and_named(clients):
+    c = clients(busy_timeout=0.5)
+    blocker = sqlite3.connect(clients.data_dir / "jobs.sqlite3", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(c.exceptions.ProvisionedThroughputExceededException) as e:
+            c.start_person_tracking(Video=VIDEO)
+        assert 0.4 < time.monotonic() - t0 < 5
+        assert "0.5 s" in e.value.message
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert _store.WORKER_BUSY_TIMEOUT >= 60

@@ -1,0 +1,80 @@
+"""Stitching segments' tracks and cutting videos into segments."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from persontrack.jobs.segments import plan_segments
+from persontrack.tracking.stitch import Stitcher, match_tracks
+
+
+def walkers(n: int = 6, frames: int = 300, seed: int = 1) -> pd.DataFrame:
+    """``n`` people crossing the frame at 25 fps, appearing and leaving at random times."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(n):
+        first = int(rng.integers(0, frames - 60))
+        last = int(rng.integers(first + 50, frames))
+        f = np.arange(first, last)
+        x0, vx = rng.random() * 0.7, (rng.random() - 0.5) * 0.004
+        parts.append(pd.DataFrame({
+            "Timestamp": f * 40, "Index": i, "Left": np.clip(x0 + vx * (f - first), 0, 0.8),
+            "Top": 0.2 + 0.05 * i / n, "Width": 0.12, "Height": 0.4,
+        }))  # fmt: skip
+    df = pd.concat(parts, ignore_index=True).sort_values(["Timestamp", "Index"])
+    first_seen = df.groupby("Index")["Timestamp"].min().sort_values(kind="mergesort")
+    order = {old: k for k, old in enumerate(first_seen.index)}
+    df = df.assign(Index=df["Index"].map(order)).sort_values(["Timestamp", "Index"])
+    return df.reset_index(drop=True)
+
+
+def segment_rows(df: pd.DataFrame, warmup: int, end: int | None, seed: int) -> pd.DataFrame:
+    """What a tracker run on ``[warmup, end)`` reports: same boxes, its own numbering."""
+    ts = df["Timestamp"]
+    part = df[(ts >= warmup) & ((ts < end) if end is not None else True)]
+    ids = part["Index"].unique()
+    shuffled = np.random.default_rng(seed).permutation(len(ids)) + 100
+    return part.assign(Index=part["Index"].map(dict(zip(ids, shuffled, strict=True))))
+
+
+@pytest.mark.parametrize("segment_s", [2.5, 4.0, 100.0])
+def test_stitched_segments_give_the_whole_runs_indexes(segment_s):
+    whole = walkers()
+    stitcher = Stitcher()
+    parts = [
+        stitcher.add(segment_rows(whole, s.warmup_ms, s.end_ms, s.number),
+                     start_ms=s.start_ms, end_ms=s.end_ms)
+        for s in plan_segments(12.0, segment_seconds=segment_s, overlap_seconds=1.0)
+    ]  # fmt: skip
+    out = pd.concat(parts, ignore_index=True).sort_values(["Timestamp", "Index"])
+    pd.testing.assert_frame_equal(out.reset_index(drop=True), whole, check_dtype=False)
+
+
+def test_a_person_first_seen_in_the_warm_up_only_is_dropped_with_it():
+    s = Stitcher()
+    rows = pd.DataFrame({"Timestamp": [0, 40, 80], "Index": [3, 3, 4], "Left": 0.1,
+                         "Top": 0.1, "Width": 0.2, "Height": 0.3})  # fmt: skip
+    assert s.add(rows, start_ms=80)["Index"].tolist() == [0]  # index 4 is the first owned
+    assert s.next_index == 1
+
+
+def test_different_people_in_the_overlap_are_not_joined():
+    a = pd.DataFrame({"Timestamp": [0, 40, 80], "Index": 1, "Left": 0.1, "Top": 0.1,
+                      "Width": 0.2, "Height": 0.3})  # fmt: skip
+    b = a.assign(Index=7, Left=0.6)
+    assert match_tracks(a, b) == {}
+    assert match_tracks(a, a.assign(Index=7)) == {7: 1}
+    assert match_tracks(a.iloc[:1], a.iloc[:1].assign(Index=7)) == {7: 1}
+    assert match_tracks(a.iloc[:2], a.iloc[:2].assign(Index=7), min_common=3) == {}
+
+
+def test_plan_segments_cover_the_video_once():
+    segs = plan_segments(3600.0, segment_seconds=60, overlap_seconds=2)
+    assert len(segs) == 60
+    assert segs[0].start_ms == 0 and segs[-1].end_ms is None
+    for a, b in zip(segs, segs[1:], strict=False):
+        assert a.end_ms == b.start_ms and b.warmup_ms == b.start_ms - 2000
+    assert len(plan_segments(89.0, segment_seconds=60)) == 1  # < 1.5 segments: one
+    assert len(plan_segments(None)) == 1  # duration unknown
