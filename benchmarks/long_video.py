@@ -58,9 +58,11 @@ def run_once(video: Path, minutes: float, workers: int, settings: dict, segment:
     from dataclasses import replace
 
     from persontrack.io.files import ResultsWriter
-    from persontrack.jobs.segments import dask_client, plan_segments, track_segments
+    from persontrack.io.video import read_metadata
+    from persontrack.jobs.segments import dask_client, overlap_for, plan_segments, track_segments
 
-    segments = plan_segments(minutes * 60, segment_seconds=segment)
+    overlap = overlap_for(settings, read_metadata(video).FrameRate, 2.0)
+    segments = plan_segments(minutes * 60, segment_seconds=segment, overlap_seconds=overlap)
     segments[-1] = replace(segments[-1], end_ms=int(minutes * 60_000))
     rows, people = 0, set()
     t0 = time.perf_counter()

@@ -49,6 +49,7 @@ from .segments import (
     DEFAULT_SEGMENT_SECONDS,
     dask_client,
     load_callable,
+    overlap_for,
     plan_segments,
     supports_segments,
     track_segments,
@@ -210,10 +211,18 @@ def run_job(
             name = f"s3://{s3['Bucket']}/{s3['Name']}"
             duration = probe_duration(path)
             check_limits(path.stat().st_size, duration, name=name)
+            settings = config.get("settings") or {}
+            if not supports_segments(load_callable(spec)) or settings.get("max_frames"):
+                duration = None  # one task for the whole video
+            overlap = config.get("overlap_seconds") or DEFAULT_OVERLAP_SECONDS
+            if duration:
+                from ..io.video import read_metadata
+
+                overlap = overlap_for(settings, read_metadata(path).FrameRate, overlap)
             segments = plan_segments(
-                duration if supports_segments(load_callable(spec)) else None,
+                duration,
                 segment_seconds=config.get("segment_seconds") or DEFAULT_SEGMENT_SECONDS,
-                overlap_seconds=config.get("overlap_seconds") or DEFAULT_OVERLAP_SECONDS,
+                overlap_seconds=overlap,
             )
             count, last = 0, None
             for _, rows, part in track_segments(

@@ -48,6 +48,14 @@ The tracker needs two sightings before it gives a person an Index and a person w
 in from behind someone takes a few frames more; 2 s (50 frames at 25 fps) leaves
 well over a second of confirmed track to compare, at a cost of 2/60 of the work.
 """
+MIN_OVERLAP_FRAMES = 4
+"""Least analysed frames in an overlap, whatever ``overlap_seconds`` says.
+
+With sparse sampling (``every_n_frames=25`` at 10 fps: one frame per 2.5 s) a 2-s overlap
+may hold no analysed frame at all, and then nothing links the segments: every person
+would get a new Index at each boundary. The tracker needs two sightings to confirm a
+person; four leave the stitcher two confirmed boxes to compare.
+"""
 PROGRESS_INTERVAL = 0.5
 """Least seconds between two progress events of one task."""
 LOOKAHEAD_PER_WORKER = 2
@@ -96,6 +104,26 @@ def plan_segments(
         start = k * step
         out.append(Segment(k, max(0, start - overlap), start, None if k == n - 1 else start + step))
     return out
+
+
+def overlap_for(
+    settings: Mapping[str, Any] | None, frame_rate: float, overlap_seconds: float
+) -> float:
+    """``overlap_seconds``, widened to hold :data:`MIN_OVERLAP_FRAMES` analysed frames.
+
+    Examples
+    --------
+    >>> overlap_for({"every_n_frames": 25}, 10.0, 2.0), overlap_for(None, 25.0, 2.0)
+    (10.0, 2.0)
+    """
+    s = dict(settings or {})
+    if s.get("every_n_frames"):
+        step = float(s["every_n_frames"]) / frame_rate if frame_rate > 0 else 0.0
+    elif s.get("target_fps"):
+        step = 1.0 / float(s["target_fps"])
+    else:
+        step = 1.0 / frame_rate if frame_rate > 0 else 0.0
+    return max(float(overlap_seconds), MIN_OVERLAP_FRAMES * step)
 
 
 def load_callable(spec: str) -> Callable[..., Any]:
@@ -379,12 +407,13 @@ def iter_segments(
 
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidParameterException("tracking on Dask workers needs a video file path")
+    from ..io.video import read_metadata
+
     path = Path(source)
     s = _as_settings(settings)
     duration = None if s.max_frames is not None else probe_duration(path)
-    segments = plan_segments(
-        duration, segment_seconds=segment_seconds, overlap_seconds=overlap_seconds
-    )
+    overlap = overlap_for(s.to_dict(), read_metadata(path).FrameRate, overlap_seconds)
+    segments = plan_segments(duration, segment_seconds=segment_seconds, overlap_seconds=overlap)
     with dask_client(workers, scheduler_address) as client:
         for _, rows, part in track_segments(
             client, tracker, str(path.resolve()), s.to_dict(), segments, progress=progress
