@@ -30,7 +30,7 @@ test: lint
 # Benchmarks (scripts that print figures; see README "Measured").
 # The tracker peers and TrackEval need numpy 2: they get their own venv.
 BENCH_VENV ?= /tmp/pt-bench
-.PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-jobs bench-serve
+.PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-landmarks bench-jobs bench-serve
 bench-venv:
 	python3 -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/pip install --quiet -r benchmarks/requirements-trackers.txt
@@ -44,6 +44,9 @@ bench-detection: install
 
 bench-pipeline: install
 	$(PY) benchmarks/pipeline_speed.py
+
+bench-landmarks: install
+	$(PY) benchmarks/landmark_sizes.py
 
 bench-jobs: install
 	$(PY) benchmarks/jobs_paging.py

@@ -151,7 +151,9 @@ def test_appearance_is_on_by_default_and_can_be_turned_off(sample_video, sample_
     assert sample_result.timings["appearance"] > 0
     motion = pt.track_video(sample_video, {"appearance": None, "faces": False, "landmarks": False})
     assert motion.frame["Index"].nunique() == 2
-    assert motion.timings["appearance"] == 0
+    assert motion.settings["appearance"] is None
+    # No crops embedded: the stage's time is only the clock reads around nothing.
+    assert motion.timings["appearance"] < sample_result.timings["appearance"] / 10
     with pytest.raises(pt.InvalidParameterException, match="appearance must be"):
         pt.track_video(sample_video, {"appearance": 3})
     with pytest.raises(pt.InvalidParameterException, match="OpenVINO .xml"):
