@@ -1,5 +1,6 @@
 # Two entry points, each installs what it needs into .venv first:
-#   make demo   track the sample video in data/ -> out/sample.json + out/sample_paths.png
+#   make demo   a People Pathing job on the sample video in data/ (SQLite job store in out/jobs,
+#               a local Dask cluster) -> out/sample.json, its GetPersonTracking response
 #   make test   run every test (what .ci/run runs)
 PYTHON ?= python3
 VENV ?= .venv
@@ -15,8 +16,15 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 install: $(VENV)/.installed
 
+DEMO := --data-dir out/jobs --bucket-root out/buckets
 demo: install
-	$(VENV)/bin/persontrack track data/sample.mp4 -o out/sample.json --plot out/sample_paths.png
+	mkdir -p out/buckets/videos
+	cp data/sample.mp4 out/buckets/videos/sample.mp4
+	$(VENV)/bin/persontrack start $(DEMO) --bucket videos --name sample.mp4 --token demo --wait \
+		> out/job.json
+	$(VENV)/bin/persontrack get $(DEMO) --all \
+		$$($(PY) -c "import json; print(json.load(open('out/job.json'))['JobId'])") > out/sample.json
+	@echo "out/sample.json: $$($(PY) -c "import json; print(len(json.load(open('out/sample.json'))['Persons']))") Persons"
 
 lint: install
 	$(VENV)/bin/ruff check persontrack tests benchmarks

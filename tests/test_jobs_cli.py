@@ -67,3 +67,16 @@ def test_cli_errors_are_one_line_with_the_rekognition_code(clients):
     assert out.returncode == 2 and "InvalidS3ObjectException" in out.stderr
     out = run(clients, "get", "x", "--max-results", "0", check=False)
     assert out.returncode == 2 and "InvalidParameterException" in out.stderr
+
+
+def test_start_waits_and_get_follows_every_page(clients):
+    c = clients()
+    start = "start --bucket videos --name sample.mp4 --token cli-wait --wait".split()
+    done = json.loads(run(clients, *start).stdout)
+    assert done["JobStatus"] == "SUCCEEDED"
+    assert c.describe_job(done["JobId"])["JobStatus"] == "SUCCEEDED"  # ended before it returned
+    whole = c.get_person_tracking(JobId=done["JobId"], MaxResults=1000)
+    assert 10 < len(whole["Persons"]) < 1000 and "NextToken" not in whole
+    every = json.loads(run(clients, "get", done["JobId"], "--max-results", "10", "--all").stdout)
+    assert "NextToken" not in every
+    assert every["Persons"] == json.loads(json.dumps(whole["Persons"], default=str))

@@ -69,9 +69,14 @@ def _start(args: argparse.Namespace) -> int:
         request["NotificationChannel"] = {"SNSTopicArn": args.sns_topic, "RoleArn": args.role_arn}
     elif args.webhook:
         request["NotificationChannel"] = args.webhook
-    response = _client(args).start_person_tracking(**request)
-    _print({"JobId": response["JobId"]})
-    return 0
+    client = _client(args)
+    response = client.start_person_tracking(**request)
+    if not args.wait:
+        _print({"JobId": response["JobId"]})
+        return 0
+    done = client.wait(response["JobId"], progress=True)
+    _print({k: done[k] for k in ("JobId", "JobStatus", "StatusMessage") if done.get(k)})
+    return 0 if done["JobStatus"] == "SUCCEEDED" else 1
 
 
 def _get(args: argparse.Namespace) -> int:
@@ -80,7 +85,14 @@ def _get(args: argparse.Namespace) -> int:
         request["MaxResults"] = args.max_results
     if args.next_token:
         request["NextToken"] = args.next_token
-    response = _client(args).get_person_tracking(**request)
+    client = _client(args)
+    response = client.get_person_tracking(**request)
+    while args.all and response.get("NextToken"):
+        page = client.get_person_tracking(**{**request, "NextToken": response["NextToken"]})
+        response["Persons"] += page["Persons"]
+        response["NextToken"] = page.get("NextToken")
+    if not response.get("NextToken"):
+        response.pop("NextToken", None)
     response.pop("ResponseMetadata", None)
     _print(response)
     return 0
@@ -157,12 +169,18 @@ def add_job_commands(subparsers: Any) -> None:
     s.add_argument("--sns-topic", help="SNS topic ARN to notify on completion")
     s.add_argument("--role-arn", help="IAM role ARN for the SNS notification")
     s.add_argument("--webhook", help="URL to POST the completion message to")
+    s.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for the job to end (progress on stderr); exit 1 if it FAILED",
+    )
     _common(s)
     s.set_defaults(func=_start)
 
     g = subparsers.add_parser("get", help="one page of a job's results (GetPersonTracking)")
     g.add_argument("job_id", metavar="JOB_ID")
     g.add_argument("--max-results", type=int, help="Persons per page (1-1000, default 1000)")
+    g.add_argument("--all", action="store_true", help="follow NextToken: every page in one")
     g.add_argument("--next-token", help="NextToken from the previous page")
     g.add_argument("--sort-by", default="TIMESTAMP", choices=("INDEX", "TIMESTAMP"))
     _common(g)
