@@ -55,7 +55,8 @@ def test_video_from_an_s3_compatible_server(clients, aws, s3_video):
     c = clients(storage="s3", s3_endpoint_url=aws, region_name=REGION, settings={"rows": 40})
     video = {"S3Object": {"Bucket": bucket, "Name": "cams/door.mp4", "Version": v1}}
     job_id = c.start_person_tracking(Video=video)["JobId"]
-    assert c.wait(job_id, timeout=60)["JobStatus"] == "SUCCEEDED"
+    done = c.wait(job_id, timeout=60)
+    assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
     page = c.get_person_tracking(JobId=job_id)
     assert page["Video"] == video
     assert page["VideoMetadata"]["FrameWidth"] == 640

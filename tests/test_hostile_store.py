@@ -96,6 +96,8 @@ def test_callers_and_workers_wait_for_a_store_locked_by_another_process(clients)
     c = clients(settings={"rows": 30}, max_workers=1)
     done = c.start_person_tracking(Video=VIDEO)["JobId"]
     c.wait(done, timeout=60)
+    for runner in c._children:  # the job runner leaves once no job is left
+        runner.wait(timeout=60)
     db = clients.data_dir / "jobs.sqlite3"
     # a job queued with a worker reserved for it, whose process starts during the lock
     queued, created, spawn = c.store.create_job(

@@ -208,9 +208,14 @@ def run_segment(
 
 @contextlib.contextmanager
 def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
-    """The video as a path: a job's source is opened here, where it is read (a local file
-    within its bucket root, never through a link; an S3 object downloaded)."""
-    if source is None:
+    """The video as a path where this task runs.
+
+    A job's local video is opened here, where it is read (within its bucket root, never
+    through a link); a downloaded S3 object is read from the job runner's copy when this
+    task runs on the same machine, and downloaded again elsewhere.
+    """
+    local = source is not None and source.get("kind") == "local"
+    if source is None or (not local and Path(video).is_file()):
         yield video
         return
     from ._storage import open_source
