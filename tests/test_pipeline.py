@@ -146,11 +146,13 @@ def test_landmark_rate(sample_video):
 
 
 def test_appearance_is_on_by_default_and_can_be_turned_off(sample_video, sample_result, tmp_path):
-    # B passes in front of A (data/README.md): two people, two Indexes either way.
+    # B passes in front of A (data/README.md): with appearance, two people, two Indexes;
+    # by motion alone A may come out from behind B as a third.
     assert sample_result.settings["appearance"] == "0277"
     assert sample_result.timings["appearance"] > 0
+    assert sample_result.frame["Index"].nunique() == 2
     motion = pt.track_video(sample_video, {"appearance": None, "faces": False, "landmarks": False})
-    assert motion.frame["Index"].nunique() == 2
+    assert motion.frame["Index"].nunique() >= 2
     assert motion.settings["appearance"] is None
     # No crops embedded: the stage's time is only the clock reads around nothing.
     assert motion.timings["appearance"] < sample_result.timings["appearance"] / 10
