@@ -31,6 +31,7 @@ Two segments that saw one person walking; the second numbered it 5 on its own:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -345,7 +346,7 @@ class Stitcher:
         last = seen.sort_values("Timestamp", kind="mergesort").groupby("Index").tail(1)
         old = self._ends.set_index("Index")
         app = {mapping[int(k)]: v for k, v in (appearance or {}).items() if int(k) in mapping}
-        keep: dict[int, dict[str, object]] = {int(i): dict(r) for i, r in old.iterrows()}
+        keep: dict[int, dict[str, Any]] = {int(i): dict(r) for i, r in old.iterrows()}
         for _, r in last.iterrows():
             i = int(r["Index"])
             prev = keep.get(i)
