@@ -42,7 +42,7 @@ from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_r
 from .errors import InvalidParameterException
 from .io.video import VideoMetadata, open_video
 from .schema import COLUMNS, compact_landmarks, validate_frame
-from .tracking.postprocess import link_tracks, smooth_tracks
+from .tracking.postprocess import link_tracks, smooth_tracks, track_appearance
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.detections import Detections
@@ -239,6 +239,10 @@ class TrackingResult:
         Wall-clock seconds spent in each stage of :data:`STAGES` (``convert``: making the
         result rows and the DataFrame, linking and smoothing included), and ``frames``, the
         number of frames analysed. Not part of the results.
+    appearance : dict or None
+        ``{Index: unit vector}``, each person's mean appearance embedding (without
+        ``appearance`` in the settings: None). Not part of the results; segments of one
+        video are stitched by it (:class:`persontrack.tracking.stitch.Stitcher`).
     """
 
     frame: pd.DataFrame
@@ -246,6 +250,7 @@ class TrackingResult:
     settings: dict[str, Any]
     versions: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    appearance: dict[int, np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def to_response(self, **kwargs: Any) -> dict[str, Any]:
         """The full GetPersonTracking response (see :func:`dataframe_to_response`).
@@ -631,17 +636,25 @@ def track_video(
                 clock = time.perf_counter()
     clock = time.perf_counter()
     df = rows_frame(rows)
+    embeddings = None
+    if dimension and len(row_emb) == len(df):
+        nan = np.full(dimension, np.nan, np.float32)
+        embeddings = np.stack([nan if e is None else e for e in row_emb]) if row_emb else None
     if s.link_fragments and len(df):
-        embeddings = None
-        if dimension and len(row_emb) == len(df):
-            nan = np.full(dimension, np.nan, np.float32)
-            embeddings = np.stack([nan if e is None else e for e in row_emb])
         df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
+    appearance = None
+    if dimension:
+        appearance = {} if embeddings is None else track_appearance(
+            _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height),
+            embeddings,
+        )  # fmt: skip
     if s.smooth_ms > 0 and len(df):
         df = _smooth_boxes(df, float(s.smooth_ms), width, height)
     df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
-    result = TrackingResult(df, meta, s.to_dict(), versions(), {**spent, "frames": analysed})
+    result = TrackingResult(
+        df, meta, s.to_dict(), versions(), {**spent, "frames": analysed}, appearance
+    )
     df.attrs[RESPONSE_ATTR] = {
         "VideoMetadata": meta.to_dict(),
         EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},

@@ -78,3 +78,45 @@ def test_plan_segments_cover_the_video_once():
         assert a.end_ms == b.start_ms and b.warmup_ms == b.start_ms - 2000
     assert len(plan_segments(89.0, segment_seconds=60)) == 1  # < 1.5 segments: one
     assert len(plan_segments(None)) == 1  # duration unknown
+
+
+def person(index: int, times: range, left: float) -> pd.DataFrame:
+    """One person standing at ``left``, seen at the timestamps ``times``."""
+    ts = list(times)
+    return pd.DataFrame({"Timestamp": ts, "Index": index, "Left": left, "Top": 0.2,
+                         "Width": 0.12, "Height": 0.4})  # fmt: skip
+
+
+def test_a_person_hidden_longer_than_a_segment_is_matched_to_an_earlier_segments_rows():
+    # segments of 1 s with 1.5-s warm-ups; A hidden from 1.8 s to 3.2 s: segment 2 sees A
+    # only in its warm-up, segment 3's warm-up (from 1.5 s) sees A before and after
+    a_seen = [*range(0, 1800, 40), *range(3200, 4000, 40)]
+    whole = pd.concat([person(0, a_seen, 0.3), person(1, range(0, 4000, 40), 0.7)])
+    plan = [(0, 0, 1000), (0, 1000, 2000), (500, 2000, 3000), (1500, 3000, None)]
+    s = Stitcher()
+    out = []
+    for k, (warmup, start, end) in enumerate(plan):
+        seen = segment_rows(whole, warmup, end, seed=k)
+        out.append(s.add(seen, start_ms=start, end_ms=end))
+    got = pd.concat(out).sort_values(["Timestamp", "Index"], ignore_index=True)
+    want = whole.sort_values(["Timestamp", "Index"], ignore_index=True)
+    assert got["Index"].tolist() == want["Index"].tolist()
+
+
+@pytest.mark.parametrize(("looks", "index"), [("alike", 0), ("unlike", 2), (None, 2)])
+def test_a_person_back_after_a_boundary_keeps_their_index_by_appearance(looks, index):
+    # A is last seen at 0.7 s, before segment 1's warm-up (from 0.8 s), and back at 1.5 s
+    first = pd.concat([person(7, range(0, 720, 40), 0.3), person(8, range(0, 1000, 40), 0.7)])
+    second = pd.concat([person(3, range(1500, 2000, 40), 0.35),
+                        person(4, range(800, 2000, 40), 0.7)])  # fmt: skip
+    a, b = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    back = {"alike": np.array([0.8, 0.6]), "unlike": b}.get(looks or "")
+    s = Stitcher()
+    s.add(first, start_ms=0, end_ms=1000, appearance={7: a, 8: b}, aspect=16 / 9)
+    rows = s.add(
+        second,
+        start_ms=1000,
+        appearance=None if back is None else {3: back, 4: b},
+        aspect=16 / 9,
+    )
+    assert rows.groupby("Index")["Timestamp"].min().to_dict() == {1: 1000, index: 1500}

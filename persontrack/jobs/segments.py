@@ -151,12 +151,14 @@ def supports_segments(tracker: Callable[..., Any]) -> bool:
 
 @dataclass
 class SegmentResult:
-    """What one task returns: its rows and the run's description."""
+    """What one task returns: its rows, the run's description and, when the tracker
+    gives them, each Index's appearance (for stitching; see ``TrackingResult``)."""
 
     frame: pd.DataFrame
     metadata: dict[str, Any]
     settings: dict[str, Any]
     versions: dict[str, Any]
+    appearance: dict[int, Any] | None = None
 
 
 def run_segment(
@@ -203,6 +205,7 @@ def run_segment(
         metadata=meta.to_dict() if hasattr(meta, "to_dict") else dict(meta),
         settings=dict(result.settings),
         versions=dict(result.versions),
+        appearance=getattr(result, "appearance", None),
     )
 
 
@@ -337,7 +340,14 @@ def track_segments(
             while order in done:
                 seg = segments[order]
                 part = done.pop(order)
-                rows = stitcher.add(part.frame, start_ms=seg.start_ms, end_ms=seg.end_ms)
+                rows = stitcher.add(
+                    part.frame,
+                    start_ms=seg.start_ms,
+                    end_ms=seg.end_ms,
+                    appearance=part.appearance,
+                    aspect=_aspect(part.metadata),
+                )
+                part.appearance = None
                 rows = sort_results(rows, "TIMESTAMP")
                 part.frame = rows.iloc[:0]
                 yield seg, rows, part
@@ -349,6 +359,12 @@ def track_segments(
         if topic is not None:
             with contextlib.suppress(Exception):
                 dask_client.unsubscribe_topic(topic)
+
+
+def _aspect(metadata: Mapping[str, Any]) -> float:
+    """Frame width over height (1.0 when unknown)."""
+    w, h = metadata.get("FrameWidth") or 0, metadata.get("FrameHeight") or 0
+    return float(w) / float(h) if w and h else 1.0
 
 
 @contextlib.contextmanager

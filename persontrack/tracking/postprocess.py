@@ -46,10 +46,29 @@ from scipy.sparse.csgraph import connected_components
 from ..errors import InvalidParameterException
 from ..geometry import box_iou
 
-__all__ = ["INTERPOLATED_CONFIDENCE", "interpolate_tracks", "link_tracks", "smooth_tracks"]
+__all__ = [
+    "INTERPOLATED_CONFIDENCE",
+    "interpolate_tracks",
+    "link_tracks",
+    "smooth_tracks",
+    "track_appearance",
+]
 
 INTERPOLATED_CONFIDENCE = -1.0
 """``conf`` of the boxes :func:`interpolate_tracks` adds (MOT's "no score")."""
+
+MAX_GAP_MS = 8000.0
+"""Default ``max_gap_ms`` of :func:`link_tracks` (also used to stitch segments)."""
+POSITION_TOLERANCE = 0.3
+"""Default ``position_tolerance`` of :func:`link_tracks`."""
+MAX_HEIGHT_RATIO = 1.3
+"""Default ``max_height_ratio`` of :func:`link_tracks`."""
+MAX_APPEARANCE_DISTANCE = 0.4
+"""Default ``max_appearance_distance`` of :func:`link_tracks`."""
+MAX_SPEED = 1.5
+"""Default ``max_speed`` of :func:`link_tracks`."""
+APPEARANCE_MAX_OVERLAP = 0.3
+"""Default ``appearance_max_overlap`` of :func:`link_tracks`."""
 
 _COLUMNS = ("frame", "id", "x", "y", "w", "h")
 
@@ -58,19 +77,19 @@ def link_tracks(
     tracks: pd.DataFrame,
     frame_rate: float,
     *,
-    max_gap_ms: float = 8000.0,
+    max_gap_ms: float = MAX_GAP_MS,
     velocity_window_ms: float = 1000.0,
-    position_tolerance: float = 0.3,
+    position_tolerance: float = POSITION_TOLERANCE,
     velocity_tolerance: float = 0.1,
-    max_height_ratio: float = 1.3,
+    max_height_ratio: float = MAX_HEIGHT_RATIO,
     max_cost: float = 1.0,
     embeddings: np.ndarray | None = None,
-    max_appearance_distance: float = 0.4,
-    max_speed: float = 1.5,
+    max_appearance_distance: float = MAX_APPEARANCE_DISTANCE,
+    max_speed: float = MAX_SPEED,
     reentry_max_gap_ms: float = 300000.0,
     reentry_appearance_distance: float = 0.2,
     appearance_weight: float = 0.5,
-    appearance_max_overlap: float = 0.3,
+    appearance_max_overlap: float = APPEARANCE_MAX_OVERLAP,
 ) -> pd.DataFrame:
     """Give one id to track fragments that are the same person.
 
@@ -266,6 +285,55 @@ def link_tracks(
     out = tracks.copy()
     out["id"] = tracks["id"].map(mapping).astype(tracks["id"].dtype)
     return _sorted(out)
+
+
+def track_appearance(
+    tracks: pd.DataFrame,
+    embeddings: np.ndarray,
+    *,
+    max_overlap: float = APPEARANCE_MAX_OVERLAP,
+) -> dict[int, np.ndarray]:
+    """Each id's appearance, as :func:`link_tracks` sees a fragment's.
+
+    Parameters
+    ----------
+    tracks : pandas.DataFrame
+        MOT rows (``frame, id, x, y, w, h``). Not modified.
+    embeddings : numpy.ndarray
+        (len(tracks), D) embedding of each row (unit vectors, NaN rows for none).
+    max_overlap : float
+        See ``appearance_max_overlap`` of :func:`link_tracks`.
+
+    Returns
+    -------
+    dict
+        ``{id: unit vector}``: the normalised mean of the id's embeddings whose boxes
+        overlap no other box of their frame by more than ``max_overlap``; ids without
+        such an embedding are left out.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> df = pd.DataFrame({"frame": [1, 2, 1], "id": [1, 1, 2], "x": [0.0, 0.0, 100.0],
+    ...                    "y": 0.0, "w": 10.0, "h": 20.0})
+    >>> app = track_appearance(df, np.array([[1.0, 0.0], [0.0, 1.0], [np.nan, np.nan]]))
+    >>> sorted(app), np.round(app[1], 3).tolist()
+    ([1], [0.707, 0.707])
+    """
+    emb = np.asarray(embeddings, dtype=np.float64)
+    if emb.ndim != 2 or len(emb) != len(tracks):
+        raise InvalidParameterException(
+            f"track_appearance: embeddings must be ({len(tracks)}, D), got {emb.shape}"
+        )
+    if not len(tracks):
+        return {}
+    order = np.lexsort((tracks["frame"].to_numpy(), tracks["id"].to_numpy()))
+    df = tracks.iloc[order]
+    ids = df["id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    app = _fragment_appearance(emb[order], _unoccluded(df, max_overlap), starts, ends)
+    return {int(ids[a]): app[k] for k, a in enumerate(starts) if not np.isnan(app[k]).any()}
 
 
 def interpolate_tracks(

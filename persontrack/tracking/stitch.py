@@ -4,7 +4,13 @@ A long video is tracked in segments that each start ``overlap`` milliseconds bef
 their own span (a warm-up the segment's tracker uses to find the people already in
 view). In that overlap both segments saw the same frames: a track of the later segment
 whose boxes lie on a track of the earlier one, frame after frame, is the same person
-and takes its Index; other tracks get new Indexes, numbered by first sighting.
+and takes its Index. A track that matches none there but starts after a person of an
+earlier segment was last seen (a person hidden behind another across the boundary) takes
+that person's Index when :func:`~persontrack.tracking.postprocess.link_tracks` would join
+the two within one segment with appearance: within its ``max_gap_ms``, reachable at its
+``max_speed``, sizes alike and appearances within ``max_appearance_distance`` (the
+segments' results carry each track's mean appearance). Other tracks get new Indexes,
+numbered by first sighting.
 
 Examples
 --------
@@ -24,9 +30,22 @@ Two segments that saw one person walking; the second numbered it 5 on its own:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
+
+from .postprocess import (
+    MAX_APPEARANCE_DISTANCE,
+    MAX_GAP_MS,
+    MAX_HEIGHT_RATIO,
+    MAX_SPEED,
+    POSITION_TOLERANCE,
+)
+
+_BOX = ["Left", "Top", "Width", "Height"]
 
 MIN_OVERLAP_SCORE = 0.5
 """Least overlap score for two tracks to be one person.
@@ -130,6 +149,76 @@ def match_tracks(
     }
 
 
+def link_by_appearance(
+    ended: pd.DataFrame,
+    started: pd.DataFrame,
+    *,
+    aspect: float = 1.0,
+    max_gap_ms: float = MAX_GAP_MS,
+    max_distance: float = MAX_APPEARANCE_DISTANCE,
+    max_speed: float = MAX_SPEED,
+    position_tolerance: float = POSITION_TOLERANCE,
+    max_height_ratio: float = MAX_HEIGHT_RATIO,
+) -> dict[int, int]:
+    """Pair tracks that started with tracks that ended before them and look alike.
+
+    Parameters
+    ----------
+    ended, started : pandas.DataFrame
+        One row per track: ``Index``, ``Timestamp`` (of the last box of ``ended``, the
+        first of ``started``), that box's ``Left, Top, Width, Height`` (fractions of the
+        frame) and ``Appearance`` (unit vector).
+    aspect : float
+        The frame's width over its height (distances are measured in frame heights).
+    max_gap_ms, max_distance, max_speed, position_tolerance, max_height_ratio : float
+        As ``max_gap_ms``, ``max_appearance_distance``, ``max_speed``,
+        ``position_tolerance`` and ``max_height_ratio`` of
+        :func:`~persontrack.tracking.postprocess.link_tracks` (its defaults).
+
+    Returns
+    -------
+    dict
+        ``{started Index: ended Index}``, one to one, least appearance distance first.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> box = {"Top": 0.2, "Width": 0.1, "Height": 0.4}
+    >>> ended = pd.DataFrame({"Index": [3, 4], "Timestamp": 1000, "Left": [0.2, 0.6],
+    ...                       "Appearance": [np.array([1.0, 0.0]), np.array([0.0, 1.0])], **box})
+    >>> started = pd.DataFrame({"Index": [9], "Timestamp": 2000, "Left": [0.3],
+    ...                         "Appearance": [np.array([0.1, 0.995])], **box})
+    >>> link_by_appearance(ended, started)
+    {9: 4}
+    """
+    if ended.empty or started.empty:
+        return {}
+
+    def centre(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        h = df["Height"].to_numpy(float)
+        cx = (df["Left"].to_numpy(float) + df["Width"].to_numpy(float) / 2) * aspect
+        return cx, df["Top"].to_numpy(float) + h / 2, h
+
+    ax, ay, ah = centre(ended)
+    bx, by, bh = centre(started)
+    t_end, t_start = ended["Timestamp"].to_numpy(float), started["Timestamp"].to_numpy(float)
+    dt = (t_start[None, :] - t_end[:, None]) / 1000.0
+    mean_h = (ah[:, None] + bh[None, :]) / 2
+    walk = np.hypot(bx[None, :] - ax[:, None], by[None, :] - ay[:, None])
+    reachable = walk <= (position_tolerance + max_speed * dt) * mean_h
+    sizes = np.maximum(ah[:, None], bh[None, :]) <= max_height_ratio * np.maximum(
+        np.minimum(ah[:, None], bh[None, :]), 1e-9
+    )
+    a_app = np.stack(ended["Appearance"].to_list())
+    b_app = np.stack(started["Appearance"].to_list())
+    dist = 1.0 - a_app @ b_app.T
+    ok = (dt > 0) & (dt * 1000.0 <= max_gap_ms) & reachable & sizes & (dist <= max_distance)
+    cost = np.where(ok, dist, max_distance + 1.0)
+    rows, cols = linear_sum_assignment(cost)
+    a_ids, b_ids = ended["Index"].to_numpy(), started["Index"].to_numpy()
+    return {int(b_ids[c]): int(a_ids[r]) for r, c in zip(rows, cols, strict=True) if ok[r, c]}
+
+
 class Stitcher:
     """Gives the segments of one video, added in time order, one set of Indexes.
 
@@ -140,16 +229,26 @@ class Stitcher:
 
     Notes
     -----
-    It keeps only the previous segment's rows of the last overlap, so memory does not
-    grow with the video's length.
+    It keeps only the rows from the last segment's warm-up on, so memory does not grow
+    with the video's length.
     """
 
     def __init__(self, *, min_score: float = MIN_OVERLAP_SCORE) -> None:
         self.min_score = min_score
         self.next_index = 0
         self._tail: pd.DataFrame | None = None
+        # each final Index's last box and appearance, for tracks that end and come back
+        self._ends = pd.DataFrame(columns=["Index", "Timestamp", *_BOX, "Appearance"])
 
-    def add(self, rows: pd.DataFrame, *, start_ms: int, end_ms: int | None = None) -> pd.DataFrame:
+    def add(
+        self,
+        rows: pd.DataFrame,
+        *,
+        start_ms: int,
+        end_ms: int | None = None,
+        appearance: Mapping[int, np.ndarray] | None = None,
+        aspect: float = 1.0,
+    ) -> pd.DataFrame:
         """Rows of the next segment, with their final Index, from ``start_ms`` on.
 
         Parameters
@@ -162,6 +261,11 @@ class Stitcher:
         end_ms : int, optional
             The first timestamp the next segment owns; the rows from there on are
             dropped (the next segment reports them) but kept for matching.
+        appearance : dict, optional
+            ``{Index: unit vector}`` of the segment's tracks (its own Indexes); without
+            it, tracks are stitched by their boxes in the overlap only.
+        aspect : float
+            The frame's width over its height.
 
         Returns
         -------
@@ -171,10 +275,17 @@ class Stitcher:
         ts = rows["Timestamp"].to_numpy()
         warm = rows[ts < start_ms]
         mapping: dict[int, int] = {}
-        if self._tail is not None and len(warm):
-            tail = self._tail[self._tail["Timestamp"] >= warm["Timestamp"].min()]
-            mapping = match_tracks(tail, warm, min_score=self.min_score)
+        tail = None
+        if self._tail is not None:
+            first = warm["Timestamp"].min() if len(warm) else start_ms
+            tail = self._tail[
+                (self._tail["Timestamp"] >= first) & (self._tail["Timestamp"] < start_ms)
+            ]
+            if len(warm):
+                mapping = match_tracks(tail, warm, min_score=self.min_score)
         own = rows[(ts >= start_ms) & (ts < end_ms if end_ms is not None else True)]
+        if appearance:
+            mapping.update(self._link_returning(rows, own, mapping, appearance, aspect))
         # tracks met for the first time take new Indexes by first sighting
         first = own.groupby("Index", sort=False)["Timestamp"].min().sort_values(kind="mergesort")
         for local in first.index:
@@ -183,9 +294,74 @@ class Stitcher:
                 self.next_index += 1
         self.next_index = max([self.next_index, *[v + 1 for v in mapping.values()]])
         out = own.assign(Index=own["Index"].map(mapping).astype("int64")).reset_index(drop=True)
-        # what the next segment's warm-up will be matched against: the end of this one
-        # with final Indexes (tracks seen only in the dropped tail are numbered there)
+        # what the next segment's warm-up will be matched against: the rows from this
+        # warm-up's start on with final Indexes, earlier segments' before ``start_ms``
+        # (a person hidden at the end of this segment's span was seen by an earlier one)
+        # and this one's after it (tracks seen only in the dropped tail are numbered there)
         after = rows[ts >= start_ms]
         known = after["Index"].map(mapping)
-        self._tail = after[known.notna()].assign(Index=known[known.notna()].astype("int64"))
+        mine = after[known.notna()].assign(Index=known[known.notna()].astype("int64"))
+        self._tail = mine if tail is None else pd.concat([tail, mine], ignore_index=True)
+        self._remember_ends(rows, mapping, appearance)
         return out
+
+    def _link_returning(
+        self,
+        rows: pd.DataFrame,
+        own: pd.DataFrame,
+        mapping: dict[int, int],
+        appearance: Mapping[int, np.ndarray],
+        aspect: float,
+    ) -> dict[int, int]:
+        """``{local Index: final Index}`` for own tracks unmatched in the overlap that are
+        a person last seen earlier (:func:`link_by_appearance`)."""
+        new = [i for i in pd.unique(own["Index"]) if int(i) not in mapping and int(i) in appearance]
+        if not new or self._ends.empty:
+            return {}
+        by_time = rows.sort_values("Timestamp", kind="mergesort")
+        started = by_time[by_time["Index"].isin(new)].groupby("Index", sort=False).head(1)
+        started = started[["Index", "Timestamp", *_BOX]].assign(
+            Appearance=[np.asarray(appearance[int(i)], float) for i in started["Index"]]
+        )
+        # a person this segment continues (matched in the overlap) was last seen where
+        # its matched tracks end here
+        ended = self._ends.set_index("Index")
+        matched = by_time[by_time["Index"].isin(list(mapping))]
+        last = matched.groupby("Index").tail(1)
+        for _, r in last.iterrows():
+            final = mapping[int(r["Index"])]
+            if final in ended.index and r["Timestamp"] > ended.at[final, "Timestamp"]:
+                ended.loc[final, ["Timestamp", *_BOX]] = [r["Timestamp"], *r[_BOX]]
+        return link_by_appearance(ended.reset_index(), started, aspect=aspect)
+
+    def _remember_ends(
+        self,
+        rows: pd.DataFrame,
+        mapping: dict[int, int],
+        appearance: Mapping[int, np.ndarray] | None,
+    ) -> None:
+        """Note each final Index's last box in ``rows`` and its appearance."""
+        known = rows["Index"].map(mapping)
+        seen = rows[known.notna()].assign(Index=known[known.notna()].astype("int64"))
+        last = seen.sort_values("Timestamp", kind="mergesort").groupby("Index").tail(1)
+        old = self._ends.set_index("Index")
+        app = {mapping[int(k)]: v for k, v in (appearance or {}).items() if int(k) in mapping}
+        keep: dict[int, dict[str, Any]] = {int(i): dict(r) for i, r in old.iterrows()}
+        for _, r in last.iterrows():
+            i = int(r["Index"])
+            prev = keep.get(i)
+            vector = prev["Appearance"] if prev is not None else None
+            if vector is None and i in app:
+                vector = np.asarray(app[i], float)
+            if prev is None or r["Timestamp"] >= prev["Timestamp"]:
+                keep[i] = {"Timestamp": r["Timestamp"], **{c: r[c] for c in _BOX}}
+            keep[i]["Appearance"] = vector
+        newest = max((float(v["Timestamp"]) for v in keep.values()), default=0.0)
+        self._ends = pd.DataFrame(
+            [
+                {"Index": i, **v}
+                for i, v in keep.items()
+                if v.get("Appearance") is not None and newest - float(v["Timestamp"]) <= MAX_GAP_MS
+            ],
+            columns=["Index", "Timestamp", *_BOX, "Appearance"],
+        )
