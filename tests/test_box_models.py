@@ -17,6 +17,7 @@ from persontrack.errors import InternalServerError, InvalidParameterException
 from persontrack.geometry import box_iou
 from persontrack.vision import box_models
 from persontrack.vision.box_models import SHIPPED, BoxModel, shipped_model_path
+from persontrack.vision.reid import REID_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "persontrack" / "vision" / "weights"
@@ -161,6 +162,10 @@ def test_built_wheel_holds_the_detector(tmp_path: Path) -> None:
             for suffix, digest in ((".xml", spec.xml_sha256), (".bin", spec.bin_sha256)):
                 member = f"persontrack/vision/weights/{name}{suffix}"
                 assert member in names
+                assert hashlib.sha256(zf.read(member)).hexdigest() == digest
+        for stem, xml_sum, bin_sum in REID_MODELS.values():
+            for suffix, digest in ((".xml", xml_sum), (".bin", bin_sum)):
+                member = f"persontrack/vision/weights/{stem}{suffix}"
                 assert hashlib.sha256(zf.read(member)).hexdigest() == digest
         assert "persontrack/vision/weights/LICENSE-open_model_zoo" in names
         assert "persontrack/vision/weights/PROVENANCE.md" in names

@@ -9,7 +9,7 @@ have a high cosine similarity (their dot product), two people a low one. The tra
 per person through crossings, occlusions and exits.
 
 Models (shipped inside the package, sha256-checked at every load, Apache-2.0; see
-``persontrack/vision/_reid_models/README.md``):
+``persontrack/vision/weights/PROVENANCE.md``):
 
 - ``"0277"`` (default): person-reidentification-retail-0277, Market-1501 rank-1 96.2 %,
   2.0 GFLOPs; about 12 ms per crop on 2 CPU threads.
@@ -46,7 +46,7 @@ from ..errors import InternalServerError, InvalidParameterException
 
 __all__ = ["REID_MODELS", "AppearanceEmbedder", "cosine_distance"]
 
-_MODEL_DIR = Path(__file__).resolve().parent / "_reid_models"
+_MODEL_DIR = Path(__file__).resolve().parent / "weights"
 
 REID_MODELS: dict[str, tuple[str, str, str]] = {
     "0277": (
