@@ -55,6 +55,10 @@ __all__ = ["DEFAULT_MODEL", "SHIPPED", "BoxModel", "shipped_model_path"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
+# Networks compiled in this process, shared by every detector of the same file and input
+# size: compiling takes about a second, more than a Dask segment task's frames may take.
+_COMPILED: dict[tuple[str, int, int, int, int, int | None], Any] = {}
+
 DEFAULT_MODEL = "person-vehicle-bike-detection-2003"
 """The shipped model used when no model file is given."""
 
@@ -233,11 +237,13 @@ class BoxModel:
         self.input_size = input_size
         self.threads = threads
         self._input_name = self._model.inputs[0].get_any_name()
-        self._compiled: dict[tuple[int, int], Any] = {}
+        # (compiled network, this detector's own infer request) by input (H, W)
+        self._compiled: dict[tuple[int, int], tuple[Any, Any]] = {}
         self.calibration = SHIPPED[self.name].calibration if self.name else None
 
-    def _network(self, height: int, width: int) -> tuple[Any, int, int]:
-        """The compiled model for frames of this size and its input (H, W)."""
+    def _network(self, height: int, width: int) -> tuple[tuple[Any, Any], int, int]:
+        """The compiled model for frames of this size, an infer request of this detector's
+        own, and the input (H, W)."""
         if self.input_size is None:
             assert self.native_size is not None
             in_h, in_w = self.native_size
@@ -247,19 +253,24 @@ class BoxModel:
             in_w = max(int(round(width * scale / _STRIDE)) * _STRIDE, _STRIDE)
         key = (in_h, in_w)
         if key not in self._compiled:
-            model = self._model.clone()
-            if self.native_size != key:
-                try:
-                    model.reshape({self._input_name: [1, 3, in_h, in_w]})
-                except RuntimeError as e:
-                    raise InvalidParameterException(
-                        f"{str(self.path)!r} cannot take a {in_w}x{in_h} input ({e}); "
-                        "give input_size=None to use its own input size"
-                    ) from e
-            config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-            if self.threads:
-                config["INFERENCE_NUM_THREADS"] = int(self.threads)
-            self._compiled[key] = self._core.compile_model(model, "CPU", config)
+            stat = self.path.stat()
+            cache_key = (str(self.path), stat.st_mtime_ns, stat.st_size, in_h, in_w, self.threads)
+            compiled = _COMPILED.get(cache_key)
+            if compiled is None:
+                model = self._model.clone()
+                if self.native_size != key:
+                    try:
+                        model.reshape({self._input_name: [1, 3, in_h, in_w]})
+                    except RuntimeError as e:
+                        raise InvalidParameterException(
+                            f"{str(self.path)!r} cannot take a {in_w}x{in_h} input ({e}); "
+                            "give input_size=None to use its own input size"
+                        ) from e
+                config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+                if self.threads:
+                    config["INFERENCE_NUM_THREADS"] = int(self.threads)
+                compiled = _COMPILED[cache_key] = self._core.compile_model(model, "CPU", config)
+            self._compiled[key] = (compiled, compiled.create_infer_request())
         return self._compiled[key], in_h, in_w
 
     def detect(
@@ -283,13 +294,13 @@ class BoxModel:
         import cv2
 
         height, width = image.shape[:2]
-        compiled, in_h, in_w = self._network(height, width)
+        (compiled, request), in_h, in_w = self._network(height, width)
         sx, sy = in_w / width, in_h / height
         canvas = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
         if rgb:
             canvas = canvas[:, :, ::-1]
         blob = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
-        result = compiled(blob)
+        result = request.infer(blob)
         outs = [np.asarray(result[o]) for o in compiled.outputs]
         if self.layout == "atss":
             boxes_out = next(o for o in outs if o.ndim == 2)
