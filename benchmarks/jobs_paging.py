@@ -145,6 +145,7 @@ def main() -> None:
             offsets = rng.integers(0, pages, args.repeat) * 1000
             for offset in offsets:
                 token = c.signer.sign(
+                    job_id=job_id,
                     job_key=job["job_key"],
                     generation=job["generation"],
                     sort_by=sort_by,

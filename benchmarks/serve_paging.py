@@ -135,7 +135,11 @@ def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) ->
             sort_by = ("TIMESTAMP", "INDEX")[(i + k) % 2]
             offset = int(rng.integers(0, pages)) * 1000
             token = c.signer.sign(
-                job_key=job["job_key"], generation=job["generation"], sort_by=sort_by, offset=offset
+                job_id=job_id,
+                job_key=job["job_key"],
+                generation=job["generation"],
+                sort_by=sort_by,
+                offset=offset,
             )
             plan.append((sort_by, token))
         plans.append(plan)
