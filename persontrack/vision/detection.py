@@ -10,11 +10,12 @@
    raw score is mapped to a calibrated confidence: the precision measured at that score on
    MOT17 street frames (see :data:`persontrack.vision.box_models.SHIPPED`), so that 0.8
    means "8 boxes in 10 with this score were a person" whatever the model.
-2. *Landmarks*: MediaPipe's ``PoseLandmarker`` on a square crop around each person at least
+2. *Landmarks*: BlazePose's landmark network (MediaPipe's, run by OpenVINO:
+   :mod:`persontrack.vision.pose`) on a square crop around each person at least
    ``landmark_min_height`` pixels tall gives the 33 body landmarks; smaller people (and
-   people on whom the landmarker finds no plausible skeleton) keep their box with NaN
-   landmarks. :meth:`PersonDetector.find_boxes` and :meth:`PersonDetector.add_landmarks`
-   run the steps apart (the video pipeline adds landmarks to tracked people only).
+   people on whom it finds no pose) keep their box with NaN landmarks.
+   :meth:`PersonDetector.find_boxes` and :meth:`PersonDetector.add_landmarks` run the steps
+   apart (the video pipeline adds landmarks to tracked people only).
 
 Examples
 --------
@@ -87,14 +88,16 @@ class DetectorSettings:
         shrinking people of the shared videos (benchmarks/landmark_sizes.py): at 80 px a
         skeleton is found for 83 % of them, its landmarks 2.0 % of the height from where
         they are at full size; at 64 px 74 % (2.6 %), at 32 px the error is 9 % (README
-        "Landmarks and faces"). Each landmarked person costs a PoseLandmarker run.
+        "Landmarks and faces"). Each landmarked person costs a landmark network run.
     landmark_crop_scale : float
-        Side of the square crop given to the landmarker, relative to the box's height.
+        Side of the square crop given to the landmark network, relative to the box's
+        longer side (:data:`persontrack.vision.pose.CROP_SCALE`).
     min_pose_presence : float
-        Least mean presence of the nose and shoulder landmarks for a skeleton to be kept.
+        Least pose score of the landmark network for a skeleton to be kept (PoseLandmarker's
+        ``min_pose_presence_confidence``); its shoulders must also lie in the box.
     pose_model : str or None
-        A ``pose_landmarker_*.task`` file; ``None`` builds one from the mediapipe wheel
-        (:func:`persontrack.vision.models.pose_landmarker_model`).
+        An official ``pose_landmarker_*.task`` file (its landmark network is used) or a
+        BlazePose landmark ``.tflite``; ``None``: the full model of the mediapipe wheel.
     """
 
     model: str | None = None
