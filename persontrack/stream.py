@@ -287,7 +287,9 @@ class StreamTracking:
                     break
                 frame = self.reader.read()
             if frame is None and not self._stop.is_set():
-                self._ended = f"the stream ended: {self.reader.stats.last_error or 'no more frames'}"
+                self._ended = (
+                    f"the stream ended: {self.reader.stats.last_error or 'no more frames'}"
+                )
         if rows or in_chunk:
             self._emit(rows, wall_of, settled, seen_ms)
 

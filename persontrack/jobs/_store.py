@@ -852,7 +852,9 @@ class JobStore:
         return [r[0] for r in rows]
 
 
-def _stream_gone(pid: int | None, heartbeat: float | None, timeout: float, now: float) -> str | None:
+def _stream_gone(
+    pid: int | None, heartbeat: float | None, timeout: float, now: float
+) -> str | None:
     """Why a stream job's tracking process counts as gone, or None while it is alive."""
     if not pid_alive(pid):
         return f"the process {pid} tracking the stream ended without stopping it"

@@ -47,7 +47,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
-from ..errors import InvalidParameterException
 from ._params import validate_request
 from ._store import STREAM_KIND, JobStore
 from ._worker import HEARTBEAT_INTERVAL, _Heartbeat, chunk_rows, failure_message
@@ -113,7 +112,7 @@ class StreamJob:
         if job_tag is not None:  # the same rules as StartPersonTracking's JobTag
             validate_request(
                 "StartPersonTracking",
-                {"Video": {"S3Object": {"Bucket": "b", "Name": "n"}}, "JobTag": job_tag},
+                {"Video": {"S3Object": {"Bucket": "bucket", "Name": "n"}}, "JobTag": job_tag},
             )
         self.store = JobStore(rek.store.path, busy_timeout=rek.store.busy_timeout)
         self.worker_id = f"stream-{uuid.uuid4().hex}"
