@@ -134,6 +134,7 @@ class StreamJob:
         """Rows appended so far."""
         self.metadata: dict[str, Any] = {}
         self._held: pd.DataFrame | None = None
+        self._ended = False
         self._beat = _Heartbeat(self.store, self.worker_id, heartbeat_s)
         self._beat.start()
 
@@ -175,8 +176,12 @@ class StreamJob:
         """End the job: SUCCEEDED with every row held back appended (StatusMessage
         ``ended``, why the stream ended by itself), or FAILED with ``error``'s message.
 
-        Returns whether this process still owned the job.
+        Returns whether this process still owned the job (False once it has ended: a
+        second call changes nothing).
         """
+        if self._ended:
+            return False
+        self._ended = True
         try:
             if error is None:
                 try:
