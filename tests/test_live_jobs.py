@@ -195,3 +195,20 @@ def test_the_last_rows_are_appended_when_it_ends(tmp_path):
     done = rek.get_person_tracking(JobId=job.job_id)
     assert [p["Timestamp"] for p in done["Persons"]] == [40, 80]
     rek.close()
+
+
+def test_a_script_that_exits_without_stopping_ends_its_job(tmp_path):
+    data = tmp_path / "jobs"
+    script = (
+        "import persontrack as pt\n"
+        f"live = pt.track_stream('udp://127.0.0.1:9', store={str(data)!r})\n"
+        "print(live.job_id)\n"  # and exit: the stream never sent a frame
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rek = pt.client(data_dir=data, bucket_root=tmp_path)
+    job = rek.describe_job(done.stdout.strip())
+    assert job["JobStatus"] == "SUCCEEDED" and job["ResultCount"] == 0, job
+    rek.close()

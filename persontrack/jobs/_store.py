@@ -15,6 +15,11 @@ job can be taken for a later one; NextTokens are moreover signed with the JobId.
 
 Internal states are QUEUED, RUNNING, SUCCEEDED and FAILED; the API shows QUEUED and RUNNING
 as IN_PROGRESS.
+
+A live stream's job (``source["kind"] == "stream"``, :mod:`persontrack.jobs.live`) is
+inserted RUNNING and written by the process tracking the stream, not by a job runner: it has
+no ``workers`` row, and a reap fails it when that process (``worker_pid``) has died or its
+heartbeat (``jobs.heartbeat``) is stale. No column was added for it (schema 2 unchanged).
 """
 
 from __future__ import annotations
