@@ -118,18 +118,20 @@ class StreamJob:
         self.worker_id = f"stream-{uuid.uuid4().hex}"
         self.job_id = secrets.token_hex(32)
         self.settings = settings
-        self.key = self.store.create_stream_job(
-            job_id=self.job_id,
-            request={"Video": video, **({"JobTag": job_tag} if job_tag is not None else {})},
-            source={"kind": STREAM_KIND, "url": url},
-            config={"settings": settings, "tracker": "persontrack.stream:track_stream"},
-            worker_id=self.worker_id,
-            pid=os.getpid(),
-            max_jobs=rek.max_jobs,
-            heartbeat_timeout=rek.heartbeat_timeout,
-        )
-        if rek is not store:
-            rek.close()
+        try:
+            self.key = self.store.create_stream_job(
+                job_id=self.job_id,
+                request={"Video": video, **({"JobTag": job_tag} if job_tag is not None else {})},
+                source={"kind": STREAM_KIND, "url": url},
+                config={"settings": settings, "tracker": "persontrack.stream:track_stream"},
+                worker_id=self.worker_id,
+                pid=os.getpid(),
+                max_jobs=rek.max_jobs,
+                heartbeat_timeout=rek.heartbeat_timeout,
+            )
+        finally:
+            if rek is not store:
+                rek.close()
         self.count = 0
         """Rows appended so far."""
         self.metadata: dict[str, Any] = {}
