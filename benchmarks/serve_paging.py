@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jobs_paging import build
@@ -124,7 +125,23 @@ def run_client(url: str, job_id: str, tokens: list[tuple[str, str]], start_at: f
     return times, errors
 
 
-def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) -> None:
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the server process and its worker processes so far."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def phase(
+    args: argparse.Namespace, server: subprocess.Popen[str], c: Any, job_id: str, raw: bool
+) -> None:
+    url = server.url  # type: ignore[attr-defined]
     job = c.store.get_job(job_id)
     rng = np.random.default_rng(7 if raw else 8)
     pages = max(1, job["result_count"] // 1000 - 1)
@@ -146,8 +163,12 @@ def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) ->
     start_at = time.time() + 3.0 + 0.2 * args.clients
     with ProcessPoolExecutor(args.clients) as pool:
         futures = [pool.submit(run_client, url, job_id, p, start_at, raw) for p in plans]
+        while time.time() < start_at:
+            time.sleep(0.005)
+        cpu = server_cpu_seconds(server.pid)
         results = [f.result() for f in futures]
     wall = time.time() - start_at
+    cpu = server_cpu_seconds(server.pid) - cpu
     times = [t for r in results for t in r[0]]
     errors = [e for r in results for e in r[1]]
     kind = "raw signed HTTP, page not parsed" if raw else "boto3, page parsed"
@@ -157,6 +178,7 @@ def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) ->
         f"p90 {np.percentile(times, 90):.0f} ms, p99 {np.percentile(times, 99):.0f} ms, "
         f"max {max(times):.0f} ms, errors {len(errors)}"
         + (f" (first: {errors[0]})" if errors else "")
+        + f"; server CPU {cpu * 1000 / max(1, len(times) + len(errors)):.1f} ms per page"
     )
 
 
@@ -182,7 +204,7 @@ def main() -> None:
         server = start_server(data, buckets, args.threads)
         try:
             for raw in (True, False):
-                phase(args, server.url, c, job_id, raw)  # type: ignore[attr-defined]
+                phase(args, server, c, job_id, raw)
         finally:
             server.terminate()
             server.wait(timeout=60)
