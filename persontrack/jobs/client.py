@@ -316,9 +316,10 @@ class PersonTrackingClient:
         """:meth:`get_person_tracking`'s response as the JSON text of its wire body.
 
         The same JSON object as ``json.dumps`` of the response without
-        ``ResponseMetadata``, but the stored PersonDetection texts are spliced in unparsed,
-        so a page of 1000 costs one indexed range query and a string join instead of
-        parsing and re-encoding ~20,000 values (what ``persontrack serve`` answers).
+        ``ResponseMetadata``, but the stored PersonDetection texts are spliced in unparsed
+        (keeping their stored spacing), so a page of 1000 costs one indexed range query and
+        a string join instead of parsing and re-encoding ~20,000 values: 1–2 ms instead of
+        ~20 (``benchmarks/jobs_paging.py``). ``persontrack serve`` answers with it.
         Parameters and errors are :meth:`get_person_tracking`'s.
 
         Examples
