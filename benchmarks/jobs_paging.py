@@ -12,6 +12,7 @@ Run::
 
     .venv/bin/python benchmarks/jobs_paging.py            # 1,000,000 rows
     .venv/bin/python benchmarks/jobs_paging.py --rows 100000 --repeat 20
+    .venv/bin/python benchmarks/jobs_paging.py --keep /tmp/sp      # keep/reuse the store
 """
 
 from __future__ import annotations
@@ -134,11 +135,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=50, help="pages timed per sort order")
-    parser.add_argument("--keep", type=Path, help="build the store in this folder and keep it")
+    parser.add_argument("--keep", type=Path, help="build the store here, or reuse it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
-        c, job_id = build(base / "data", base / "buckets", args.rows)
+        if (base / "data" / DB_FILE).exists():  # e.g. one serve_paging.py built
+            c = client(data_dir=base / "data", bucket_root=base / "buckets")
+            job_id = c.store.list_jobs()[-1]["job_id"]
+            args.rows = c.store.get_job(job_id)["result_count"]
+            print(f"reusing the store in {base}")
+        else:
+            c, job_id = build(base / "data", base / "buckets", args.rows)
         size = (base / "data" / DB_FILE).stat().st_size
         print(f"store size {size / 1e6:.0f} MB")
         job = c.store.get_job(job_id)
