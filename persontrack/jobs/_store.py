@@ -323,6 +323,19 @@ class JobStore:
         with _sqlite_errors(self.busy_timeout):
             return self._retrying(lambda: self._conn().execute(sql, values).fetchall())
 
+    def _column(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
+        """The first column of a query's rows, without building a ``sqlite3.Row`` per row
+        (a third of the time of reading a page of 1000 stored Persons)."""
+        values = tuple(args)
+
+        def fetch() -> list[Any]:
+            cursor = self._conn().cursor()
+            cursor.row_factory = None
+            return [r[0] for r in cursor.execute(sql, values)]
+
+        with _sqlite_errors(self.busy_timeout):
+            return self._retrying(fetch)
+
     def close(self) -> None:
         """Close this thread's connection."""
         conn = getattr(self._local, "conn", None)
@@ -761,11 +774,11 @@ class JobStore:
         """
         args = (job_key, offset, offset + limit)
         if sort_by == "TIMESTAMP":
-            return [r[0] for r in self._read(_PAGE_BY_TIMESTAMP, args)]
-        rows = self._read(_PAGE_BY_INDEX, args)
-        if len(rows) < limit and not self._read(_HAS_INDEX_COPY, (job_key,)):
-            rows = self._read(_PAGE_BY_INDEX_UNCOPIED, args)
-        return [r[0] for r in rows]
+            return self._column(_PAGE_BY_TIMESTAMP, args)
+        rows = self._column(_PAGE_BY_INDEX, args)
+        if len(rows) < limit and not self._column(_HAS_INDEX_COPY, (job_key,)):
+            rows = self._column(_PAGE_BY_INDEX_UNCOPIED, args)
+        return rows
 
     def result_rows(self, job_key: int, start: int = 0, stop: int | None = None) -> list[str]:
         """Stored DataFrame rows (JSON) of a job, TIMESTAMP order, ranks ``start..stop``."""
