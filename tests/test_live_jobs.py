@@ -212,3 +212,28 @@ def test_a_script_that_exits_without_stopping_ends_its_job(tmp_path):
     job = rek.describe_job(done.stdout.strip())
     assert job["JobStatus"] == "SUCCEEDED" and job["ResultCount"] == 0, job
     rek.close()
+
+
+def test_boto3_pages_a_running_stream_through_persontrack_serve(tracked, tmp_path):
+    from serve_support import start_server
+
+    server = start_server(tmp_path / "jobs", tmp_path)
+    try:
+        job = StreamJob(str(tmp_path / "jobs"), "rtsp://cam:pw@127.0.0.1:9/door", {})
+        job.started(stats(), 640, 360)
+        half = tracked["Timestamp"].median()
+        job.append(tracked, half, 2500)
+        rek = server.boto3()
+        page = rek.get_person_tracking(JobId=job.job_id, MaxResults=1000)
+        assert page["JobStatus"] == "IN_PROGRESS" and page["NextToken"]
+        assert [p["Timestamp"] for p in page["Persons"]] == sorted(
+            tracked.loc[tracked["Timestamp"] < half, "Timestamp"]
+        )
+        assert page["VideoMetadata"]["FrameWidth"] == 640
+        assert job.finish(None)
+        rest = rek.get_person_tracking(JobId=job.job_id, NextToken=page["NextToken"])
+        assert rest["JobStatus"] == "SUCCEEDED" and "NextToken" not in rest
+        assert len(page["Persons"]) + len(rest["Persons"]) == len(tracked)
+    finally:
+        returncode, err = server.stop()
+    assert returncode == 0, err
