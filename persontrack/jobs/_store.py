@@ -23,11 +23,17 @@ job can be taken for a later one; NextTokens are moreover signed with the JobId.
 
 Internal states are QUEUED, RUNNING, SUCCEEDED and FAILED; the API shows QUEUED and RUNNING
 as IN_PROGRESS.
+
+A live stream's job (``source["kind"] == "stream"``, :mod:`persontrack.jobs.live`) is
+inserted RUNNING and written by the process tracking the stream, not by a job runner: it has
+no ``workers`` row, and a reap fails it when that process (``worker_pid``) has died or its
+heartbeat (``jobs.heartbeat``) is stale. No column was added for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -53,6 +59,8 @@ T = TypeVar("T")
 DB_FILE = "jobs.sqlite3"
 SCHEMA_VERSION = 3
 ACTIVE_STATES = ("QUEUED", "RUNNING")
+STREAM_KIND = "stream"
+"""``source["kind"]`` of a live stream's job, run by the process tracking the stream."""
 MMAP_BYTES = 4 * 1024**3
 """Bytes of the store file SQLite may memory-map (address space, not memory)."""
 CACHE_KIB = 32 * 1024
@@ -422,6 +430,62 @@ class JobStore:
                 )
             return job_id, True, spawn
 
+    def create_stream_job(
+        self,
+        *,
+        job_id: str,
+        request: dict[str, Any],
+        source: dict[str, Any],
+        config: dict[str, Any],
+        worker_id: str,
+        pid: int,
+        max_jobs: int,
+        heartbeat_timeout: float,
+    ) -> int:
+        """Insert the RUNNING job of a live stream tracked by process ``pid``; its store key.
+
+        No job runner claims it: the process tracking the stream writes its rows
+        (:meth:`append_stream`), beats its heartbeat (:meth:`heartbeat` with ``worker_id``)
+        and finishes it (:meth:`finish`). A reap fails it when that process has died or
+        stopped beating. ``source["kind"]`` must be :data:`STREAM_KIND`.
+        """
+        if source.get("kind") != STREAM_KIND:
+            raise InvalidParameterException(f"a stream job's source kind is {STREAM_KIND!r}")
+        now = time.time()
+        with self._write() as conn:
+            self._reap(conn, heartbeat_timeout, now)
+            active = conn.execute(
+                "SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
+            ).fetchone()[0]
+            if active >= max_jobs:
+                raise LimitExceededException(
+                    f"{active} jobs are running or waiting (the limit is {max_jobs}); "
+                    "wait for one to finish",
+                    "StartPersonTracking",
+                )
+            text = json.dumps(request, sort_keys=True)
+            cursor = conn.execute(
+                "INSERT INTO jobs (job_id, request_hash, request, state, job_tag, video, source, "
+                "config, created_at, started_at, worker_id, worker_pid, heartbeat, attempts) "
+                "VALUES (?, ?, ?, 'RUNNING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+                (
+                    job_id,
+                    hashlib.sha256(text.encode()).hexdigest(),
+                    text,
+                    request.get("JobTag"),
+                    json.dumps(request["Video"]),
+                    json.dumps(source),
+                    json.dumps(config),
+                    now,
+                    now,
+                    worker_id,
+                    pid,
+                    now,
+                ),
+            )
+            assert cursor.lastrowid is not None
+            return int(cursor.lastrowid)
+
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """The job's row as a dict (JSON columns decoded), or None."""
         rows = self._read("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
@@ -613,8 +677,15 @@ class JobStore:
                 )
         failed: list[str] = []
         for job in conn.execute(
-            "SELECT job_key, job_id, worker_id, worker_pid FROM jobs WHERE state = 'RUNNING'"
+            "SELECT job_key, job_id, worker_id, worker_pid, source, heartbeat FROM jobs "
+            "WHERE state = 'RUNNING'"
         ).fetchall():
+            if json.loads(job["source"]).get("kind") == STREAM_KIND:
+                reason = _stream_gone(job["worker_pid"], job["heartbeat"], heartbeat_timeout, now)
+                if reason is not None:
+                    self._fail(conn, job["job_key"], f"Job failed: {reason}")
+                    failed.append(job["job_id"])
+                continue
             reason = dead.get(job["worker_id"])
             if reason is None:
                 known = conn.execute(
@@ -685,6 +756,39 @@ class JobStore:
                 [(job_key, *r) for r in rows],
             )
 
+    def append_stream(
+        self,
+        job_key: int,
+        worker_id: str,
+        rows: list[tuple[int, int, float | None, int, str, str]],
+        video_metadata: dict[str, Any],
+    ) -> None:
+        """Append rows of a running stream job (as :meth:`add_chunk`) and update its
+        VideoMetadata and heartbeat, in one transaction: readers see both or neither.
+
+        Unlike a video job's, these rows are served while the job is IN_PROGRESS
+        (SortBy=TIMESTAMP), so ``rows`` must come in TIMESTAMP order after every row
+        appended before.
+
+        Raises
+        ------
+        JobLostError
+            When this process no longer owns the job (declared dead, or deleted).
+        """
+        with self._write() as conn:
+            done = conn.execute(
+                "UPDATE jobs SET video_metadata = ?, heartbeat = ? "
+                "WHERE job_key = ? AND state = 'RUNNING' AND worker_id = ?",
+                (json.dumps(video_metadata), time.time(), job_key, worker_id),
+            ).rowcount
+            if not done:
+                raise JobLostError(f"stream job {job_key} is no longer run by {worker_id}")
+            conn.executemany(
+                "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
+                "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+                [(job_key, *r) for r in rows],
+            )
+
     def _rank_by_index(self, conn: sqlite3.Connection, job_key: int) -> None:
         """Fill ``idx_rank`` of rows written by :meth:`add_chunk` (GetPersonTracking's
         INDEX order: Index, then confidence highest first, then time)."""
@@ -706,6 +810,7 @@ class JobStore:
         video_metadata: dict[str, Any] | None = None,
         settings: dict[str, Any] | None = None,
         versions: dict[str, Any] | None = None,
+        new_generation: bool = True,
     ) -> bool:
         """Mark a job SUCCEEDED or FAILED if this worker still owns it.
 
@@ -713,6 +818,8 @@ class JobStore:
         their INDEX-order copy in the same transaction: the write lock is held ~7–11 s
         longer for 1,000,000 rows (measured on a loaded 2-core machine). Returns False (and
         drops any rows written) when the job was meanwhile declared dead or deleted.
+        ``new_generation=False`` keeps the NextTokens issued while the job ran valid (a
+        stream job's TIMESTAMP ranks do not change when it ends).
         """
         now = time.time()
         with self._write() as conn:
@@ -735,7 +842,7 @@ class JobStore:
                 "UPDATE jobs SET state = ?, status_message = ?, result_count = ?, "
                 "video_metadata = ?, settings = ?, versions = ?, finished_at = ?, "
                 "progress = CASE WHEN ? = 'SUCCEEDED' THEN 1.0 ELSE progress END, "
-                "generation = generation + 1 WHERE job_key = ?",
+                "generation = generation + ? WHERE job_key = ?",
                 (
                     state,
                     status_message,
@@ -745,6 +852,7 @@ class JobStore:
                     _dumps(versions),
                     now,
                     state,
+                    int(new_generation),
                     job_key,
                 ),
             )
@@ -823,6 +931,17 @@ def _copy_by_index(conn: sqlite3.Connection, job_key: int) -> None:
         "SELECT job_key, idx_rank, person FROM results WHERE job_key = ? ORDER BY idx_rank",
         (job_key,),
     )
+
+
+def _stream_gone(
+    pid: int | None, heartbeat: float | None, timeout: float, now: float
+) -> str | None:
+    """Why a stream job's tracking process counts as gone, or None while it is alive."""
+    if not pid_alive(pid):
+        return f"the process {pid} tracking the stream ended without stopping it"
+    if heartbeat is None or now - heartbeat > timeout:
+        return f"the process {pid} tracking the stream stopped responding"
+    return None
 
 
 class JobLostError(RuntimeError):

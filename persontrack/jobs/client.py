@@ -66,7 +66,7 @@ from . import _notify
 from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
-from ._store import ACTIVE_STATES, DB_FILE, JobStore
+from ._store import ACTIVE_STATES, DB_FILE, STREAM_KIND, JobStore
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
 from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
 from .segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
@@ -296,7 +296,10 @@ class PersonTrackingClient:
 
         Parameters are Rekognition's: ``JobId`` (required), ``MaxResults`` (default and
         cap 1000), ``NextToken``, ``SortBy`` (``TIMESTAMP`` default, or ``INDEX``).
-        A job still running answers ``JobStatus="IN_PROGRESS"`` with no Persons.
+        A job still running answers ``JobStatus="IN_PROGRESS"`` with no Persons, except
+        a live stream's job (:mod:`persontrack.jobs.live`): with SortBy=TIMESTAMP it
+        answers the rows stored so far and always a NextToken, which gives the rows
+        appended after them (none skipped or repeated) until the stream has stopped.
 
         Raises
         ------
@@ -361,7 +364,16 @@ class PersonTrackingClient:
         if job["video_metadata"] is not None:
             head["VideoMetadata"] = job["video_metadata"]
         persons: list[str] = []
-        if status == "SUCCEEDED":
+        if status == "IN_PROGRESS" and sort_by == "TIMESTAMP" and _is_stream(job):
+            persons = self.store.page(job["job_key"], sort_by, offset, limit)
+            head["NextToken"] = self.signer.sign(
+                job_id=job["job_id"],
+                job_key=job["job_key"],
+                generation=job["generation"],
+                sort_by=sort_by,
+                offset=offset + len(persons),
+            )
+        elif status == "SUCCEEDED":
             persons = self.store.page(job["job_key"], sort_by, offset, limit)
             if offset + limit < (job["result_count"] or 0):
                 head["NextToken"] = self.signer.sign(
@@ -744,8 +756,13 @@ def _settings_dict(settings: Mapping[str, Any] | Any | None) -> dict[str, Any] |
     )
 
 
+def _is_stream(job: dict[str, Any]) -> bool:
+    return bool(job["source"].get("kind") == STREAM_KIND)
+
+
 def _describe(job: dict[str, Any]) -> dict[str, Any]:
-    s3 = job["video"]["S3Object"]
+    # a live stream's job has Video {"Stream": {"Url": …}}: its URL shows as the Name
+    s3 = job["video"].get("S3Object") or {"Bucket": None, "Name": job["video"]["Stream"]["Url"]}
     return {
         "JobId": job["job_id"],
         "JobStatus": _API_STATUS[job["state"]],
