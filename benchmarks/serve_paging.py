@@ -6,7 +6,9 @@ client processes at once, each with its own boto3 Rekognition client (SigV4, rea
 asking ``--requests`` GetPersonTracking pages of 1000 at random places of the job, both sort
 orders alternating. Prints requests/s and p50/p90/p99/max latency of one page as the client
 sees it (signing, HTTP, server, and botocore parsing 1000 Persons), and the same for a raw
-signed HTTP client that does not parse the page. Goal: p99 <= 100 ms, no errors.
+signed HTTP client that does not parse the page, and the CPU time the server process
+spent per page (user + system, less affected than latency by the machine's other load).
+Goal: p99 <= 100 ms, no errors.
 
 Run::
 
@@ -32,10 +34,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from jobs_paging import build
 
+from persontrack.jobs._store import _HAS_INDEX_COPY
 from persontrack.jobs.client import client
 
 KEY_ID, SECRET, REGION = "AKIDBENCH0000001", "bench-secret", "us-east-1"
@@ -106,6 +110,7 @@ def run_client(url: str, job_id: str, tokens: list[tuple[str, str]], start_at: f
     while time.time() < start_at:
         time.sleep(0.005)
     times, errors = [], []
+    began = time.time()  # a client slow to start (a loaded machine) is not counted idle
     for sort_by, token in tokens:
         t = time.perf_counter()
         try:
@@ -121,10 +126,26 @@ def run_client(url: str, job_id: str, tokens: list[tuple[str, str]], start_at: f
             continue
         times.append((time.perf_counter() - t) * 1000)
     conn.close()
-    return times, errors
+    return times, errors, began, time.time()
 
 
-def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) -> None:
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the server process and its worker processes so far."""
+    proc = psutil.Process(pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def phase(
+    args: argparse.Namespace, server: subprocess.Popen[str], c: Any, job_id: str, raw: bool
+) -> None:
+    url = server.url  # type: ignore[attr-defined]
     job = c.store.get_job(job_id)
     rng = np.random.default_rng(7 if raw else 8)
     pages = max(1, job["result_count"] // 1000 - 1)
@@ -146,8 +167,12 @@ def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) ->
     start_at = time.time() + 3.0 + 0.2 * args.clients
     with ProcessPoolExecutor(args.clients) as pool:
         futures = [pool.submit(run_client, url, job_id, p, start_at, raw) for p in plans]
+        while time.time() < start_at:
+            time.sleep(0.005)
+        cpu = server_cpu_seconds(server.pid)
         results = [f.result() for f in futures]
-    wall = time.time() - start_at
+    wall = max(r[3] for r in results) - min(r[2] for r in results)
+    cpu = server_cpu_seconds(server.pid) - cpu
     times = [t for r in results for t in r[0]]
     errors = [e for r in results for e in r[1]]
     kind = "raw signed HTTP, page not parsed" if raw else "boto3, page parsed"
@@ -157,6 +182,8 @@ def phase(args: argparse.Namespace, url: str, c: Any, job_id: str, raw: bool) ->
         f"p90 {np.percentile(times, 90):.0f} ms, p99 {np.percentile(times, 99):.0f} ms, "
         f"max {max(times):.0f} ms, errors {len(errors)}"
         + (f" (first: {errors[0]})" if errors else "")
+        + f"; server CPU {cpu * 1000 / max(1, len(times) + len(errors)):.1f} ms per page; "
+        f"the last client began {max(r[2] for r in results) - start_at:.1f} s late"
     )
 
 
@@ -175,6 +202,10 @@ def main() -> None:
             c = client(data_dir=data, bucket_root=buckets)
             job_id = c.store.list_jobs()[-1]["job_id"]
             print(f"reusing the store in {base}")
+            job = c.store.get_job(job_id)
+            if not c.store._read(_HAS_INDEX_COPY, (job["job_key"],)):
+                print("  (built before store schema 3: SortBy=INDEX pages come from the slower")
+                print("  scattered rows; build a new store for current figures)")
         else:
             c, job_id = build(data, buckets, args.rows)
         rows = c.store.get_job(job_id)["result_count"]
@@ -182,7 +213,7 @@ def main() -> None:
         server = start_server(data, buckets, args.threads)
         try:
             for raw in (True, False):
-                phase(args, server.url, c, job_id, raw)  # type: ignore[attr-defined]
+                phase(args, server, c, job_id, raw)
         finally:
             server.terminate()
             server.wait(timeout=60)

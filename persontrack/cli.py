@@ -5,6 +5,7 @@ Forms (kept stable: scripts and benchmarks depend on them)::
     persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
                     [--annotate MP4] [--workers N] …
     persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
+    persontrack track rtsp://…|… --data-dir D [--tag T] [-o OUT.csv] …  (a job in the store)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
@@ -63,6 +64,11 @@ def _track(args: argparse.Namespace) -> int:
     from .pipeline import TrackingSettings, track_video
 
     if not is_stream_source(args.video):
+        if args.data_dir or args.tag:
+            raise SystemExit(
+                "persontrack: --data-dir/--tag make a live stream a job in the store; for a "
+                "video file use `persontrack start` (or track it here without them)"
+            )
         read_metadata(args.video)  # a clear error before the progress bar starts
     settings = TrackingSettings(
         every_n_frames=args.every_n,
@@ -144,8 +150,10 @@ def _track(args: argparse.Namespace) -> int:
 
 
 def _track_stream(args: argparse.Namespace, settings: Any) -> int:
-    """A live stream: CSV rows (with WallClock) written a chunk at a time until Ctrl-C."""
+    """A live stream until Ctrl-C (or SIGTERM): CSV rows (with WallClock) written a chunk
+    at a time, and/or (``--data-dir``) a job in the store, its JobId printed at once."""
     import io
+    import signal
     import time
 
     from .io.files import write_results
@@ -157,16 +165,22 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
         raise SystemExit(
             "persontrack: a live stream is written as CSV (-o OUT.csv), a chunk at a time"
         )
+    if args.tag and not args.data_dir:
+        raise SystemExit("persontrack: --tag names a job in the store: give --data-dir too")
     if args.output:
         _mkparent(args.output)
+    to_csv = bool(args.output) or not args.data_dir  # with a store, CSV only with -o
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     header = True
     people: set[int] = set()
     rows = 0
-    last_note = time.monotonic()
 
     def write(chunk: Any) -> None:
         nonlocal header, rows
+        rows += len(chunk)
+        people.update(int(i) for i in chunk["Index"])
+        if not to_csv:
+            return
         buf = io.StringIO()
         write_results(chunk.drop(columns="WallClock"), buf, format="csv")
         lines = buf.getvalue().splitlines()
@@ -176,16 +190,28 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
             header = False
         out.writelines(f"{line},{wall}\n" for line, wall in zip(lines[1:], walls, strict=True))
         out.flush()
-        rows += len(chunk)
-        people.update(int(i) for i in chunk["Index"])
 
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops it as Ctrl-C does: the job ends SUCCEEDED
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     with _native_logs_silenced(not args.verbose) as err:
         stream: Any = err
-        live = track_stream(args.video, settings)
+        store = None
+        if args.data_dir:
+            from .jobs.client import client
+
+            store = client(args.data_dir)
         try:
+            live = track_stream(args.video, settings, on_chunk=write, store=store, job_tag=args.tag)
+            if live.job_id is not None:
+                print(json.dumps({"JobId": live.job_id}), flush=True)
+            last_note = time.monotonic()
             try:
-                for chunk in live:
-                    write(chunk)
+                # sleep, not join: a Ctrl-C that interrupts Thread.join can leave the
+                # thread counted as ended while it still runs (and dies with the process)
+                while live.running:
+                    time.sleep(0.2)
                     if not args.quiet and time.monotonic() - last_note >= 5:
                         stats = live.stats()
                         print(
@@ -195,19 +221,25 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
                         )
                         last_note = time.monotonic()
             except KeyboardInterrupt:
+                live.stop()  # the rows gathered before the stop are written
+            finally:
                 live.stop()
-                for chunk in live:  # what was gathered before the stop
-                    write(chunk)
+                live.wait()  # the last chunk and the job's end; raises the tracking's error
         finally:
-            live.stop()
+            signal.signal(signal.SIGTERM, previous)
             if out is not sys.stdout:
                 out.close()
+            if store is not None:
+                store.close()
         if not args.quiet:
             stats = live.stats()
+            where = [args.output] if args.output else []
+            if live.job_id is not None:
+                where.append(f"job {live.job_id} in {store.data_dir if store else ''}")
             print(
                 f"persontrack: stopped; {stats['frames_analysed']} of {stats['frames_decoded']} "
                 f"frames analysed, {len(people)} people, {rows} entries"
-                + (f" -> {args.output}" if args.output else ""),
+                + (f" -> {', '.join(where)}" if where else ""),
                 file=stream,
             )
     return 0
@@ -389,6 +421,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="with --workers: seconds of video per segment (default 60)",
     )
+    t.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="live streams: also run the stream as a job of the job store in DIR (its JobId "
+        "is printed at once; `persontrack get JOB_ID --data-dir DIR` pages its rows while it "
+        "runs; Ctrl-C ends it SUCCEEDED); CSV rows then only with -o",
+    )
+    t.add_argument("--tag", metavar="TAG", help="with --data-dir: the job's JobTag")
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")
     t.set_defaults(func=_track)

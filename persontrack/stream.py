@@ -19,6 +19,11 @@ joined afterwards, as :func:`track_video` does); a person's first rows appear wi
 that confirms them, so a chunk may hold rows a little older than its first frame.
 ``chunk.drop(columns="WallClock")`` is a results DataFrame for every other function.
 
+With ``store`` (a :func:`persontrack.client` or its data directory) the stream is also a
+job in the job store: :attr:`StreamTracking.job_id` is its JobId, each chunk's rows are
+appended to it as they settle, and ``get_person_tracking(JobId=…)`` pages them while the
+stream plays (JobStatus IN_PROGRESS until it is stopped); see :mod:`persontrack.jobs.live`.
+
 Examples
 --------
 >>> import persontrack as pt
@@ -30,13 +35,16 @@ Examples
 
 from __future__ import annotations
 
+import atexit
+import math
 import os
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +66,10 @@ the time to analyse a frame."""
 MAX_CHUNKS = 64
 """Chunks kept for a consumer that does not take them (the oldest is dropped beyond it)."""
 
+if TYPE_CHECKING:
+    from .jobs.client import PersonTrackingClient
+    from .jobs.live import StreamJob
+
 _LATENCIES_KEPT = 1000
 _WALL_TIMES_KEPT = 512  # frames whose receipt time is remembered, for rows settled late
 
@@ -77,7 +89,12 @@ class StreamTracking:
 
     Stop it with :meth:`stop` (or leave its ``with`` block); it also stops when the source
     is gone for good (``reconnect=False``, ``max_attempts``) or after ``max_frames``.
+    One with a job in the store (``store``) is stopped when the interpreter exits, so its
+    job ends SUCCEEDED rather than waiting for a client to find its process gone.
     """
+
+    job_id: str | None
+    """The JobId of the stream's job in the store (None without ``store``)."""
 
     def __init__(
         self,
@@ -88,6 +105,8 @@ class StreamTracking:
         chunk_frames: int | None = None,
         on_chunk: Callable[[pd.DataFrame], None] | None = None,
         max_chunks: int = MAX_CHUNKS,
+        store: PersonTrackingClient | str | os.PathLike[str] | None = None,
+        job_tag: str | None = None,
         **reader_options: Any,
     ) -> None:
         self.settings = _as_settings(settings)
@@ -100,9 +119,23 @@ class StreamTracking:
             raise InvalidParameterException(f"chunk_frames must be >= 1, got {chunk_frames!r}")
         if not isinstance(max_chunks, int) or max_chunks < 1:
             raise InvalidParameterException(f"max_chunks must be >= 1, got {max_chunks!r}")
+        if job_tag is not None and store is None:
+            raise InvalidParameterException("job_tag names a job in the store: give store too")
         self.chunk_s, self.chunk_frames, self.on_chunk = float(chunk_s), chunk_frames, on_chunk
         self.reader = StreamReader(source, **reader_options)
         self.source = self.reader.source
+        self.job: StreamJob | None = None
+        if store is not None:
+            from .jobs.live import StreamJob
+
+            try:
+                self.job = StreamJob(store, self.source, self.settings.to_dict(), job_tag=job_tag)
+            except BaseException:
+                self.reader.stop()
+                raise
+            _with_jobs.add(self)
+        self.job_id = None if self.job is None else self.job.job_id
+        self._ended: str | None = None
         self.frame_size: tuple[int, int] | None = None
         self._chunks: queue.Queue[pd.DataFrame | None] = queue.Queue(maxsize=max_chunks)
         self._stop = threading.Event()
@@ -117,6 +150,11 @@ class StreamTracking:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         if self.on_chunk is not None:
             raise InvalidParameterException("chunks go to on_chunk: use wait() or stop()")
+        if self.job is not None:
+            raise InvalidParameterException(
+                "chunks go to the job store: page them with get_person_tracking(JobId="
+                "live.job_id), or pass on_chunk; use wait() or stop()"
+            )
         while True:
             try:
                 chunk = self._chunks.get(timeout=0.2)
@@ -190,6 +228,11 @@ class StreamTracking:
             self._error = exc
         finally:
             self.reader.stop()
+            if self.job is not None:
+                try:
+                    self.job.finish(self._error, self._ended)
+                except BaseException as exc:  # not finished: a client will find it dead
+                    self._error = self._error or exc
             self._put(None)
 
     def _analyse(self) -> None:
@@ -203,15 +246,20 @@ class StreamTracking:
             )
         height, width = first.image.shape[:2]
         self.frame_size = (width, height)
+        if self.job is not None:
+            self.job.started(self.reader.stats, width, height)
         min_gap_ms = 1000.0 / (s.target_fps or DEFAULT_TARGET_FPS)
         wall_of: dict[int, float] = {}
         rows: list[tuple[Any, ...]] = []
         in_chunk = 0
         chunk_start = time.monotonic()
         last_ms = -np.inf
+        seen_ms = first.timestamp_ms
+        settled = -math.inf
         with FrameTracking(s, width, height) as per_frame:
             frame: StreamFrame | None = first
             while frame is not None and not self._stop.is_set():
+                seen_ms = frame.timestamp_ms
                 if frame.timestamp_ms - last_ms >= min_gap_ms - 0.5:
                     last_ms = frame.timestamp_ms
                     image = frame.image
@@ -223,6 +271,7 @@ class StreamTracking:
                     if len(wall_of) > _WALL_TIMES_KEPT:
                         del wall_of[next(iter(wall_of))]
                     rows += per_frame.step(image, frame.timestamp_ms, frame.index)
+                    settled = _settled_before(per_frame, frame.timestamp_ms)
                     self._latencies.append(time.time() - frame.wall_time)
                     self._counts["frames_analysed"] += 1
                     in_chunk += 1
@@ -232,22 +281,34 @@ class StreamTracking:
                 full = self.chunk_frames is not None and in_chunk >= self.chunk_frames
                 due = self.chunk_frames is None and time.monotonic() - chunk_start >= self.chunk_s
                 if full or due or done:
-                    self._emit(rows, wall_of)
+                    self._emit(rows, wall_of, settled, seen_ms)
                     rows, in_chunk, chunk_start = [], 0, time.monotonic()
                 if done:
                     break
                 frame = self.reader.read()
+            if frame is None and not self._stop.is_set():
+                self._ended = (
+                    f"the stream ended: {self.reader.stats.last_error or 'no more frames'}"
+                )
         if rows or in_chunk:
-            self._emit(rows, wall_of)
+            self._emit(rows, wall_of, settled, seen_ms)
 
-    def _emit(self, rows: list[tuple[Any, ...]], wall_of: Mapping[int, float]) -> None:
+    def _emit(
+        self,
+        rows: list[tuple[Any, ...]],
+        wall_of: Mapping[int, float],
+        settled_before_ms: float,
+        seen_ms: int,
+    ) -> None:
         chunk = rows_frame(rows)
         walls = [wall_of.get(int(n), np.nan) for n in chunk["FrameNumber"]]
         chunk["WallClock"] = pd.to_datetime(pd.Series(walls, dtype="float64"), unit="s", utc=True)
         self._counts["chunks"] += 1
+        if self.job is not None:
+            self.job.append(chunk, settled_before_ms, seen_ms)
         if self.on_chunk is not None:
             self.on_chunk(chunk)
-        else:
+        elif self.job is None:
             self._put(chunk)
 
     def _put(self, chunk: pd.DataFrame | None) -> None:
@@ -263,6 +324,26 @@ class StreamTracking:
                     pass
 
 
+def _settled_before(per_frame: FrameTracking, timestamp_ms: int) -> float:
+    """The Timestamp below which no more rows can come after the frame at ``timestamp_ms``:
+    the oldest row of a track not yet confirmed (it is settled, with the person's Index,
+    when the track is), else anything up to that frame."""
+    oldest = min((rows[0][0][0] for rows in per_frame.pending.values() if rows), default=None)
+    return timestamp_ms + 1 if oldest is None else min(float(oldest), timestamp_ms + 1)
+
+
+_with_jobs: weakref.WeakSet[StreamTracking] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_jobs() -> None:
+    """Stop the trackings with a job in the store as the interpreter exits (their analysis
+    threads are daemons: killed without it, their jobs would stay RUNNING until a client
+    finds the process gone and fails them)."""
+    for live in list(_with_jobs):
+        live.stop()
+
+
 def track_stream(
     source: str | os.PathLike[str],
     settings: TrackingSettings | Mapping[str, Any] | None = None,
@@ -271,6 +352,8 @@ def track_stream(
     chunk_frames: int | None = None,
     on_chunk: Callable[[pd.DataFrame], None] | None = None,
     max_chunks: int = MAX_CHUNKS,
+    store: PersonTrackingClient | str | os.PathLike[str] | None = None,
+    job_tag: str | None = None,
     **reader_options: Any,
 ) -> StreamTracking:
     """Track the people of a live stream; results come in DataFrame chunks as it plays.
@@ -293,6 +376,14 @@ def track_stream(
         Called with each chunk (from the analysis thread) instead of iterating.
     max_chunks : int, default :data:`MAX_CHUNKS`
         Undelivered chunks kept when iterating slower than they come.
+    store : PersonTrackingClient or path, optional
+        Also run the stream as a job of this job store (a client, or its data directory):
+        ``live.job_id`` names it, ``get_person_tracking`` pages its rows while it runs
+        (TIMESTAMP order), and it ends SUCCEEDED when stopped, FAILED if the tracking
+        fails (see :mod:`persontrack.jobs.live`). Chunks then go to the store and to
+        ``on_chunk``, not to iteration.
+    job_tag : str, optional
+        The job's JobTag (with ``store``).
     **reader_options
         For :class:`~persontrack.io.stream.StreamReader`: ``reconnect``, ``max_attempts``,
         ``open_timeout_s``, ``read_timeout_s``, ``backoff_s``, ``max_backoff_s``,
@@ -311,6 +402,8 @@ def track_stream(
         When a setting is invalid.
     InvalidS3ObjectException
         (While iterating, or from ``wait``) when the source gives no frame at all.
+    LimitExceededException
+        With ``store``, when it already has ``max_jobs`` jobs running or waiting.
     """
     return StreamTracking(
         source,
@@ -319,5 +412,7 @@ def track_stream(
         chunk_frames=chunk_frames,
         on_chunk=on_chunk,
         max_chunks=max_chunks,
+        store=store,
+        job_tag=job_tag,
         **reader_options,
     )

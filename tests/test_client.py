@@ -88,6 +88,35 @@ def test_pages_follow_the_sort_order_and_rebuild_the_dataframe(clients, sort_by)
     assert boxes["Left"].to_numpy() == pytest.approx(expected["Left"].to_numpy())
 
 
+def test_the_wire_body_is_the_response_without_its_metadata(clients):
+    c = clients(settings={"rows": 2345})
+    done = c.start_person_tracking(Video=VIDEO, JobTag="door")["JobId"]
+    failed = clients(settings={"fail": "decoder exploded"}).start_person_tracking(Video=VIDEO)
+    assert c.wait(done, timeout=60)["JobStatus"] == "SUCCEEDED"
+    assert c.wait(failed["JobId"], timeout=60)["JobStatus"] == "FAILED"
+    bodies = 0
+    for request in (
+        {"JobId": done},
+        {"JobId": done, "SortBy": "INDEX", "MaxResults": 700},
+        {"JobId": failed["JobId"]},
+    ):
+        token = None
+        while True:
+            args = dict(request, **({"NextToken": token} if token else {}))
+            body = json.loads(c.get_person_tracking_json(**args))
+            page = c.get_person_tracking(**args)
+            del page["ResponseMetadata"]
+            assert list(body) == list(page)  # Rekognition's member order
+            # tokens carry the second they were issued: same page, not the same text
+            token = page.pop("NextToken", None)
+            assert (body.pop("NextToken", None) is None) == (token is None)
+            assert body == page
+            bodies += 1
+            if token is None:
+                break
+    assert bodies == 3 + 4 + 1
+
+
 def test_max_results_above_1000_gives_1000(clients):
     c = clients(settings={"rows": 1500})
     job_id = c.start_person_tracking(Video=VIDEO)["JobId"]

@@ -15,7 +15,7 @@ from persontrack.errors import (
     InternalServerError,
     LimitExceededException,
 )
-from persontrack.jobs._store import DB_FILE, JobStore, pid_alive
+from persontrack.jobs._store import DB_FILE, SCHEMA_VERSION, JobStore, pid_alive
 from persontrack.jobs._worker import chunk_rows, result_rows
 
 REQUEST = {"Video": {"S3Object": {"Bucket": "videos", "Name": "a.mp4"}}}
@@ -202,7 +202,77 @@ def test_a_version_1_store_is_upgraded_with_its_results(tmp_path):
     conn.close()
     store = JobStore(path)
     assert store.page(1, "INDEX", 0, 10) == ['{"b": 2}', '{"a": 1}']
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def finished_job(store, frame, worker="w"):
+    """A SUCCEEDED job of ``frame``'s rows, written as a worker writes them; its key."""
+    create(store)
+    store.register_worker(worker, os.getpid())
+    key = store.claim_next(worker, os.getpid())["job_key"]
+    count = store.add_results(key, result_rows(frame), chunk=64)
+    assert store.finish(key, worker, state="SUCCEEDED", result_count=count)
+    return key
+
+
+def copied(path, key):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            "SELECT COUNT(*) FROM results_by_index WHERE job_key = ?", (key,)
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_a_version_2_store_keeps_serving_its_jobs_and_copies_new_ones(tmp_path):
+    from jobs_fakes import fake_frame
+
+    from persontrack.convert import dataframe_to_persons, sort_results
+
+    path = tmp_path / DB_FILE
+    store = JobStore(path)
+    frame = fake_frame(230)
+    old = finished_job(store, frame)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP TABLE results_by_index; PRAGMA user_version = 2;")  # schema 2
+    conn.close()
+    store = JobStore(path)
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    new = finished_job(store, frame)
+    assert (copied(path, old), copied(path, new)) == (0, 230)
+    want = dataframe_to_persons(sort_results(frame, "INDEX"))
+    for key in (old, new):  # the old job from results, the new one from its copy
+        pages = [store.page(key, "INDEX", start, 100) for start in range(0, 300, 100)]
+        assert [len(p) for p in pages] == [100, 100, 30]
+        assert [json.loads(p) for page in pages for p in page] == want
+
+
+def test_the_index_copy_goes_with_its_job(tmp_path):
+    from jobs_fakes import fake_frame
+
+    path = tmp_path / DB_FILE
+    store = JobStore(path)
+    deleted, failed, rerun = (finished_job(store, fake_frame(40)) for _ in range(3))
+    assert store.delete_job(store.get_job_by_key(deleted)["job_id"])
+    with store._write() as conn:  # the worker died: the job is failed
+        store._fail(conn, failed, "Job failed: test")
+    with store._write() as conn:  # retried: queued again and claimed
+        conn.execute("UPDATE jobs SET state = 'QUEUED' WHERE job_key = ?", (rerun,))
+    assert store.claim_next("w", os.getpid())["job_key"] == rerun
+    assert [copied(path, k) for k in (deleted, failed, rerun)] == [0, 0, 0]
+    assert store.page(rerun, "INDEX", 0, 10) == []
+
+
+def test_pages_are_index_seeks_not_offset_scans(tmp_path):
+    from persontrack.jobs import _store
+
+    conn = JobStore(tmp_path / DB_FILE)._conn()
+    for sql in (_store._PAGE_BY_TIMESTAMP, _store._PAGE_BY_INDEX, _store._PAGE_BY_INDEX_UNCOPIED):
+        plan = " ".join(r[3] for r in conn.execute("EXPLAIN QUERY PLAN " + sql, (1, 5000, 6000)))
+        assert plan.startswith("SEARCH") and "<" in plan and ">" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # no sort: read in the index's order
 
 
 def test_newer_schema_is_refused(tmp_path):

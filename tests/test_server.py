@@ -366,6 +366,27 @@ def test_a_correctly_signed_raw_request_is_accepted_and_may_be_repeated(shared):
     assert (code2, body2) == (200, body1)
 
 
+def test_a_page_on_the_wire_is_the_clients_response(shared):
+    from persontrack.jobs.client import client
+
+    server = shared
+    rek = server.boto3()
+    job_id = rek.start_person_tracking(Video=VIDEO, ClientRequestToken="raw-page")["JobId"]
+    assert wait_done(rek, job_id)["JobStatus"] == "SUCCEEDED"
+    body = json.dumps({"JobId": job_id, "MaxResults": 20, "SortBy": "INDEX"}).encode()
+    code, page, _ = post(server.url, sign(server.url, GET, body), body)
+    assert code == 200, page
+    c = client(data_dir=server.data_dir, bucket_root=server.bucket_root)
+    try:
+        want = c.get_person_tracking(JobId=job_id, MaxResults=20, SortBy="INDEX")
+    finally:
+        c.close()
+    del want["ResponseMetadata"]
+    # tokens carry the second they were issued: both present, not compared as text
+    assert page.pop("NextToken") and want.pop("NextToken")
+    assert page == want and len(page["Persons"]) == 20  # every member, not only boto3's
+
+
 @pytest.mark.parametrize(
     ("case", "error", "message"),
     [

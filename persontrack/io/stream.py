@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterException
+from ._readers import _color_range, _rate
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "udp", "rtp", "tcp", "srt", "http", "https")
 """URL schemes read as live streams (``persontrack track URL`` tracks them live)."""
@@ -111,6 +112,14 @@ class StreamStats:
     """Attempts to open the source that failed."""
     last_error: str | None = None
     """The last error met (opening or reading), for the user."""
+    codec: str | None = None
+    """FFmpeg's name of the video codec, as the source last opened said (e.g. ``"h264"``)."""
+    format: str | None = None
+    """FFmpeg's long container name, as the source last opened said."""
+    frame_rate: float | None = None
+    """The source's nominal frames per second (0.0 when it declares none)."""
+    color_range: str | None = None
+    """``"FULL"`` or ``"LIMITED"``, as the source last opened said."""
 
 
 class StreamReader:
@@ -272,6 +281,10 @@ class StreamReader:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             rate = float(stream.average_rate or stream.guessed_rate or 25.0)
+            declared = _rate(stream)
+            ctx = stream.codec_context
+            self.stats.codec, self.stats.format = str(ctx.name), str(container.format.long_name)
+            self.stats.frame_rate, self.stats.color_range = declared, _color_range(ctx)
             started = time.monotonic()
             for frame in container.decode(stream):
                 if self._stop.is_set():

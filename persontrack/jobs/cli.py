@@ -87,10 +87,15 @@ def _get(args: argparse.Namespace) -> int:
         request["NextToken"] = args.next_token
     client = _client(args)
     response = client.get_person_tracking(**request)
-    while args.all and response.get("NextToken"):
-        page = client.get_person_tracking(**{**request, "NextToken": response["NextToken"]})
+    page = response
+    full = args.max_results or 1000
+    # a live stream's job always has a NextToken while it runs: --all stops at the rows
+    # stored so far and prints the token that gives the rows appended after them
+    while args.all and page.get("NextToken") and len(page["Persons"]) >= full:
+        page = client.get_person_tracking(**{**request, "NextToken": page["NextToken"]})
         response["Persons"] += page["Persons"]
         response["NextToken"] = page.get("NextToken")
+        response["JobStatus"] = page["JobStatus"]
     if not response.get("NextToken"):
         response.pop("NextToken", None)
     response.pop("ResponseMetadata", None)
@@ -180,7 +185,12 @@ def add_job_commands(subparsers: Any) -> None:
     g = subparsers.add_parser("get", help="one page of a job's results (GetPersonTracking)")
     g.add_argument("job_id", metavar="JOB_ID")
     g.add_argument("--max-results", type=int, help="Persons per page (1-1000, default 1000)")
-    g.add_argument("--all", action="store_true", help="follow NextToken: every page in one")
+    g.add_argument(
+        "--all",
+        action="store_true",
+        help="follow NextToken: every page in one (a running stream's job: every row so far, "
+        "and the NextToken of the rows to come)",
+    )
     g.add_argument("--next-token", help="NextToken from the previous page")
     g.add_argument("--sort-by", default="TIMESTAMP", choices=("INDEX", "TIMESTAMP"))
     _common(g)

@@ -160,6 +160,13 @@ def _error(
     )
 
 
+def _body_json(response: dict[str, Any]) -> str:
+    """A client response as a wire body: compact JSON without ``ResponseMetadata``."""
+    return json.dumps(
+        {k: v for k, v in response.items() if k != "ResponseMetadata"}, separators=(",", ":")
+    )
+
+
 class _App:
     """The request handler and its state (client, keys, limits, thread pool)."""
 
@@ -174,9 +181,10 @@ class _App:
         self.in_flight = 0
         self.started = time.time()
         self.pool: ThreadPoolExecutor | None = None
-        self.operations: dict[str, Callable[..., dict[str, Any]]] = {
-            "StartPersonTracking": client.start_person_tracking,
-            "GetPersonTracking": client.get_person_tracking,
+        # each returns the response body's JSON text (a page is spliced from stored JSON)
+        self.operations: dict[str, Callable[..., str]] = {
+            "StartPersonTracking": lambda **kw: _body_json(client.start_person_tracking(**kw)),
+            "GetPersonTracking": client.get_person_tracking_json,
         }
 
     @contextlib.asynccontextmanager
@@ -271,10 +279,8 @@ class _App:
             )
         assert self.pool is not None, "the app runs inside its lifespan"
 
-        def call() -> str:  # in a pool thread: encoding a page would hold up the event loop
-            result = operation(**params)
-            result.pop("ResponseMetadata", None)
-            return json.dumps(result, separators=(",", ":"))
+        def call() -> str:  # in a pool thread: the store query would hold up the event loop
+            return operation(**params)
 
         future = asyncio.get_running_loop().run_in_executor(self.pool, call)
         try:
