@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -123,3 +124,34 @@ def test_track_in_segments_outside_the_jobs_api(own_cluster, sample_video):
     parts = iter_segments(sample_video, None, **options, segment_seconds=2, overlap_seconds=0.5)
     chunks = [rows for rows, _ in parts]
     assert len(chunks) == 3 and sum(len(c) for c in chunks) == 50
+
+
+def test_segment_tasks_keep_to_one_thread_per_worker_thread(own_cluster, sample_video):
+    from distributed import Client
+
+    from persontrack.jobs.segments import Segment, run_segment
+
+    report = f"{Path(__file__).with_name('threads_fakes.py')}:report_threads"
+    with Client(own_cluster.address, timeout="30s") as client:
+        seg = Segment(0, 0, 0, None)
+        got = client.submit(run_segment, report, str(sample_video), None, seg, pure=False)
+        assert got.result(timeout=120).metadata == {
+            "budget": 1,
+            "cv2": 1,
+            "detector": 1,
+            "reid": 1,
+        }
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_local_cluster_workers_can_be_pinned_to_one_core_each(monkeypatch):
+    from persontrack.jobs.segments import dask_client
+
+    monkeypatch.delenv("PERSONTRACK_DASK_SCHEDULER", raising=False)
+    cores = sorted(os.sched_getaffinity(0))
+    with dask_client(2, pin_cores=True) as client:
+        client.wait_for_workers(2, timeout=60)
+        pinned = client.run(lambda: sorted(os.sched_getaffinity(0)))
+    # worker k on core k (modulo the cores this process may use)
+    want = [[c] for c in cores[:2]] if len(cores) >= 2 else [cores, cores]
+    assert sorted(pinned.values()) == sorted(want)
