@@ -155,3 +155,32 @@ def test_local_cluster_workers_can_be_pinned_to_one_core_each(monkeypatch):
     # worker k on core k (modulo the cores this process may use)
     want = [[c] for c in cores[:2]] if len(cores) >= 2 else [cores, cores]
     assert sorted(pinned.values()) == sorted(want)
+
+
+def test_results_dask_reads_a_real_jobs_rows_in_partitions(on_cluster, own_cluster):
+    import dask.dataframe as dd
+    from distributed import Client
+
+    from persontrack.errors import InvalidParameterException, ResourceNotFoundException
+
+    c = on_cluster(settings={"rows": 2500}, segment_seconds=1, overlap_seconds=0.4)
+    job_id = run(c)
+    whole = c.get_dataframe(job_id)
+    ddf = c.results_dask(job_id, chunk_rows=1000)
+    assert isinstance(ddf, dd.DataFrame) and ddf.npartitions == 3
+    assert list(ddf.columns) == list(whole.columns)
+    with Client(own_cluster.address, timeout="30s"):  # partitions read by the workers
+        got = ddf.compute()
+        per_person = ddf.groupby("Index")["Timestamp"].count().compute().sort_index()
+    pd.testing.assert_frame_equal(got, whole, check_like=False)
+    pd.testing.assert_series_equal(
+        per_person, whole.groupby("Index")["Timestamp"].count(), check_names=False
+    )
+    for bad in (0, -5, True, 2.5):
+        with pytest.raises(InvalidParameterException, match="chunk_rows"):
+            c.results_dask(job_id, chunk_rows=bad)
+    c.delete_job(job_id)
+    with pytest.raises(ResourceNotFoundException, match="gone"):
+        ddf.compute(scheduler="sync")
+    with pytest.raises(ResourceNotFoundException):
+        c.results_dask(job_id)
