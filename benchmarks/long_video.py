@@ -8,10 +8,15 @@ segment's stitched rows written to a CSV file as soon as it is done, nothing kep
 
     PYTHONPATH=. .venv/bin/python benchmarks/long_video.py --minutes 5 10 20 --workers 1 2
 
-Each (minutes, workers) run is a fresh interpreter. Printed per run: wall time, rows,
+Each (minutes, workers) run is a fresh interpreter. Printed per run: wall time (from
+before the LocalCluster starts), tracking time (from when its workers are up), CPU seconds
+(user + system) of all Dask workers and of the driving process during the tracking, rows,
 people, and peak RSS (``ru_maxrss``) of the driving process and of the largest Dask
 worker, plus their sum. Memory is flat in the video's length when the 20-minute run's
-peaks are those of the 5-minute one. Timing on a shared, loaded machine is pessimistic.
+peaks are those of the 5-minute one. Workers' CPU seconds that grow with their number
+mean they fight over cores (each segment task keeps to one thread per library:
+``persontrack/threads.py``); ``--pin`` also binds worker k to core k. Timing on a shared,
+loaded machine is pessimistic: compare CPU seconds there.
 """
 
 from __future__ import annotations
