@@ -40,21 +40,26 @@ from .errors import InvalidParameterException
 
 __all__ = ["limit_threads", "pin_process", "thread_budget"]
 
-_BUDGET: list[int | None] = [None]
+# budgets in force, latest last: (token, threads); tasks running at once in one Dask
+# worker each hold one, and the process keeps a budget until the last of them ends
+_ACTIVE: list[tuple[object, int]] = []
+_CV2_BEFORE: list[int] = []
 _LOCK = threading.Lock()
 
 
 def thread_budget() -> int | None:
     """Threads each native library may use in this process (None: as many as it likes)."""
-    return _BUDGET[0]
+    active = _ACTIVE  # a list read is atomic; the lock guards changes
+    return active[-1][1] if active else None
 
 
 @contextlib.contextmanager
 def limit_threads(threads: int | None) -> Iterator[None]:
     """Use at most ``threads`` threads per native library while the block runs.
 
-    ``None`` leaves things as they are. The budget is process-wide (Dask runs one task per
-    worker thread; the budget is per task when the worker has one thread).
+    ``None`` leaves things as they are. The budget is process-wide: blocks entered by
+    several threads at once (a Dask worker running several tasks) keep the latest one
+    until the last of them ends.
     """
     if threads is None:
         yield
@@ -63,16 +68,18 @@ def limit_threads(threads: int | None) -> Iterator[None]:
         raise InvalidParameterException(f"threads must be an integer >= 1, got {threads!r}")
     import cv2
 
+    token = object()
     with _LOCK:
-        before, cv2_before = _BUDGET[0], cv2.getNumThreads()
-        _BUDGET[0] = threads
+        if not _ACTIVE:
+            _CV2_BEFORE[:] = [cv2.getNumThreads()]
+        _ACTIVE.append((token, threads))
         cv2.setNumThreads(threads)
     try:
         yield
     finally:
         with _LOCK:
-            _BUDGET[0] = before
-            cv2.setNumThreads(cv2_before)
+            _ACTIVE[:] = [a for a in _ACTIVE if a[0] is not token]
+            cv2.setNumThreads(_ACTIVE[-1][1] if _ACTIVE else _CV2_BEFORE[0])
 
 
 def pin_process(cores: list[int], pid: int = 0) -> list[int]:

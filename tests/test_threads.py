@@ -54,3 +54,32 @@ def test_pin_process_keeps_to_allowed_cores():
         assert pin_process([10_000]) == [mine[0]]  # none allowed: unchanged
     finally:
         os.sched_setaffinity(0, mine)
+
+
+def test_budgets_of_tasks_running_at_once_last_until_the_last_ends():
+    import threading
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with limit_threads(1):
+            first_in.set()
+            second_in.wait(10)
+        first_out.set()
+
+    def second():
+        first_in.wait(10)
+        with limit_threads(1):
+            second_in.set()
+            first_out.wait(10)
+            seen["after first ended"] = (thread_budget(), cv2.getNumThreads())
+
+    before = cv2.getNumThreads()
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert seen == {"after first ended": (1, 1)}
+    assert thread_budget() is None and cv2.getNumThreads() == before
