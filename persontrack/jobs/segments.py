@@ -66,8 +66,9 @@ TASK_THREADS = 1
 
 A worker runs up to its ``nthreads`` tasks at once, so one thread per task keeps it within
 its ``nthreads`` cores (Dask's own convention: its workers get ``OMP_NUM_THREADS=1``). Without
-this, OpenVINO and OpenCV in every task sized their pools to the whole machine and two
-workers on 2 cores fought over them (see :mod:`persontrack.threads`).
+it OpenVINO and OpenCV size their pools to the whole machine in every task: their helper
+threads took 13 % of a segment's CPU time, on top of the worker's main thread (README
+"Threads per segment task"; :mod:`persontrack.threads`).
 """
 
 
