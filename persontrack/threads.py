@@ -10,7 +10,8 @@ cores without fighting over them. Inside :func:`limit_threads`:
   embedder (:class:`~persontrack.vision.reid.AppearanceEmbedder`) compile their OpenVINO
   networks with ``INFERENCE_NUM_THREADS`` = the budget unless given ``threads=``
   (compiled networks are cached per process and per thread count);
-- ``cv2.setNumThreads(budget)`` (restored on exit).
+- ``cv2.setNumThreads(budget)`` (restored on exit);
+- the video decoders opened meanwhile (PyAV's ``thread_count``, decord's ``num_threads``).
 
 MediaPipe (body landmarks, faces) offers no thread setting in its Python API: its graph
 runs calculators on a pool sized to the machine's cores. A worker process is bounded as a
