@@ -8,10 +8,15 @@ segment's stitched rows written to a CSV file as soon as it is done, nothing kep
 
     PYTHONPATH=. .venv/bin/python benchmarks/long_video.py --minutes 5 10 20 --workers 1 2
 
-Each (minutes, workers) run is a fresh interpreter. Printed per run: wall time, rows,
+Each (minutes, workers) run is a fresh interpreter. Printed per run: wall time (from
+before the LocalCluster starts), tracking time (from when its workers are up), CPU seconds
+(user + system) of all Dask workers and of the driving process during the tracking, rows,
 people, and peak RSS (``ru_maxrss``) of the driving process and of the largest Dask
 worker, plus their sum. Memory is flat in the video's length when the 20-minute run's
-peaks are those of the 5-minute one. Timing on a shared, loaded machine is pessimistic.
+peaks are those of the 5-minute one. Workers' CPU seconds that grow with their number
+mean they fight over cores (each segment task keeps to one thread per library:
+``persontrack/threads.py``); ``--pin`` also binds worker k to core k. Timing on a shared,
+loaded machine is pessimistic: compare CPU seconds there.
 """
 
 from __future__ import annotations
@@ -53,7 +58,15 @@ def make_long_video(minutes: float, out: Path) -> Path:
     return out
 
 
-def run_once(video: Path, minutes: float, workers: int, settings: dict, segment: float) -> dict:
+def _usage() -> tuple[float, int]:
+    """CPU seconds (user + system) and peak RSS (KiB) of this process."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime, r.ru_maxrss
+
+
+def run_once(
+    video: Path, minutes: float, workers: int, settings: dict, segment: float, pin: bool
+) -> dict:
     """Track the first ``minutes`` of ``video`` on ``workers`` processes; return figures."""
     from dataclasses import replace
 
@@ -67,10 +80,14 @@ def run_once(video: Path, minutes: float, workers: int, settings: dict, segment:
     rows, people = 0, set()
     t0 = time.perf_counter()
     with (
-        dask_client(workers) as client,
+        dask_client(workers, pin_cores=pin) as client,
         tempfile.NamedTemporaryFile("w", suffix=".csv") as out_file,
         ResultsWriter(out_file, format="csv") as out,
     ):
+        client.wait_for_workers(workers)
+        started = client.run(_usage)  # workers' CPU seconds before any task
+        driver_cpu0 = _usage()[0]
+        t1 = time.perf_counter()
         for _, chunk, _ in track_segments(
             client, "persontrack.pipeline:track_video", str(video), settings, segments
         ):
@@ -78,14 +95,21 @@ def run_once(video: Path, minutes: float, workers: int, settings: dict, segment:
             rows += len(chunk)
             people.update(chunk["Index"].unique().tolist())
             del chunk
-        wall = time.perf_counter() - t0
-        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+        now = time.perf_counter()
+        wall, tracking = now - t0, now - t1
+        ended = client.run(_usage)
+        driver_cpu = _usage()[0] - driver_cpu0
+    worker_cpu = sum(ended[w][0] - started[w][0] for w in ended)
+    peaks = {w: u[1] for w, u in ended.items()}
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "minutes": minutes,
         "workers": workers,
         "segments": len(segments),
         "wall_s": round(wall, 1),
+        "tracking_s": round(tracking, 1),
+        "worker_cpu_s": round(worker_cpu, 1),
+        "driver_cpu_s": round(driver_cpu, 1),
         "rows": rows,
         "people": len(people),
         "driver_mib": round(me / 1024),
@@ -103,20 +127,22 @@ def main() -> None:
     parser.add_argument("--faces", action="store_true", help="also analyse faces")
     parser.add_argument("--segment", type=float, default=60.0, help="seconds per segment")
     parser.add_argument("--video", type=Path, default=Path("/tmp/persontrack-long.mp4"))
+    parser.add_argument("--pin", action="store_true", help="bind worker k to core k")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run, JSON out
     args = parser.parse_args()
     settings = {"every_n_frames": args.every_n, "detector_preset": args.preset,
                 "faces": args.faces}  # fmt: skip
     if args.one:
         minutes, workers = json.loads(args.one)
-        print(json.dumps(run_once(args.video, minutes, workers, settings, args.segment)))
+        print(json.dumps(run_once(args.video, minutes, workers, settings, args.segment, args.pin)))
         return
     video = make_long_video(max([*args.minutes, 20.0]), args.video)
     print(f"video {video} ({video.stat().st_size / 1e6:.0f} MB); settings {settings}; "
-          f"segments of {args.segment:g} s; CPUs {os.cpu_count()}\n")  # fmt: skip
-    print("| minutes | workers | segments | wall s | rows | people | driver MiB "
-          "| largest worker MiB | total MiB |")  # fmt: skip
-    print("|---" * 9 + "|")
+          f"segments of {args.segment:g} s; CPUs {os.cpu_count()}; pinned {args.pin}; "
+          f"load average {os.getloadavg()[0]:.2f}\n")  # fmt: skip
+    print("| minutes | workers | segments | wall s | tracking s | worker CPU s | driver CPU s "
+          "| rows | people | driver MiB | largest worker MiB | total MiB |")  # fmt: skip
+    print("|---" * 12 + "|")
     results = []
     for minutes in args.minutes:
         for workers in args.workers:
@@ -124,20 +150,24 @@ def main() -> None:
                    "--video", str(video), "--every-n", str(args.every_n), "--preset",
                    args.preset, "--segment", str(args.segment)]  # fmt: skip
             cmd += ["--faces"] if args.faces else []
+            cmd += ["--pin"] if args.pin else []
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-3000:])
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             results.append(r)
             print(f"| {r['minutes']:g} | {r['workers']} | {r['segments']} | {r['wall_s']} | "
+                  f"{r['tracking_s']} | {r['worker_cpu_s']} | {r['driver_cpu_s']} | "
                   f"{r['rows']} | {r['people']} | {r['driver_mib']} | {r['worker_mib']} | "
                   f"{r['total_mib']} |", flush=True)  # fmt: skip
     by = {(r["minutes"], r["workers"]): r for r in results}
     for m in args.minutes:
         if (m, 1) in by and (m, max(args.workers)) in by and max(args.workers) > 1:
             n = max(args.workers)
-            print(f"\n{m:g} min: speedup with {n} workers "
-                  f"{by[(m, 1)]['wall_s'] / by[(m, n)]['wall_s']:.2f}x")  # fmt: skip
+            a, b = by[(m, 1)], by[(m, n)]
+            print(f"\n{m:g} min: speedup with {n} workers {a['wall_s'] / b['wall_s']:.2f}x "
+                  f"(tracking only {a['tracking_s'] / b['tracking_s']:.2f}x; worker CPU s "
+                  f"{a['worker_cpu_s']} -> {b['worker_cpu_s']})")  # fmt: skip
     w = max(args.workers)
     lo, hi = min(args.minutes), max(args.minutes)
     if (lo, w) in by and (hi, w) in by and lo != hi:

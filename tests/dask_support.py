@@ -25,9 +25,15 @@ class DaskProcesses:
             "--scheduler-file", str(file),
         )  # fmt: skip
         deadline = time.monotonic() + 60
-        while not file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.address = json.loads(file.read_text())["address"]
+        # the scheduler may have created the file but not yet written it
+        while time.monotonic() < deadline:
+            try:
+                self.address = json.loads(file.read_text())["address"]
+                break
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        else:
+            raise RuntimeError(f"no Dask scheduler address in {file} after 60 s")
         self.workers = [self.add_worker(k) for k in range(workers)]
         self.wait_for_workers(workers)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -123,3 +124,63 @@ def test_track_in_segments_outside_the_jobs_api(own_cluster, sample_video):
     parts = iter_segments(sample_video, None, **options, segment_seconds=2, overlap_seconds=0.5)
     chunks = [rows for rows, _ in parts]
     assert len(chunks) == 3 and sum(len(c) for c in chunks) == 50
+
+
+def test_segment_tasks_keep_to_one_thread_per_worker_thread(own_cluster, sample_video):
+    from distributed import Client
+
+    from persontrack.jobs.segments import Segment, run_segment
+
+    report = f"{Path(__file__).with_name('threads_fakes.py')}:report_threads"
+    with Client(own_cluster.address, timeout="30s") as client:
+        seg = Segment(0, 0, 0, None)
+        got = client.submit(run_segment, report, str(sample_video), None, seg, pure=False)
+        assert got.result(timeout=120).metadata == {
+            "budget": 1,
+            "cv2": 1,
+            "detector": 1,
+            "reid": 1,
+        }
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_local_cluster_workers_can_be_pinned_to_one_core_each(monkeypatch):
+    from persontrack.jobs.segments import dask_client
+
+    monkeypatch.delenv("PERSONTRACK_DASK_SCHEDULER", raising=False)
+    cores = sorted(os.sched_getaffinity(0))
+    with dask_client(2, pin_cores=True) as client:
+        client.wait_for_workers(2, timeout=60)
+        pinned = client.run(lambda: sorted(os.sched_getaffinity(0)))
+    # worker k on core k (modulo the cores this process may use)
+    want = [[c] for c in cores[:2]] if len(cores) >= 2 else [cores, cores]
+    assert sorted(pinned.values()) == sorted(want)
+
+
+def test_results_dask_reads_a_real_jobs_rows_in_partitions(on_cluster, own_cluster):
+    import dask.dataframe as dd
+    from distributed import Client
+
+    from persontrack.errors import InvalidParameterException, ResourceNotFoundException
+
+    c = on_cluster(settings={"rows": 2500}, segment_seconds=1, overlap_seconds=0.4)
+    job_id = run(c)
+    whole = c.get_dataframe(job_id)
+    ddf = c.results_dask(job_id, chunk_rows=1000)
+    assert isinstance(ddf, dd.DataFrame) and ddf.npartitions == 3
+    assert list(ddf.columns) == list(whole.columns)
+    with Client(own_cluster.address, timeout="30s"):  # partitions read by the workers
+        got = ddf.compute()
+        per_person = ddf.groupby("Index")["Timestamp"].count().compute().sort_index()
+    pd.testing.assert_frame_equal(got, whole, check_like=False)
+    pd.testing.assert_series_equal(
+        per_person, whole.groupby("Index")["Timestamp"].count(), check_names=False
+    )
+    for bad in (0, -5, True, 2.5):
+        with pytest.raises(InvalidParameterException, match="chunk_rows"):
+            c.results_dask(job_id, chunk_rows=bad)
+    c.delete_job(job_id)
+    with pytest.raises(ResourceNotFoundException, match="gone"):
+        ddf.compute(scheduler="sync")
+    with pytest.raises(ResourceNotFoundException):
+        c.results_dask(job_id)

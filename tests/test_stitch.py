@@ -120,3 +120,22 @@ def test_a_person_back_after_a_boundary_keeps_their_index_by_appearance(looks, i
         aspect=16 / 9,
     )
     assert rows.groupby("Index")["Timestamp"].min().to_dict() == {1: 1000, index: 1500}
+
+
+def test_a_swap_early_in_the_overlap_follows_the_person_into_the_segment():
+    # earlier segment: A (Index 0) leaves 4 frames into the overlap, B (Index 1) stays;
+    # the later segment's fresh tracker swapped them: its track 7 is on A for those 4
+    # frames, then on B; its track 8 had B for the first 4 frames only
+    ts = np.arange(10) * 40
+    a = pd.DataFrame({"Timestamp": ts[:4], "Index": 0, "Left": 0.1, "Top": 0.2,
+                      "Width": 0.1, "Height": 0.4})  # fmt: skip
+    b = a.reindex(range(10)).assign(Timestamp=ts, Index=1, Left=0.5, Top=0.2, Width=0.1,
+                                    Height=0.4)  # fmt: skip
+    earlier = pd.concat([a, b], ignore_index=True)
+    later = pd.concat(
+        [a.assign(Index=7), b.iloc[4:].assign(Index=7), b.iloc[:4].assign(Index=8)],
+        ignore_index=True,
+    )
+    # per track, A agrees with 7 on all of its 4 frames (1.0), B with 7 on 6 of 10 (0.6)
+    # and with 8 on all of 8's 4 (1.0); 7 continues as B
+    assert match_tracks(earlier, later) == {7: 1}

@@ -23,6 +23,8 @@ from typing import IO, Any, TypeVar, Union
 
 import numpy as np
 
+from ..threads import thread_budget
+
 Source = Union[str, "os.PathLike[str]", IO[bytes]]
 T = TypeVar("T")
 
@@ -168,6 +170,8 @@ class PyAVBackend:
         try:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            # 0: FFmpeg's choice (all cores); a Dask task's budget (persontrack/threads.py)
+            stream.thread_count = thread_budget() or 0
             tb = stream.time_base
             start = stream.start_time or 0
             rate = self.probe.frame_rate or 25.0
@@ -299,7 +303,8 @@ class DecordBackend:
         try:
             with _stderr_captured() as captured:
                 # decord reads a file object whole into memory; a path streams from disk.
-                vr = decord.VideoReader(source, ctx=decord.cpu(0))
+                # num_threads 0: decord's choice; else a Dask task's budget
+                vr = decord.VideoReader(source, ctx=decord.cpu(0), num_threads=thread_budget() or 0)
                 n = len(vr)
                 ts = np.asarray(vr.get_frame_timestamp(range(n)), dtype=np.float64)
                 with decord.bridge._BridgeScope("native"):

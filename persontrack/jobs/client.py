@@ -478,6 +478,36 @@ class PersonTrackingClient:
         for start in range(0, total, chunk_rows):
             yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
 
+    def results_dask(self, JobId: str, *, chunk_rows: int = 100_000) -> Any:
+        """The results of a SUCCEEDED job as a ``dask.dataframe.DataFrame``.
+
+        One partition per ``chunk_rows`` rows (TIMESTAMP order; index: the row's rank),
+        each read from the store only when computed, by the Dask workers when a
+        ``distributed.Client`` is active (they must see this data directory): for results
+        larger than memory (:mod:`persontrack.jobs.dask_results`). Computing after the
+        job is deleted raises ResourceNotFoundException.
+
+        Examples
+        --------
+        ::
+
+            ddf = rek.results_dask(job_id, chunk_rows=50_000)
+            ddf.groupby("Index")["Timestamp"].agg(["min", "max"]).compute()
+        """
+        from .dask_results import results_dataframe
+
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise InvalidParameterException(
+                f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
+            )
+        job = self._job(self._job_id(JobId), "GetDataFrame")
+        if job["state"] != "SUCCEEDED":
+            raise InvalidParameterException(
+                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
+                "results exist once it has SUCCEEDED"
+            )
+        return results_dataframe(self.store.path, job, chunk_rows)
+
     def cluster_info(self) -> dict[str, Any] | None:
         """The Dask cluster running this store's jobs, while the job runner uses one.
 

@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from ..convert import sort_results
+from ..threads import limit_threads, pin_process
 from ..tracking.stitch import Stitcher
 
 DEFAULT_SEGMENT_SECONDS = 60.0
@@ -60,6 +61,15 @@ PROGRESS_INTERVAL = 0.5
 """Least seconds between two progress events of one task."""
 LOOKAHEAD_PER_WORKER = 2
 """Segments submitted ahead per Dask worker: keeps workers busy, bounds finished rows held."""
+TASK_THREADS = 1
+"""Threads each native library may use in a segment task on a Dask worker.
+
+A worker runs up to its ``nthreads`` tasks at once, so one thread per task keeps it within
+its ``nthreads`` cores (Dask's own convention: its workers get ``OMP_NUM_THREADS=1``). Without
+it OpenVINO and OpenCV size their pools to the whole machine in every task: their helper
+threads took 13 % of a segment's CPU time, on top of the worker's main thread (README
+"Threads per segment task"; :mod:`persontrack.threads`).
+"""
 
 
 @dataclass(frozen=True)
@@ -188,7 +198,7 @@ def run_segment(
     """
     fn = load_callable(tracker)
     report = _reporter(topic, segment.number)
-    with _local_copy(video, source) as path:
+    with _local_copy(video, source) as path, limit_threads(_task_threads()):
         if segment.warmup_ms == 0 and segment.end_ms is None:
             result = fn(path, settings, progress=report)
         else:
@@ -226,6 +236,17 @@ def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="persontrack-") as tmp:
         with open_source(dict(source), Path(tmp)) as path:
             yield str(path)
+
+
+def _task_threads() -> int | None:
+    """:data:`TASK_THREADS` inside a Dask worker; None (no budget) elsewhere."""
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return None
+    return TASK_THREADS
 
 
 def _reporter(topic: str | None, number: int) -> Callable[[float], None] | None:
@@ -369,11 +390,22 @@ def _aspect(metadata: Mapping[str, Any]) -> float:
 
 @contextlib.contextmanager
 def dask_client(
-    workers: int | None = None, scheduler_address: str | None = None, *, timeout: float = 10
+    workers: int | None = None,
+    scheduler_address: str | None = None,
+    *,
+    timeout: float = 10,
+    pin_cores: bool = False,
 ) -> Iterator[Any]:
     """A ``distributed.Client``: of ``scheduler_address`` (default
     ``$PERSONTRACK_DASK_SCHEDULER``) or of a new LocalCluster of ``workers`` single-threaded
-    worker processes on 127.0.0.1 (default: one per core), closed on exit."""
+    worker processes on 127.0.0.1 (default: one per core), closed on exit.
+
+    Each segment task keeps to one thread per library (:data:`TASK_THREADS`). With
+    ``pin_cores`` the LocalCluster's worker ``k`` is also bound to core ``k`` (CPU
+    affinity: :func:`persontrack.threads.pin_process`), which bounds what no setting
+    reaches (MediaPipe's own thread pool); on a machine shared with other work the kernel
+    can then no longer move a worker to an idle core, so it is off by default.
+    """
     import dask
     from distributed import Client, LocalCluster
 
@@ -391,12 +423,30 @@ def dask_client(
                 dashboard_address="127.0.0.1:0",
             )
             client = Client(cluster)
+            if pin_cores:
+                client.register_plugin(_core_pinning())
     try:
         yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _core_pinning() -> Any:
+    """A Dask WorkerPlugin binding worker ``k`` (by name) of ``t`` threads to cores
+    ``k*t … k*t+t-1`` (modulo the machine's cores); run again by restarted workers."""
+    from distributed import WorkerPlugin
+
+    class PinCores(WorkerPlugin):
+        name = "persontrack-pin-cores"
+
+        def setup(self, worker: Any) -> None:
+            n, t = os.cpu_count() or 1, max(1, int(worker.state.nthreads))
+            k = int(worker.name) if str(worker.name).isdigit() else 0
+            pin_process([(k * t + j) % n for j in range(t)])
+
+    return PinCores()
 
 
 def iter_segments(

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterException
+from ..threads import thread_budget
 
 __all__ = ["DEFAULT_MODEL", "SHIPPED", "BoxModel", "shipped_model_path"]
 
@@ -178,7 +179,9 @@ class BoxModel:
         Class id of people; ``None`` takes the layout's default (1 for Open Model Zoo layouts,
         0 for YOLOX on COCO).
     threads : int or None
-        OpenVINO inference threads; ``None`` lets OpenVINO choose (all cores).
+        OpenVINO inference threads; ``None``: the process's thread budget when the
+        network is compiled (:func:`persontrack.threads.thread_budget`, e.g. 1 in a Dask
+        task), else OpenVINO chooses (all cores).
 
     Raises
     ------
@@ -254,7 +257,8 @@ class BoxModel:
         key = (in_h, in_w)
         if key not in self._compiled:
             stat = self.path.stat()
-            cache_key = (str(self.path), stat.st_mtime_ns, stat.st_size, in_h, in_w, self.threads)
+            threads = self.threads or thread_budget()
+            cache_key = (str(self.path), stat.st_mtime_ns, stat.st_size, in_h, in_w, threads)
             compiled = _COMPILED.get(cache_key)
             if compiled is None:
                 model = self._model.clone()
@@ -267,8 +271,8 @@ class BoxModel:
                             "give input_size=None to use its own input size"
                         ) from e
                 config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-                if self.threads:
-                    config["INFERENCE_NUM_THREADS"] = int(self.threads)
+                if threads:
+                    config["INFERENCE_NUM_THREADS"] = int(threads)
                 compiled = _COMPILED[cache_key] = self._core.compile_model(model, "CPU", config)
             self._compiled[key] = (compiled, compiled.create_infer_request())
         return self._compiled[key], in_h, in_w

@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from ..errors import InternalServerError, InvalidParameterException
+from ..threads import thread_budget
 
 __all__ = ["REID_MODELS", "AppearanceEmbedder", "cosine_distance"]
 
@@ -62,6 +63,9 @@ REID_MODELS: dict[str, tuple[str, str, str]] = {
 }
 """Shipped models by name: (file stem, sha256 of the ``.xml``, sha256 of the ``.bin``)."""
 
+DEFAULT_THREADS = 2
+"""OpenVINO threads of an embedder outside a thread budget (the embedder's fixed thread
+count before budgets existed: this project's machine has 2 cores)."""
 _INPUT_H, _INPUT_W = 256, 128
 _LOCK = threading.Lock()
 _COMPILED: dict[tuple[str, int], object] = {}
@@ -97,8 +101,10 @@ class AppearanceEmbedder:
         Boxes shorter than this many pixels get a NaN embedding. The smallest people on
         PETS09-S2L1 are ~40 px tall and still gain from appearance; below ~32 px the crop
         is mostly the 256-row upscaling blur.
-    threads : int, default 2
-        OpenVINO CPU inference threads.
+    threads : int, optional
+        OpenVINO CPU inference threads; by default the process's thread budget
+        (:func:`persontrack.threads.thread_budget`, e.g. 1 in a Dask task), else
+        :data:`DEFAULT_THREADS`.
     max_batch : int, default 32
         Crops per inference call.
 
@@ -115,7 +121,7 @@ class AppearanceEmbedder:
         model: str | Path = "0277",
         *,
         min_height: float = 32.0,
-        threads: int = 2,
+        threads: int | None = None,
         max_batch: int = 32,
     ) -> None:
         if isinstance(min_height, bool) or not isinstance(min_height, (int, float)):
@@ -124,6 +130,8 @@ class AppearanceEmbedder:
             )
         if not 0 <= min_height < float("inf"):
             raise InvalidParameterException("AppearanceEmbedder: min_height must be >= 0")
+        if threads is None:
+            threads = thread_budget() or DEFAULT_THREADS
         for name, value in (("threads", threads), ("max_batch", max_batch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidParameterException(
