@@ -34,6 +34,7 @@ import numpy as np
 
 from .._checks import check_rgb_image
 from ..errors import InternalServerError, InvalidParameterException
+from ..threads import thread_budget
 
 __all__ = ["CROP_SCALE", "SECOND_LOOK_BELOW", "PoseLandmarks"]
 
@@ -70,7 +71,9 @@ class PoseLandmarks:
         BlazePose landmark ``.tflite`` file; ``None`` (default): the full model of the
         installed mediapipe wheel.
     threads : int, optional
-        OpenVINO inference threads; ``None`` lets OpenVINO choose.
+        OpenVINO inference threads; ``None``: the process's thread budget
+        (:func:`persontrack.threads.thread_budget`, e.g. 1 in a Dask task), else OpenVINO
+        chooses.
 
     Raises
     ------
@@ -80,6 +83,7 @@ class PoseLandmarks:
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, threads: int | None = None):
         xml = _model_file(path)
+        threads = threads or thread_budget()
         key = (str(xml), xml.stat().st_size, xml.stat().st_mtime_ns, threads)
         with _LOCK:
             compiled = _COMPILED.get(key)
