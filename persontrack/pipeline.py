@@ -29,8 +29,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import queue
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,7 +42,7 @@ import pandas as pd
 from ._version import __version__
 from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
 from .errors import InvalidParameterException
-from .io.video import VideoMetadata, open_video
+from .io.video import Frame, VideoMetadata, open_video
 from .schema import COLUMNS, compact_landmarks, validate_frame
 from .tracking.postprocess import link_tracks, smooth_tracks, track_appearance
 from .tracking.tracker import Tracker
@@ -464,13 +466,27 @@ class FrameTracking:
         self.landmarked: dict[int, int] = {}
         self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
 
-    def step(self, image: np.ndarray, timestamp_ms: int, frame_index: int) -> list[tuple[Any, ...]]:
-        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
-        frame's confirmed people, and earlier rows of tracks it confirms."""
-        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+    def find_boxes(self, image: np.ndarray) -> Detections:
+        """The person boxes of one frame (the first step of :meth:`step`; may run in
+        another thread, ahead of :meth:`step` on earlier frames)."""
         clock = time.perf_counter()
-        dets = detector.find_boxes(image)
-        clock = _lap(spent, "detect", clock)
+        dets = self.detector.find_boxes(image)
+        _lap(self.spent, "detect", clock)
+        return dets
+
+    def step(
+        self,
+        image: np.ndarray,
+        timestamp_ms: int,
+        frame_index: int,
+        boxes: Detections | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Analyse one frame; the rows (in :data:`COLUMNS` order) settled by it: this
+        frame's confirmed people, and earlier rows of tracks it confirms. ``boxes``: the
+        frame's :meth:`find_boxes`, when already found."""
+        s, spent, tracker, detector = self.settings, self.spent, self.tracker, self.detector
+        dets = self.find_boxes(image) if boxes is None else boxes
+        clock = time.perf_counter()
         if self.embedder is not None and len(dets):
             emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
             used = np.flatnonzero(dets.confidence >= self._min_confidence)
@@ -549,6 +565,68 @@ class FrameTracking:
         self.close()
 
 
+class _BoxesAhead:
+    """Frames with their person boxes, decoded and detected in a thread of their own while
+    the caller describes and tracks the frames before (OpenVINO and the decoder release the
+    GIL, so the two share the cores). At most :attr:`AHEAD` frames wait, so memory stays
+    flat. Errors of the thread are raised in the caller; leaving early stops the thread."""
+
+    AHEAD = 2
+
+    def __init__(self, frames: Iterator[Frame], per_frame: FrameTracking) -> None:
+        self._frames, self._per_frame = frames, per_frame
+        self._queue: queue.Queue[tuple[Frame, Detections] | BaseException | None] = queue.Queue(
+            self.AHEAD
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="persontrack-boxes", daemon=True)
+
+    def _run(self) -> None:
+        spent = self._per_frame.spent
+        try:
+            clock = time.perf_counter()
+            for frame in self._frames:
+                _lap(spent, "decode", clock)
+                item = (frame, self._per_frame.find_boxes(frame.image))
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if self._stop.is_set():
+                    return
+                clock = time.perf_counter()
+            self._put_final(None)
+        except BaseException as e:  # handed to the caller
+            self._put_final(e)
+
+    def _put_final(self, item: BaseException | None) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def __enter__(self) -> _BoxesAhead:
+        self._thread.start()
+        return self
+
+    def __iter__(self) -> Iterator[tuple[Frame, Detections]]:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
     """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
     return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
@@ -622,18 +700,22 @@ def track_video(
             spent = per_frame.spent
             if per_frame.embedder is not None:
                 dimension = per_frame.embedder.dimension
-            frames = reader.frames(
-                every_n=s.every_n_frames, target_fps=target_fps, start_ms=start_ms, end_ms=end_ms
+            frames = itertools.islice(
+                reader.frames(
+                    every_n=s.every_n_frames,
+                    target_fps=target_fps,
+                    start_ms=start_ms,
+                    end_ms=end_ms,
+                ),
+                s.max_frames,
             )
-            clock = time.perf_counter()
-            for frame in itertools.islice(frames, s.max_frames):
-                clock = _lap(spent, "decode", clock)
-                analysed += 1
-                rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index)
-                row_emb += per_frame.last_embeddings
-                if progress is not None:
-                    progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
-                clock = time.perf_counter()
+            with _BoxesAhead(frames, per_frame) as ahead:
+                for frame, boxes in ahead:
+                    analysed += 1
+                    rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index, boxes)
+                    row_emb += per_frame.last_embeddings
+                    if progress is not None:
+                        progress(min(max(frame.index + 1 - first, 0) / total, 1.0))
     clock = time.perf_counter()
     df = rows_frame(rows)
     embeddings = None

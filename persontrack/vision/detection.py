@@ -10,11 +10,12 @@
    raw score is mapped to a calibrated confidence: the precision measured at that score on
    MOT17 street frames (see :data:`persontrack.vision.box_models.SHIPPED`), so that 0.8
    means "8 boxes in 10 with this score were a person" whatever the model.
-2. *Landmarks*: MediaPipe's ``PoseLandmarker`` on a square crop around each person at least
+2. *Landmarks*: BlazePose's landmark network (MediaPipe's, run by OpenVINO:
+   :mod:`persontrack.vision.pose`) on a square crop around each person at least
    ``landmark_min_height`` pixels tall gives the 33 body landmarks; smaller people (and
-   people on whom the landmarker finds no plausible skeleton) keep their box with NaN
-   landmarks. :meth:`PersonDetector.find_boxes` and :meth:`PersonDetector.add_landmarks`
-   run the steps apart (the video pipeline adds landmarks to tracked people only).
+   people on whom it finds no pose) keep their box with NaN landmarks.
+   :meth:`PersonDetector.find_boxes` and :meth:`PersonDetector.add_landmarks` run the steps
+   apart (the video pipeline adds landmarks to tracked people only).
 
 Examples
 --------
@@ -40,11 +41,11 @@ from ..errors import InvalidParameterException
 from ..geometry import nms
 from .box_models import BoxModel, calibrate
 from .detections import Detections
+from .pose import PoseLandmarks
 
 __all__ = ["PRESETS", "DetectorSettings", "PersonDetector"]
 
 _SHOULDERS = (11, 12)
-_CORE = (0, 11, 12)  # nose and shoulders
 
 
 @dataclass(frozen=True)
@@ -87,14 +88,16 @@ class DetectorSettings:
         shrinking people of the shared videos (benchmarks/landmark_sizes.py): at 80 px a
         skeleton is found for 83 % of them, its landmarks 2.0 % of the height from where
         they are at full size; at 64 px 74 % (2.6 %), at 32 px the error is 9 % (README
-        "Landmarks and faces"). Each landmarked person costs a PoseLandmarker run.
+        "Landmarks and faces"). Each landmarked person costs a landmark network run.
     landmark_crop_scale : float
-        Side of the square crop given to the landmarker, relative to the box's height.
+        Side of the square crop given to the landmark network, relative to the box's
+        longer side (:data:`persontrack.vision.pose.CROP_SCALE`).
     min_pose_presence : float
-        Least mean presence of the nose and shoulder landmarks for a skeleton to be kept.
+        Least pose score of the landmark network for a skeleton to be kept (PoseLandmarker's
+        ``min_pose_presence_confidence``); its shoulders must also lie in the box.
     pose_model : str or None
-        A ``pose_landmarker_*.task`` file; ``None`` builds one from the mediapipe wheel
-        (:func:`persontrack.vision.models.pose_landmarker_model`).
+        An official ``pose_landmarker_*.task`` file (its landmark network is used) or a
+        BlazePose landmark ``.tflite``; ``None``: the full model of the mediapipe wheel.
     """
 
     model: str | None = None
@@ -213,9 +216,9 @@ class PersonDetector:
             person_label=settings.person_label,
             threads=settings.threads,
         )
-        self._landmarker: Any = None
+        self._landmarker: PoseLandmarks | None = None
         if settings.landmarks:
-            self._landmarker = _pose_landmarker(settings.pose_model)
+            self._landmarker = PoseLandmarks(settings.pose_model, threads=settings.threads)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -290,50 +293,24 @@ class PersonDetector:
         s = self._settings
         height, width = image.shape[:2]
         lms = np.full((len(detections), 33, 4), np.nan)
-        for i, box in enumerate(detections.xyxy):
-            if box[3] - box[1] < s.landmark_min_height:
-                continue
-            lm = self._skeleton(image, box)
-            if lm is not None:
-                lms[i] = lm
+        boxes = detections.xyxy
+        tall = np.flatnonzero(boxes[:, 3] - boxes[:, 1] >= s.landmark_min_height)
+        points, score = self._landmarker.predict(
+            image, boxes[tall], crop_scale=s.landmark_crop_scale
+        )
+        for i, lm, ok in zip(tall, points, score >= s.min_pose_presence, strict=True):
+            box = boxes[i]
+            # A skeleton of this person: shoulders inside the box (not a neighbour's).
+            sx, sy = lm[list(_SHOULDERS), :2].mean(axis=0)
+            if ok and box[0] <= sx <= box[2] and box[1] <= sy <= box[3]:
+                lms[i] = lm[:, :4]
         lms[:, :, 0] /= width
         lms[:, :, 1] /= height
+        lms[:, :, 2] /= width
         return Detections(detections.xyxy, detections.confidence, lms)
-
-    def _skeleton(self, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """(33, 4) landmarks in frame pixels of the person in ``box``, or None."""
-        import mediapipe as mp
-
-        s = self._settings
-        height, width = image.shape[:2]
-        x, y, side = _crop_around(box, height, width, s.landmark_crop_scale)
-        crop = np.ascontiguousarray(image[y : y + side, x : x + side])
-        ch, cw = crop.shape[:2]
-        result = self._landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
-        best, best_d = None, np.inf
-        centre = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
-        for pose in result.pose_landmarks:
-            lm = np.array(
-                [[p.x, p.y, p.z, p.visibility or 0.0, p.presence or 0.0] for p in pose],
-                dtype=np.float64,
-            )
-            lm[:, 0] = lm[:, 0] * cw + x
-            lm[:, 1] = lm[:, 1] * ch + y
-            if float(lm[list(_CORE), 4].mean()) < s.min_pose_presence:
-                continue
-            # The skeleton of this person: shoulders inside the box, nearest its centre.
-            sx, sy = lm[list(_SHOULDERS), :2].mean(axis=0)
-            if not (box[0] <= sx <= box[2] and box[1] <= sy <= box[3]):
-                continue
-            d = float(np.hypot(sx - centre[0], sy - centre[1]))
-            if d < best_d:
-                best, best_d = lm[:, :4], d
-        return best
 
     def close(self) -> None:
         """Release the models; the detector cannot be used afterwards."""
-        if self._landmarker is not None:
-            self._landmarker.close()
         self._landmarker = None
         self._boxes = None
 
@@ -352,21 +329,6 @@ class PersonDetector:
         return f"PersonDetector(preset={self.preset!r})"
 
 
-def _pose_landmarker(path: str | None) -> Any:
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    from .models import pose_landmarker_model
-
-    return vision.PoseLandmarker.create_from_options(
-        vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(pose_landmarker_model(path))),
-            running_mode=vision.RunningMode.IMAGE,
-            # Two: in a crowd the crop may show a neighbour; the one in the box is kept.
-            num_poses=2,
-        )
-    )
-
-
 def _drop_extended(boxes: np.ndarray, max_containment: float) -> np.ndarray:
     """Indices of the boxes (sorted best first) not holding a better box of similar size."""
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -382,14 +344,3 @@ def _drop_extended(boxes: np.ndarray, max_containment: float) -> np.ndarray:
                 continue
         kept.append(i)
     return np.array(kept, dtype=np.int64)
-
-
-def _crop_around(box: np.ndarray, height: int, width: int, scale: float) -> tuple[int, int, int]:
-    """Square crop ``(x, y, side)`` centred on ``box``, ``scale`` times its longer side."""
-    short = min(height, width)
-    side = int(round(max(box[2] - box[0], box[3] - box[1]) * scale))
-    side = int(np.clip(side, min(32, short), short))
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    x = int(np.clip(round(cx - side / 2), 0, width - side))
-    y = int(np.clip(round(cy - side / 2), 0, height - side))
-    return x, y, side
