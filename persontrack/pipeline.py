@@ -474,7 +474,8 @@ class FrameTracking:
         if self.embedder is not None and len(dets):
             emb = np.full((len(dets), self.embedder.dimension), np.nan, np.float32)
             used = np.flatnonzero(dets.confidence >= self._min_confidence)
-            emb[used] = self.embedder.embed(image, dets.xyxy[used])
+            used = used[tracker.appearance_due(dets.xyxy[used], timestamp_ms)]
+            emb[used] = self.embedder.embed(image, dets.xyxy[used], rgb=True)
             dets = dataclasses.replace(dets, embedding=emb)
         clock = _lap(spent, "appearance", clock)
         ids = tracker.update(dets, timestamp_ms)

@@ -151,6 +151,7 @@ class _Params:
     max_appearance_distance: float
     appearance_momentum: float
     appearance_max_overlap: float
+    appearance_refresh_ms: float
 
 
 class Tracker:
@@ -242,6 +243,12 @@ class Tracker:
         A matched detection updates the track's appearance (and can be vetoed) only when
         its box overlaps no other detection by more than this IoU: the crop of a person
         half hidden behind another is mostly the other person.
+    appearance_refresh_ms : float, default 0.0
+        Used by :meth:`appearance_due` only, to embed fewer crops: a detection that can
+        only be one track (the only detection within the motion gate of a track that is
+        the only track within its gate) needs no embedding while that track's appearance
+        was updated within this many milliseconds; new, contested or unexplained
+        detections always do. 0 asks for every detection.
 
     Raises
     ------
@@ -280,6 +287,7 @@ class Tracker:
         max_appearance_distance: float = 0.6,
         appearance_momentum: float = 0.9,
         appearance_max_overlap: float = 0.3,
+        appearance_refresh_ms: float = 0.0,
     ) -> None:
         if isinstance(cost, str):
             if cost not in COSTS:
@@ -358,6 +366,7 @@ class Tracker:
             max_appearance_distance=float(max_appearance_distance),
             appearance_momentum=float(appearance_momentum),
             appearance_max_overlap=float(appearance_max_overlap),
+            appearance_refresh_ms=_non_negative("appearance_refresh_ms", appearance_refresh_ms),
         )
         self._settings = {
             "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", repr(cost)),
@@ -380,6 +389,7 @@ class Tracker:
             "max_appearance_distance": self._p.max_appearance_distance,
             "appearance_momentum": self._p.appearance_momentum,
             "appearance_max_overlap": self._p.appearance_max_overlap,
+            "appearance_refresh_ms": self._p.appearance_refresh_ms,
         }
         self.reset()
 
@@ -410,6 +420,7 @@ class Tracker:
         # Appearance per track: a unit vector, NaN while the track has none; the width is
         # set by the first embeddings seen.
         self._feat = np.zeros((0, 0), dtype=np.float32)
+        self._feat_ms = np.zeros(0)  # when each track's appearance was last updated
         self._next_id = 0
         self._next_key = 0
         self._last_keys = np.zeros(0, dtype=np.int64)
@@ -453,6 +464,62 @@ class Tracker:
         file them under its id (the pipeline does this, so nobody's first frames are lost).
         """
         return self._last_keys.copy()
+
+    def appearance_due(self, xyxy: np.ndarray, timestamp_ms: float) -> np.ndarray:
+        """Which of the next update's detections need an appearance embedding.
+
+        Call before :meth:`update` with the same boxes and time, embed the detections
+        it marks and give the others NaN embeddings: the tracker ranks and vetoes pairs
+        by appearance only where it has one. A detection is due when no track's
+        prediction is within the motion gate (a new person or one coming back), when
+        another track or detection is also within the gate (a crossing, a crowd), or
+        when its one track has no appearance yet or last got one more than
+        ``appearance_refresh_ms`` ago; so each track's appearance stays fresh for the
+        offline linking (:func:`~persontrack.tracking.postprocess.link_tracks`).
+
+        Parameters
+        ----------
+        xyxy : numpy.ndarray
+            (N, 4) the boxes, pixels.
+        timestamp_ms : float
+            Time of the coming update.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) bool; all True when ``appearance_refresh_ms`` is 0.
+
+        Examples
+        --------
+        >>> import numpy as np, persontrack as pt
+        >>> tracker = pt.Tracker(appearance_refresh_ms=1000)
+        >>> box = np.array([[0.0, 0, 40, 100]])
+        >>> emb = np.ones((1, 2), np.float32) / np.sqrt(2)
+        >>> for t in (0.0, 100.0):
+        ...     due = tracker.appearance_due(box, t)
+        ...     _ = tracker.update(pt.Detections(box, np.array([0.9]), embedding=emb), t)
+        >>> [tracker.appearance_due(box, t).tolist() for t in (200.0, 2000.0)]
+        [[False], [True]]
+        >>> far = np.array([[0.0, 0, 40, 100], [300.0, 0, 340, 100]])
+        >>> tracker.appearance_due(far, 200.0).tolist()  # a new person
+        [False, True]
+        """
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        p = self._p
+        due = np.ones(len(boxes), dtype=bool)
+        if p.appearance_refresh_ms <= 0 or not len(boxes) or not len(self._id):
+            return due
+        dt = 0.0 if self._time_ms is None else max(float(timestamp_ms) - self._time_ms, 0.0)
+        pred = _to_xyxy(self._x + dt / 1000.0 * self._v)
+        near = np.asarray(p.cost(pred, boxes), dtype=np.float64) <= p.max_cost
+        per_det = near.sum(axis=0)
+        per_track = near.sum(axis=1)
+        own = near.argmax(axis=0)  # the one track of a detection with per_det == 1
+        alone = (per_det == 1) & (per_track[own] == 1)
+        fresh = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
+        fresh &= float(timestamp_ms) - self._feat_ms[own] <= p.appearance_refresh_ms
+        due[alone & fresh] = False
+        return due
 
     def update(self, detections: Detections, timestamp_ms: float) -> np.ndarray:
         """Advance to ``timestamp_ms`` and assign the detections of that frame to tracks.
@@ -550,7 +617,7 @@ class Tracker:
             self._last_ms[rows] = t
             self._conf[rows] = conf[det_idx]
             if emb is not None and clean is not None:
-                self._update_appearance(rows, emb[det_idx], clean[det_idx])
+                self._update_appearance(rows, emb[det_idx], clean[det_idx], t)
 
         # Life cycle: confirm, lose, delete.
         new_state = state.copy()
@@ -668,7 +735,9 @@ class Tracker:
         rank = np.where(known, (1 - p.appearance_weight) * cost + p.appearance_weight * dist, cost)
         return gate, rank
 
-    def _update_appearance(self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray) -> None:
+    def _update_appearance(
+        self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray, t: float
+    ) -> None:
         """Moving average of the embeddings of unoccluded matched detections."""
         usable = ~np.isnan(e[:, 0]) & clean
         if not usable.any():
@@ -680,6 +749,7 @@ class Tracker:
         new = np.where(fresh[:, None], e, m * old + (1 - m) * e)
         new /= np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-12)
         self._feat[rows] = new
+        self._feat_ms[rows] = t
 
     def _compensate_camera(
         self, cost: np.ndarray, xyxy: np.ndarray, high: np.ndarray, established: np.ndarray
@@ -723,6 +793,7 @@ class Tracker:
         if emb is not None and dim:
             feat[:] = emb
         self._feat = np.concatenate([self._feat, feat])
+        self._feat_ms = np.concatenate([self._feat_ms, np.full(k, t)])
         z = _to_cxcywh(xyxy)
         h2 = np.maximum(z[:, 3:4], 1.0) ** 2
         self._x = np.concatenate([self._x, z])
@@ -792,6 +863,7 @@ _ARRAYS = (
     "_conf",
     "_key",
     "_feat",
+    "_feat_ms",
 )
 
 
