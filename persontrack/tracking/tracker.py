@@ -51,6 +51,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ..errors import InvalidParameterException
 from ..geometry import box_iou
@@ -152,6 +153,9 @@ class _Params:
     appearance_momentum: float
     appearance_max_overlap: float
     appearance_refresh_ms: float
+    appearance_crowd_distance: float
+    rescue_max_distance: float
+    rescue_max_centroid: float
 
 
 class Tracker:
@@ -249,6 +253,24 @@ class Tracker:
         the only track within its gate) needs no embedding while that track's appearance
         was updated within this many milliseconds; new, contested or unexplained
         detections always do. 0 asks for every detection.
+    appearance_crowd_distance : float, default 1.0
+        For :meth:`appearance_due`: a detection with another detection or a second
+        track's prediction within this many mean body heights (centre distance,
+        :func:`centroid_cost`) is contested and always embedded, so tracks about to
+        cross carry a fresh appearance from before they overlap.
+    rescue_max_distance : float, default 0.25
+        Used only with embeddings; a last association stage. A confident detection left
+        unmatched (it would start a new track) goes to a track with an id that is lost,
+        or that only got a weak detection this update, when its crop is within this
+        cosine distance of the track's appearance and its centre within
+        ``rescue_max_centroid`` body heights of the track's prediction (the weak
+        detection is then dropped). It catches a person whose box suddenly changes
+        size, so the motion gate misses it: the whole body found again after only the
+        head and shoulders showed above someone in front, or one box around two people
+        splitting. 0 turns it off.
+    rescue_max_centroid : float, default 1.0
+        The motion gate of that stage: centre distance in mean body heights
+        (:func:`centroid_cost`).
 
     Raises
     ------
@@ -288,6 +310,9 @@ class Tracker:
         appearance_momentum: float = 0.9,
         appearance_max_overlap: float = 0.3,
         appearance_refresh_ms: float = 0.0,
+        appearance_crowd_distance: float = 1.0,
+        rescue_max_distance: float = 0.25,
+        rescue_max_centroid: float = 1.0,
     ) -> None:
         if isinstance(cost, str):
             if cost not in COSTS:
@@ -334,6 +359,7 @@ class Tracker:
             ("max_appearance_distance", max_appearance_distance, 2.0),
             ("appearance_momentum", appearance_momentum, 1.0),
             ("appearance_max_overlap", appearance_max_overlap, 1.0),
+            ("rescue_max_distance", rescue_max_distance, 2.0),
         ):
             if not _is_real(value) or not 0.0 <= value <= high:
                 raise InvalidParameterException(
@@ -367,6 +393,11 @@ class Tracker:
             appearance_momentum=float(appearance_momentum),
             appearance_max_overlap=float(appearance_max_overlap),
             appearance_refresh_ms=_non_negative("appearance_refresh_ms", appearance_refresh_ms),
+            appearance_crowd_distance=_non_negative(
+                "appearance_crowd_distance", appearance_crowd_distance
+            ),
+            rescue_max_distance=float(rescue_max_distance),
+            rescue_max_centroid=_non_negative("rescue_max_centroid", rescue_max_centroid),
         )
         self._settings = {
             "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", repr(cost)),
@@ -390,6 +421,9 @@ class Tracker:
             "appearance_momentum": self._p.appearance_momentum,
             "appearance_max_overlap": self._p.appearance_max_overlap,
             "appearance_refresh_ms": self._p.appearance_refresh_ms,
+            "appearance_crowd_distance": self._p.appearance_crowd_distance,
+            "rescue_max_distance": self._p.rescue_max_distance,
+            "rescue_max_centroid": self._p.rescue_max_centroid,
         }
         self.reset()
 
@@ -511,11 +545,13 @@ class Tracker:
             return due
         dt = 0.0 if self._time_ms is None else max(float(timestamp_ms) - self._time_ms, 0.0)
         pred = _to_xyxy(self._x + dt / 1000.0 * self._v)
-        near = np.asarray(p.cost(pred, boxes), dtype=np.float64) <= p.max_cost
-        per_det = near.sum(axis=0)
-        per_track = near.sum(axis=1)
-        own = near.argmax(axis=0)  # the one track of a detection with per_det == 1
-        alone = (per_det == 1) & (per_track[own] == 1)
+        cost = np.asarray(p.cost(pred, boxes), dtype=np.float64)
+        own = cost.argmin(axis=0)  # the track each detection would most likely continue
+        explained = cost[own, np.arange(len(boxes))] <= p.max_cost
+        # Crowded: a second track or another detection within the crowd distance.
+        tracks_near = (centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0)
+        dets_near = centroid_cost(boxes, boxes) <= p.appearance_crowd_distance
+        alone = explained & (tracks_near <= 1) & (dets_near.sum(axis=0) <= 1)
         fresh = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
         fresh &= float(timestamp_ms) - self._feat_ms[own] <= p.appearance_refresh_ms
         due[alone & fresh] = False
@@ -604,9 +640,20 @@ class Tracker:
         # Stage 2: weak detections may continue a track that was seen on the last update.
         recent = established[(state[established] == _CONFIRMED) & ~matched_t[established]]
         assign(*_match(cost, recent, low, p.low_max_cost, rank))
+        weak_only = established[matched_t[established]]
+        weak_only = weak_only[~np.isin(weak_only, det_track[high])]
         # Stage 3: confident leftovers against tentative tracks.
         high_left = high[det_track[high] < 0]
         assign(*_match(cost, tentative, high_left, p.tentative_max_cost, rank))
+        # Stage 4 (appearance): confident leftovers that look like a track with an id
+        # which is lost or only got a weak detection, and are near its prediction.
+        if emb is not None and p.rescue_max_distance > 0:
+            high_left = high[det_track[high] < 0]
+            free = established[~matched_t[established]]
+            m_t, m_d = self._rescue(np.concatenate([free, weak_only]), high_left, emb, xyxy)
+            if len(m_t):
+                det_track[np.isin(det_track, m_t)] = -1  # their weak detections
+                assign(m_t, m_d)
 
         # Kalman update of every matched track.
         det_idx = np.flatnonzero(det_track >= 0)
@@ -734,6 +781,22 @@ class Tracker:
             gate = np.where(veto, np.inf, cost)
         rank = np.where(known, (1 - p.appearance_weight) * cost + p.appearance_weight * dist, cost)
         return gate, rank
+
+    def _rescue(
+        self, rows: np.ndarray, cols: np.ndarray, emb: np.ndarray, xyxy: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 4 pairs: ``rows`` (tracks) and ``cols`` (detections) alike and near."""
+        if not len(rows) or not len(cols):
+            return rows[:0], cols[:0]
+        p = self._p
+        dist = 1.0 - self._feat[rows].astype(np.float64) @ emb[cols].T.astype(np.float64)
+        near = centroid_cost(_to_xyxy(self._x[rows]), xyxy[cols]) <= p.rescue_max_centroid
+        ok = near & (dist <= p.rescue_max_distance)  # False where NaN
+        if not ok.any():
+            return rows[:0], cols[:0]
+        r, c = linear_sum_assignment(np.where(ok, dist, 10.0))
+        good = ok[r, c]
+        return rows[r[good]], cols[c[good]]
 
     def _update_appearance(
         self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray, t: float
