@@ -299,6 +299,7 @@ def test_costs():
         {"appearance_max_overlap": 2},
         {"appearance_refresh_ms": -1.0},
         {"appearance_crowd_distance": float("inf")},
+        {"appearance_crowd_refresh_ms": -5},
         {"rescue_max_distance": 2.5},
         {"rescue_max_centroid": -1},
     ],
@@ -482,6 +483,29 @@ def test_appearance_due_only_where_appearance_can_matter():
     assert Tracker().appearance_due(alone, 0.0).tolist() == [True]
     assert tracker.appearance_due(np.zeros((0, 4)), t).tolist() == []
     assert Tracker(appearance_refresh_ms=500).appearance_due(alone, 0.0).tolist() == [True]
+
+
+def test_appearance_due_in_a_crowd():
+    # Two people walk side by side, 100 px apart (half a body height; boxes 80 px wide).
+    tracker = Tracker(appearance_refresh_ms=1000, appearance_crowd_refresh_ms=200)
+    for i in range(5):
+        boxes = np.array([person(300 + 4 * i, 400), person(400 + 4 * i, 400)])
+        emb = np.stack([LOOK_A, LOOK_B])
+        tracker.update(Detections(boxes, [0.9, 0.9], embedding=emb), i * 1000 / 30)
+    t = 5 * 1000 / 30
+    pair = np.array([person(320, 400), person(420, 400)])
+    assert tracker.appearance_due(pair, t).tolist() == [False, False]  # crowded, fresh
+    assert tracker.appearance_due(pair, t + 250).tolist() == [True, True]  # crowd refresh
+    # Boxes that touch are always embedded.
+    touching = np.array([person(340, 400), person(400, 400)])
+    assert tracker.appearance_due(touching, t).tolist() == [True, True]
+    # Without a crowd refresh, crowded people are always embedded.
+    tracker2 = Tracker(appearance_refresh_ms=1000)
+    for i in range(5):
+        boxes = np.array([person(300 + 4 * i, 400), person(400 + 4 * i, 400)])
+        emb = np.stack([LOOK_A, LOOK_B])
+        tracker2.update(Detections(boxes, [0.9, 0.9], embedding=emb), i * 1000 / 30)
+    assert tracker2.appearance_due(pair, t).tolist() == [True, True]
 
 
 def test_skipped_embeddings_keep_ids_and_appearance_is_refreshed():

@@ -154,6 +154,7 @@ class _Params:
     appearance_max_overlap: float
     appearance_refresh_ms: float
     appearance_crowd_distance: float
+    appearance_crowd_refresh_ms: float
     rescue_max_distance: float
     rescue_max_centroid: float
 
@@ -256,8 +257,12 @@ class Tracker:
     appearance_crowd_distance : float, default 1.0
         For :meth:`appearance_due`: a detection with another detection or a second
         track's prediction within this many mean body heights (centre distance,
-        :func:`centroid_cost`) is contested and always embedded, so tracks about to
-        cross carry a fresh appearance from before they overlap.
+        :func:`centroid_cost`) is crowded: it is embedded when its track's appearance
+        is older than ``appearance_crowd_refresh_ms``, so tracks about to cross carry a
+        fresh appearance from before they overlap. One whose box touches another
+        detection's or a second track's prediction is always embedded.
+    appearance_crowd_refresh_ms : float, default 0.0
+        ``appearance_refresh_ms`` for crowded detections. 0 embeds them all.
     rescue_max_distance : float, default 0.25
         Used only with embeddings; a last association stage. A confident detection left
         unmatched (it would start a new track) goes to a track with an id that is lost,
@@ -311,6 +316,7 @@ class Tracker:
         appearance_max_overlap: float = 0.3,
         appearance_refresh_ms: float = 0.0,
         appearance_crowd_distance: float = 1.0,
+        appearance_crowd_refresh_ms: float = 0.0,
         rescue_max_distance: float = 0.25,
         rescue_max_centroid: float = 1.0,
     ) -> None:
@@ -396,6 +402,9 @@ class Tracker:
             appearance_crowd_distance=_non_negative(
                 "appearance_crowd_distance", appearance_crowd_distance
             ),
+            appearance_crowd_refresh_ms=_non_negative(
+                "appearance_crowd_refresh_ms", appearance_crowd_refresh_ms
+            ),
             rescue_max_distance=float(rescue_max_distance),
             rescue_max_centroid=_non_negative("rescue_max_centroid", rescue_max_centroid),
         )
@@ -422,6 +431,7 @@ class Tracker:
             "appearance_max_overlap": self._p.appearance_max_overlap,
             "appearance_refresh_ms": self._p.appearance_refresh_ms,
             "appearance_crowd_distance": self._p.appearance_crowd_distance,
+            "appearance_crowd_refresh_ms": self._p.appearance_crowd_refresh_ms,
             "rescue_max_distance": self._p.rescue_max_distance,
             "rescue_max_centroid": self._p.rescue_max_centroid,
         }
@@ -548,13 +558,18 @@ class Tracker:
         cost = np.asarray(p.cost(pred, boxes), dtype=np.float64)
         own = cost.argmin(axis=0)  # the track each detection would most likely continue
         explained = cost[own, np.arange(len(boxes))] <= p.max_cost
-        # Crowded: a second track or another detection within the crowd distance.
-        tracks_near = (centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0)
-        dets_near = centroid_cost(boxes, boxes) <= p.appearance_crowd_distance
-        alone = explained & (tracks_near <= 1) & (dets_near.sum(axis=0) <= 1)
-        fresh = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
-        fresh &= float(timestamp_ms) - self._feat_ms[own] <= p.appearance_refresh_ms
-        due[alone & fresh] = False
+        # Crowded: a second track or another detection within the crowd distance;
+        # touching: a second track's or another detection's box overlaps.
+        crowded = ((centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1) | (
+            (centroid_cost(boxes, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1
+        )
+        touching = ((box_iou(pred, boxes) > 0).sum(axis=0) > 1) | (
+            (box_iou(boxes, boxes) > 0).sum(axis=0) > 1
+        )
+        known = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
+        age = float(timestamp_ms) - self._feat_ms[own]
+        fresh = age <= np.where(crowded, p.appearance_crowd_refresh_ms, p.appearance_refresh_ms)
+        due[explained & known & ~touching & fresh] = False
         return due
 
     def update(self, detections: Detections, timestamp_ms: float) -> np.ndarray:
