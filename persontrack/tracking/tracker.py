@@ -21,7 +21,10 @@ Each update:
    (:attr:`Detections.embedding`, from :class:`~persontrack.vision.reid.AppearanceEmbedder`),
    pairs are ranked by a mix of that cost and the cosine distance to the track's
    appearance, and pairs that look clearly different never match; appearance never
-   widens the motion gate, so it cannot link people far apart.
+   widens the motion gate, so it cannot link people far apart. Last, with appearance, a
+   confident leftover that looks like a lost (or weakly matched) track within a body
+   height of its prediction continues it (``rescue_max_distance``): a person whose box
+   suddenly changes shape (whole again after being half hidden) keeps their id.
 3. Life cycle: a new track starts from a very confident detection that matched nothing
    and gets an id once matched on ``min_hits`` updates close together, so one-frame false
    positives never get an id; a track not matched is LOST (its velocity decaying) and
