@@ -29,6 +29,18 @@ runs in the product venv in a subprocess (``--persontrack-python``)::
 
 Timings (``ms/frame`` of the embedder, CPU, 2 threads) are measured while the cache is
 built, on a shared 2-core machine: pessimistic.
+
+The video pipeline's own choices (its detector settings, the tracker's video settings,
+which crops are embedded, the linking) are scored with ``--video NAME=JSON`` (repeatable):
+``persontrack.track_video`` with those settings (landmarks and faces off: they do not
+change who is who) replayed on the boxes of ``PersonDetector`` at its defaults and both
+models' embeddings of every box, computed once per analysed frame and cached in
+``--video-cache``. ``--video default={}`` is ``persontrack track PETS09-S2L1.mp4`` at its
+defaults, to the row (checked against a real run)::
+
+    /tmp/pt-bench/bin/python benchmarks/tracking_pets09.py --runs bytetrack \\
+        --persontrack-python /work/main/.venv/bin/python --video default={} \\
+        --video '0277 every crop={"appearance": "0277", "tracker": {"appearance_refresh_ms": 0}}'
 """
 
 from __future__ import annotations
@@ -140,6 +152,114 @@ def build_cache(seq_dir: Path, model_xml: Path, cache: Path) -> None:
         frames=n,
         ms=json.dumps({k: 1000 * v / n for k, v in spent.items()}),
     )
+
+
+def build_video_cache(seq_dir: Path, cache: Path) -> None:
+    """The video pipeline's boxes on every analysed frame, and both models' embeddings."""
+    sys.path.insert(0, str(REPO))
+    from persontrack.io.video import open_video
+    from persontrack.pipeline import DEFAULT_TARGET_FPS
+    from persontrack.vision.detection import PersonDetector
+    from persontrack.vision.reid import AppearanceEmbedder
+
+    detector = PersonDetector(landmarks=False)
+    embedders = {m: AppearanceEmbedder(m, min_height=0.0) for m in ("0277", "0287")}
+    frame_ts, frames, boxes, conf = [], [], [], []
+    embs: dict[str, list[np.ndarray]] = {m: [] for m in embedders}
+    with open_video(next(seq_dir.glob("*.mp4"))) as reader:
+        for frame in reader.frames(target_fps=DEFAULT_TARGET_FPS):
+            dets = detector.find_boxes(frame.image)
+            frame_ts.append((frame.index, frame.timestamp_ms))
+            frames.append(np.full(len(dets), frame.index))
+            boxes.append(dets.xyxy)
+            conf.append(dets.confidence)
+            for m, e in embedders.items():
+                embs[m].append(e.embed(frame.image, dets.xyxy, rgb=True))
+    detector.close()
+    np.savez(
+        cache,
+        frame_ts=np.array(frame_ts),
+        frame=np.concatenate(frames),
+        xyxy=np.concatenate(boxes),
+        conf=np.concatenate(conf),
+        **{f"emb{m}": np.concatenate(e) for m, e in embs.items()},
+    )
+
+
+def run_video(data: dict, seq_dir: Path, settings: dict) -> tuple[list[tuple], dict]:
+    """``track_video`` replayed on cached boxes and embeddings: MOT rows, crops embedded."""
+    from persontrack import pipeline
+    from persontrack.io.files import results_to_mot
+    from persontrack.io.video import Frame
+    from persontrack.vision.detections import Detections
+
+    count = {"frames": 0, "crops": 0}
+    frame_of = data["frame"]
+    blank = np.zeros((2, 2, 3), np.uint8)
+
+    class Reader:
+        def __init__(self, real: object) -> None:
+            self.metadata = real.metadata  # type: ignore[attr-defined]
+
+        def frames(self, **_: object):  # type: ignore[no-untyped-def]
+            for index, ts in data["frame_ts"]:
+                yield Frame(int(index), int(ts), blank)
+
+        def __enter__(self) -> Reader:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            pass
+
+    def open_cached(source: object, backend: str = "auto") -> Reader:
+        with real_open(source, backend=backend) as real:
+            return Reader(real)
+
+    class Detector:
+        def __init__(self, **_: object) -> None:
+            self.rows = np.zeros(0, int)
+
+        def find_boxes(self, image: np.ndarray) -> Detections:
+            index = int(data["frame_ts"][count["frames"], 0])
+            count["frames"] += 1
+            self.rows = np.flatnonzero(frame_of == index)
+            return Detections(data["xyxy"][self.rows], data["conf"][self.rows])
+
+        def close(self) -> None:
+            pass
+
+    detector = Detector()
+
+    class Embedder:
+        dimension = data["emb0277"].shape[1]
+
+        def __init__(self, model: str = "0287", *, min_height: float = 32.0) -> None:
+            self.emb, self.min_height = data[f"emb{model}"], min_height
+
+        def embed(self, frame: np.ndarray, xyxy: np.ndarray, *, rgb: bool = False) -> np.ndarray:
+            rows = detector.rows
+            out = np.full((len(xyxy), self.dimension), np.nan, np.float32)
+            for k, box in enumerate(xyxy):
+                j = rows[np.flatnonzero((data["xyxy"][rows] == box).all(axis=1))[0]]
+                if box[3] - box[1] >= self.min_height:
+                    out[k] = self.emb[j]
+                    count["crops"] += 1
+            return out
+
+    real_open = pipeline.open_video
+    saved = (pipeline.open_video, pipeline.PersonDetector, pipeline.AppearanceEmbedder)
+    pipeline.open_video = open_cached  # type: ignore[assignment]
+    pipeline.PersonDetector = lambda **_: detector  # type: ignore[assignment,misc]
+    pipeline.AppearanceEmbedder = Embedder  # type: ignore[assignment,misc]
+    try:
+        result = pipeline.track_video(
+            next(seq_dir.glob("*.mp4")), {"landmarks": False, "faces": False, **settings}
+        )
+    finally:
+        pipeline.open_video, pipeline.PersonDetector, pipeline.AppearanceEmbedder = saved
+    mot = results_to_mot(result.frame, result.metadata)
+    rows = [(r.frame, r.id, r.x, r.y, r.w, r.h, r.conf) for r in mot.itertuples()]
+    return rows, {"crops per frame": count["crops"] / max(count["frames"], 1)}
 
 
 def load_cache(cache: Path) -> dict:
@@ -330,6 +450,15 @@ def main(argv: list[str] | None = None) -> None:
         help="also score a MOT result file, e.g. the output of `persontrack track "
         "PETS09-S2L1.mp4 --format mot` (repeatable)",
     )
+    ap.add_argument(
+        "--video",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="also score track_video with these settings, replayed on the video pipeline's "
+        "cached boxes and embeddings (repeatable; {} for the defaults)",
+    )
+    ap.add_argument("--video-cache", type=Path, default=Path("/tmp/pt-pets09-video-boxes.npz"))
     ap.add_argument("--emit", default=None, help=argparse.SUPPRESS)  # internal
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="pt-pets09-"))
@@ -339,6 +468,15 @@ def main(argv: list[str] | None = None) -> None:
         if not args.cache.exists():
             build_cache(args.seq, args.detector, args.cache)
         emit([r for r in args.emit.split(",") if r], load_cache(args.cache), args.seq, out)
+        if args.video:
+            if not args.video_cache.exists():
+                build_video_cache(args.seq, args.video_cache)
+            video = load_cache(args.video_cache)
+            for item in args.video:
+                name, _, settings = item.partition("=")
+                rows, info = run_video(video, args.seq, json.loads(settings or "{}"))
+                write_rows(rows, out / name / "data" / f"{SEQ}.txt")
+                (out / name / "info.json").write_text(json.dumps(info))
         return
     ours = [r for r in runs if r.startswith("pt_")]
     subprocess.run(
@@ -355,12 +493,36 @@ def main(argv: list[str] | None = None) -> None:
             str(args.cache),
             "--out",
             str(out),
+            "--video-cache",
+            str(args.video_cache),
+            *(f"--video={v}" for v in args.video),
         ],
         check=True,
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     data = load_cache(args.cache)
     emit([r for r in runs if not r.startswith("pt_")], data, args.seq, out)
+    if args.video:  # the peer on the video pipeline's boxes
+        video = load_cache(args.video_cache)
+        peer = {
+            "frame": video["frame"] + 1,
+            "xyxy": video["xyxy"],
+            "conf": video["conf"],
+            "frames": int(video["frame_ts"][-1, 0]) + 1,
+        }
+        write_rows(
+            run_roboflow("bytetrack", peer, fps_of(args.seq)),
+            out / "bytetrack_video" / "data" / f"{SEQ}.txt",
+        )
+        NAMES["bytetrack_video"] = "trackers ByteTrack (defaults) on the video pipeline's boxes"
+        runs.append("bytetrack_video")
+    for item in args.video:
+        name = item.partition("=")[0]
+        info = json.loads((out / name / "info.json").read_text())
+        NAMES.setdefault(
+            name, f"video pipeline: {name} ({info['crops per frame']:.1f} crops/frame)"
+        )
+        runs.append(name)
     for item in args.score:
         name, _, path = item.partition("=")
         (out / name / "data").mkdir(parents=True, exist_ok=True)

@@ -396,10 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument(
         "--appearance",
-        default="0277",
+        default="0287",
         metavar="MODEL",
         help="re-identification model that keeps one Index per person through crossings and "
-        "exits: 0277 (default), 0287 (faster), an OpenVINO IR .xml file, or off (motion only)",
+        "exits: 0287 (default), 0277 (slower), an OpenVINO IR .xml file, or off (motion only)",
     )
     t.add_argument("--backend", default="auto", choices=("auto", "decord", "pyav"))
     t.add_argument(

@@ -148,11 +148,20 @@ def test_track_with_workers_in_four_segments_gives_the_whole_runs_people(
     a = pt.read_results(whole).sort_values(["Timestamp", "Index"], ignore_index=True)
     b = pt.read_results(split)
     assert b["Index"].nunique() == a["Index"].nunique() == 2
-    # the same detections (A hidden behind B across two boundaries keeps their Index);
-    # each segment's tracker starts fresh at its warm-up, so it may give the one box of
-    # A and B merged (2.5 s) to the other person and confirm A's return (4.0 s) one
-    # analysed frame later than the whole run's tracker, which still held A's lost track
+    # the same detections; each segment's tracker starts fresh at its warm-up, so it may
+    # give the one box of A and B merged (2.5 s) to the other person and confirm A's
+    # return (4.0 s) one analysed frame later than the whole run's tracker. While B
+    # hides A (2.5-3.5 s) the re-id models cannot tell them apart (their crops are
+    # 0.05-0.1 apart in both, taken in the right colour order), so which of the two
+    # Indexes A gets back is motion's call, and a segment's tracker may call it
+    # otherwise: before the crossing the Indexes agree, after it they agree up to a
+    # relabelling (one Index each across the 3.75-s boundary).
     on = ["Timestamp", "FrameNumber", "Left"]
     both = a.round({"Left": 6}).merge(b.round({"Left": 6}), on=on, suffixes=("_a", "_b"))
     assert len(both) == len(b) >= len(a) - 1
-    assert (both["Index_a"] == both["Index_b"]).sum() >= len(both) - 1
+    before = both[both["Timestamp"] < 2400]
+    assert len(before) >= 10 and (before["Index_a"] == before["Index_b"]).all()
+    after = both[both["Timestamp"] > 3600]
+    pairs = set(zip(after["Index_a"], after["Index_b"], strict=True))
+    assert len(after) >= 6 and len(pairs) == 2
+    assert len({p[0] for p in pairs}) == len({p[1] for p in pairs}) == 2

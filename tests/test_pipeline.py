@@ -147,7 +147,7 @@ def test_appearance_is_on_by_default_and_can_be_turned_off(sample_video, sample_
     # B passes in front of A (data/README.md). For 2.4-3.8 s the detector sees one box
     # around both: by motion alone A comes back out under a new Index; appearance keeps
     # the two people's Indexes.
-    assert sample_result.settings["appearance"] == "0277"
+    assert sample_result.settings["appearance"] == "0287"
     assert sample_result.timings["appearance"] > 0
     assert sample_result.frame["Index"].nunique() == 2
     motion = pt.track_video(sample_video, {"appearance": None, "faces": False, "landmarks": False})

@@ -97,3 +97,14 @@ def test_bad_frames_are_refused():
         emb.embed(np.zeros((10, 10, 3), np.float32), np.zeros((0, 4)))
     with pytest.raises(InvalidParameterException):
         cosine_distance(np.zeros(3), np.zeros((1, 3)))
+
+
+def test_rgb_frames_are_embedded_as_bgr(photo):
+    # The video readers give RGB; the networks want BGR. rgb=True turns the crops.
+    emb = AppearanceEmbedder("0287")
+    box = np.array([[40.0, 20, 400, 500]])
+    rgb = np.ascontiguousarray(photo[:, :, ::-1])
+    right = emb.embed(photo, box)
+    assert np.allclose(emb.embed(rgb, box, rgb=True), right, atol=1e-5)
+    swapped = emb.embed(rgb, box)  # channels taken the wrong way round
+    assert float(cosine_distance(swapped, right)[0, 0]) > 0.01

@@ -297,6 +297,11 @@ def test_costs():
         {"max_appearance_distance": -0.1},
         {"appearance_momentum": "0.9"},
         {"appearance_max_overlap": 2},
+        {"appearance_refresh_ms": -1.0},
+        {"appearance_crowd_distance": float("inf")},
+        {"appearance_crowd_refresh_ms": -5},
+        {"rescue_max_distance": 2.5},
+        {"rescue_max_centroid": -1},
     ],
 )
 def test_invalid_settings_are_rejected(kwargs):
@@ -447,3 +452,99 @@ def test_embedding_width_must_not_change():
         tracker.update(
             Detections(np.array([person(100, 400)]), [0.9], embedding=np.ones((1, 3))), 40.0
         )
+
+
+def _walk(tracker: Tracker, n: int, look: np.ndarray, *, t0: float = 0.0, x0: float = 300.0):
+    """``n`` frames of one person walking right at 4 px a frame (30 fps), embedded."""
+    for i in range(n):
+        box = np.array([person(x0 + 4 * i, 400)])
+        tracker.update(Detections(box, [0.9], embedding=look[None]), t0 + i * 1000 / 30)
+    return x0 + 4 * n, t0 + n * 1000 / 30
+
+
+def test_appearance_due_only_where_appearance_can_matter():
+    tracker = Tracker(appearance_refresh_ms=500)
+    x, t = _walk(tracker, 5, LOOK_A)
+    alone = np.array([person(x, 400)])
+    assert tracker.appearance_due(alone, t).tolist() == [False]  # fresh, nobody near
+    assert tracker.appearance_due(alone, t + 600).tolist() == [True]  # stale: refresh
+    # A newcomer far away is always due; one beside the person makes both contested.
+    assert tracker.appearance_due(np.array([*alone, person(x + 600, 400)]), t).tolist() == [
+        False,
+        True,
+    ]
+    assert tracker.appearance_due(np.array([*alone, person(x + 100, 400)]), t).tolist() == [
+        True,
+        True,
+    ]
+    # A box the track cannot explain (far off its prediction) is due.
+    assert tracker.appearance_due(np.array([person(x + 150, 400)]), t).tolist() == [True]
+    # Off by default; an empty frame; a tracker with no tracks.
+    assert Tracker().appearance_due(alone, 0.0).tolist() == [True]
+    assert tracker.appearance_due(np.zeros((0, 4)), t).tolist() == []
+    assert Tracker(appearance_refresh_ms=500).appearance_due(alone, 0.0).tolist() == [True]
+
+
+def test_appearance_due_in_a_crowd():
+    # Two people walk side by side, 100 px apart (half a body height; boxes 80 px wide).
+    tracker = Tracker(appearance_refresh_ms=1000, appearance_crowd_refresh_ms=200)
+    for i in range(5):
+        boxes = np.array([person(300 + 4 * i, 400), person(400 + 4 * i, 400)])
+        emb = np.stack([LOOK_A, LOOK_B])
+        tracker.update(Detections(boxes, [0.9, 0.9], embedding=emb), i * 1000 / 30)
+    t = 5 * 1000 / 30
+    pair = np.array([person(320, 400), person(420, 400)])
+    assert tracker.appearance_due(pair, t).tolist() == [False, False]  # crowded, fresh
+    assert tracker.appearance_due(pair, t + 250).tolist() == [True, True]  # crowd refresh
+    # Boxes that touch are always embedded.
+    touching = np.array([person(340, 400), person(400, 400)])
+    assert tracker.appearance_due(touching, t).tolist() == [True, True]
+    # Without a crowd refresh, crowded people are always embedded.
+    tracker2 = Tracker(appearance_refresh_ms=1000)
+    for i in range(5):
+        boxes = np.array([person(300 + 4 * i, 400), person(400 + 4 * i, 400)])
+        emb = np.stack([LOOK_A, LOOK_B])
+        tracker2.update(Detections(boxes, [0.9, 0.9], embedding=emb), i * 1000 / 30)
+    assert tracker2.appearance_due(pair, t).tolist() == [True, True]
+
+
+def test_skipped_embeddings_keep_ids_and_appearance_is_refreshed():
+    # Two people walk past each other; the caller embeds only what appearance_due asks.
+    tracker = Tracker(appearance_refresh_ms=300)
+    looks = np.stack([LOOK_A, LOOK_B])
+    embedded = 0
+    for i, (boxes, _) in enumerate(_meet_and_turn_back()):
+        xyxy = np.array(boxes)
+        due = tracker.appearance_due(xyxy, i * 1000 / 30)
+        embedded += int(due.sum())
+        emb = np.where(due[:, None], looks, np.nan)
+        ids = tracker.update(Detections(xyxy, [0.9, 0.9], embedding=emb), i * 1000 / 30)
+    assert ids.tolist() == [0, 1]  # they met, turned back and kept their ids
+    assert 0 < embedded < 120  # fewer crops than every one of 60 frames x 2 people
+    feats = {tr.id: tr.appearance for tr in tracker.tracks}
+    assert float(feats[0] @ LOOK_A) > 0.99 and float(feats[1] @ LOOK_B) > 0.99
+
+
+@pytest.mark.parametrize(
+    ("look", "rescue", "expected"),
+    [
+        (LOOK_A, 0.25, [0]),  # the same person, whole again: keeps the id
+        (LOOK_A, 0.0, [-1]),  # rescue off: a new track starts
+        (LOOK_B, 0.25, [-1]),  # someone else: a new track
+    ],
+)
+def test_rescue_gives_a_track_its_person_back_when_the_box_changes_shape(look, rescue, expected):
+    tracker = Tracker(rescue_max_distance=rescue)
+    x, t = _walk(tracker, 10, LOOK_A)
+    # Someone in front hides more and more of the legs: the box shrinks to the shoulders...
+    for h in (170, 140, 110, 80):
+        box = np.array([[x - 40, 300, x + 40, 300 + h]])
+        assert tracker.update(Detections(box, [0.9], embedding=LOOK_A[None]), t).tolist() == [0]
+        x, t = x + 4, t + 1000 / 30
+    # ... then the whole body shows again: far off the shrinking prediction.
+    body = np.array([[x - 40, 300, x + 40, 500.0]])
+    ids = tracker.update(Detections(body, [0.9], embedding=look[None]), t)
+    assert ids.tolist() == expected
+    assert [tr.id for tr in tracker.tracks if tr.state == TrackState.CONFIRMED] == (
+        [0] if expected == [0] else []
+    )

@@ -21,7 +21,10 @@ Each update:
    (:attr:`Detections.embedding`, from :class:`~persontrack.vision.reid.AppearanceEmbedder`),
    pairs are ranked by a mix of that cost and the cosine distance to the track's
    appearance, and pairs that look clearly different never match; appearance never
-   widens the motion gate, so it cannot link people far apart.
+   widens the motion gate, so it cannot link people far apart. Last, with appearance, a
+   confident leftover that looks like a lost (or weakly matched) track within a body
+   height of its prediction continues it (``rescue_max_distance``): a person whose box
+   suddenly changes shape (whole again after being half hidden) keeps their id.
 3. Life cycle: a new track starts from a very confident detection that matched nothing
    and gets an id once matched on ``min_hits`` updates close together, so one-frame false
    positives never get an id; a track not matched is LOST (its velocity decaying) and
@@ -51,6 +54,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ..errors import InvalidParameterException
 from ..geometry import box_iou
@@ -151,6 +155,11 @@ class _Params:
     max_appearance_distance: float
     appearance_momentum: float
     appearance_max_overlap: float
+    appearance_refresh_ms: float
+    appearance_crowd_distance: float
+    appearance_crowd_refresh_ms: float
+    rescue_max_distance: float
+    rescue_max_centroid: float
 
 
 class Tracker:
@@ -242,6 +251,34 @@ class Tracker:
         A matched detection updates the track's appearance (and can be vetoed) only when
         its box overlaps no other detection by more than this IoU: the crop of a person
         half hidden behind another is mostly the other person.
+    appearance_refresh_ms : float, default 0.0
+        Used by :meth:`appearance_due` only, to embed fewer crops: a detection that can
+        only be one track (the only detection within the motion gate of a track that is
+        the only track within its gate) needs no embedding while that track's appearance
+        was updated within this many milliseconds; new, contested or unexplained
+        detections always do. 0 asks for every detection.
+    appearance_crowd_distance : float, default 1.0
+        For :meth:`appearance_due`: a detection with another detection or a second
+        track's prediction within this many mean body heights (centre distance,
+        :func:`centroid_cost`) is crowded: it is embedded when its track's appearance
+        is older than ``appearance_crowd_refresh_ms``, so tracks about to cross carry a
+        fresh appearance from before they overlap. One whose box touches another
+        detection's or a second track's prediction is always embedded.
+    appearance_crowd_refresh_ms : float, default 0.0
+        ``appearance_refresh_ms`` for crowded detections. 0 embeds them all.
+    rescue_max_distance : float, default 0.25
+        Used only with embeddings; a last association stage. A confident detection left
+        unmatched (it would start a new track) goes to a track with an id that is lost,
+        or that only got a weak detection this update, when its crop is within this
+        cosine distance of the track's appearance and its centre within
+        ``rescue_max_centroid`` body heights of the track's prediction (the weak
+        detection is then dropped). It catches a person whose box suddenly changes
+        size, so the motion gate misses it: the whole body found again after only the
+        head and shoulders showed above someone in front, or one box around two people
+        splitting. 0 turns it off.
+    rescue_max_centroid : float, default 1.0
+        The motion gate of that stage: centre distance in mean body heights
+        (:func:`centroid_cost`).
 
     Raises
     ------
@@ -280,6 +317,11 @@ class Tracker:
         max_appearance_distance: float = 0.6,
         appearance_momentum: float = 0.9,
         appearance_max_overlap: float = 0.3,
+        appearance_refresh_ms: float = 0.0,
+        appearance_crowd_distance: float = 1.0,
+        appearance_crowd_refresh_ms: float = 0.0,
+        rescue_max_distance: float = 0.25,
+        rescue_max_centroid: float = 1.0,
     ) -> None:
         if isinstance(cost, str):
             if cost not in COSTS:
@@ -326,6 +368,7 @@ class Tracker:
             ("max_appearance_distance", max_appearance_distance, 2.0),
             ("appearance_momentum", appearance_momentum, 1.0),
             ("appearance_max_overlap", appearance_max_overlap, 1.0),
+            ("rescue_max_distance", rescue_max_distance, 2.0),
         ):
             if not _is_real(value) or not 0.0 <= value <= high:
                 raise InvalidParameterException(
@@ -358,6 +401,15 @@ class Tracker:
             max_appearance_distance=float(max_appearance_distance),
             appearance_momentum=float(appearance_momentum),
             appearance_max_overlap=float(appearance_max_overlap),
+            appearance_refresh_ms=_non_negative("appearance_refresh_ms", appearance_refresh_ms),
+            appearance_crowd_distance=_non_negative(
+                "appearance_crowd_distance", appearance_crowd_distance
+            ),
+            appearance_crowd_refresh_ms=_non_negative(
+                "appearance_crowd_refresh_ms", appearance_crowd_refresh_ms
+            ),
+            rescue_max_distance=float(rescue_max_distance),
+            rescue_max_centroid=_non_negative("rescue_max_centroid", rescue_max_centroid),
         )
         self._settings = {
             "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", repr(cost)),
@@ -380,6 +432,11 @@ class Tracker:
             "max_appearance_distance": self._p.max_appearance_distance,
             "appearance_momentum": self._p.appearance_momentum,
             "appearance_max_overlap": self._p.appearance_max_overlap,
+            "appearance_refresh_ms": self._p.appearance_refresh_ms,
+            "appearance_crowd_distance": self._p.appearance_crowd_distance,
+            "appearance_crowd_refresh_ms": self._p.appearance_crowd_refresh_ms,
+            "rescue_max_distance": self._p.rescue_max_distance,
+            "rescue_max_centroid": self._p.rescue_max_centroid,
         }
         self.reset()
 
@@ -410,6 +467,7 @@ class Tracker:
         # Appearance per track: a unit vector, NaN while the track has none; the width is
         # set by the first embeddings seen.
         self._feat = np.zeros((0, 0), dtype=np.float32)
+        self._feat_ms = np.zeros(0)  # when each track's appearance was last updated
         self._next_id = 0
         self._next_key = 0
         self._last_keys = np.zeros(0, dtype=np.int64)
@@ -453,6 +511,69 @@ class Tracker:
         file them under its id (the pipeline does this, so nobody's first frames are lost).
         """
         return self._last_keys.copy()
+
+    def appearance_due(self, xyxy: np.ndarray, timestamp_ms: float) -> np.ndarray:
+        """Which of the next update's detections need an appearance embedding.
+
+        Call before :meth:`update` with the same boxes and time, embed the detections
+        it marks and give the others NaN embeddings: the tracker ranks and vetoes pairs
+        by appearance only where it has one. A detection is due when no track's
+        prediction is within the motion gate (a new person or one coming back), when
+        another track or detection is also within the gate (a crossing, a crowd), or
+        when its one track has no appearance yet or last got one more than
+        ``appearance_refresh_ms`` ago; so each track's appearance stays fresh for the
+        offline linking (:func:`~persontrack.tracking.postprocess.link_tracks`).
+
+        Parameters
+        ----------
+        xyxy : numpy.ndarray
+            (N, 4) the boxes, pixels.
+        timestamp_ms : float
+            Time of the coming update.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) bool; all True when ``appearance_refresh_ms`` is 0.
+
+        Examples
+        --------
+        >>> import numpy as np, persontrack as pt
+        >>> tracker = pt.Tracker(appearance_refresh_ms=1000)
+        >>> box = np.array([[0.0, 0, 40, 100]])
+        >>> emb = np.ones((1, 2), np.float32) / np.sqrt(2)
+        >>> for t in (0.0, 100.0):
+        ...     due = tracker.appearance_due(box, t)
+        ...     _ = tracker.update(pt.Detections(box, np.array([0.9]), embedding=emb), t)
+        >>> [tracker.appearance_due(box, t).tolist() for t in (200.0, 2000.0)]
+        [[False], [True]]
+        >>> far = np.array([[0.0, 0, 40, 100], [300.0, 0, 340, 100]])
+        >>> tracker.appearance_due(far, 200.0).tolist()  # a new person
+        [False, True]
+        """
+        boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+        p = self._p
+        due = np.ones(len(boxes), dtype=bool)
+        if p.appearance_refresh_ms <= 0 or not len(boxes) or not len(self._id):
+            return due
+        dt = 0.0 if self._time_ms is None else max(float(timestamp_ms) - self._time_ms, 0.0)
+        pred = _to_xyxy(self._x + dt / 1000.0 * self._v)
+        cost = np.asarray(p.cost(pred, boxes), dtype=np.float64)
+        own = cost.argmin(axis=0)  # the track each detection would most likely continue
+        explained = cost[own, np.arange(len(boxes))] <= p.max_cost
+        # Crowded: a second track or another detection within the crowd distance;
+        # touching: a second track's or another detection's box overlaps.
+        crowded = ((centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1) | (
+            (centroid_cost(boxes, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1
+        )
+        touching = ((box_iou(pred, boxes) > 0).sum(axis=0) > 1) | (
+            (box_iou(boxes, boxes) > 0).sum(axis=0) > 1
+        )
+        known = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
+        age = float(timestamp_ms) - self._feat_ms[own]
+        fresh = age <= np.where(crowded, p.appearance_crowd_refresh_ms, p.appearance_refresh_ms)
+        due[explained & known & ~touching & fresh] = False
+        return due
 
     def update(self, detections: Detections, timestamp_ms: float) -> np.ndarray:
         """Advance to ``timestamp_ms`` and assign the detections of that frame to tracks.
@@ -537,9 +658,20 @@ class Tracker:
         # Stage 2: weak detections may continue a track that was seen on the last update.
         recent = established[(state[established] == _CONFIRMED) & ~matched_t[established]]
         assign(*_match(cost, recent, low, p.low_max_cost, rank))
+        weak_only = established[matched_t[established]]
+        weak_only = weak_only[~np.isin(weak_only, det_track[high])]
         # Stage 3: confident leftovers against tentative tracks.
         high_left = high[det_track[high] < 0]
         assign(*_match(cost, tentative, high_left, p.tentative_max_cost, rank))
+        # Stage 4 (appearance): confident leftovers that look like a track with an id
+        # which is lost or only got a weak detection, and are near its prediction.
+        if emb is not None and p.rescue_max_distance > 0:
+            high_left = high[det_track[high] < 0]
+            free = established[~matched_t[established]]
+            m_t, m_d = self._rescue(np.concatenate([free, weak_only]), high_left, emb, xyxy)
+            if len(m_t):
+                det_track[np.isin(det_track, m_t)] = -1  # their weak detections
+                assign(m_t, m_d)
 
         # Kalman update of every matched track.
         det_idx = np.flatnonzero(det_track >= 0)
@@ -550,7 +682,7 @@ class Tracker:
             self._last_ms[rows] = t
             self._conf[rows] = conf[det_idx]
             if emb is not None and clean is not None:
-                self._update_appearance(rows, emb[det_idx], clean[det_idx])
+                self._update_appearance(rows, emb[det_idx], clean[det_idx], t)
 
         # Life cycle: confirm, lose, delete.
         new_state = state.copy()
@@ -668,7 +800,25 @@ class Tracker:
         rank = np.where(known, (1 - p.appearance_weight) * cost + p.appearance_weight * dist, cost)
         return gate, rank
 
-    def _update_appearance(self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray) -> None:
+    def _rescue(
+        self, rows: np.ndarray, cols: np.ndarray, emb: np.ndarray, xyxy: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 4 pairs: ``rows`` (tracks) and ``cols`` (detections) alike and near."""
+        if not len(rows) or not len(cols):
+            return rows[:0], cols[:0]
+        p = self._p
+        dist = 1.0 - self._feat[rows].astype(np.float64) @ emb[cols].T.astype(np.float64)
+        near = centroid_cost(_to_xyxy(self._x[rows]), xyxy[cols]) <= p.rescue_max_centroid
+        ok = near & (dist <= p.rescue_max_distance)  # False where NaN
+        if not ok.any():
+            return rows[:0], cols[:0]
+        r, c = linear_sum_assignment(np.where(ok, dist, 10.0))
+        good = ok[r, c]
+        return rows[r[good]], cols[c[good]]
+
+    def _update_appearance(
+        self, rows: np.ndarray, e: np.ndarray, clean: np.ndarray, t: float
+    ) -> None:
         """Moving average of the embeddings of unoccluded matched detections."""
         usable = ~np.isnan(e[:, 0]) & clean
         if not usable.any():
@@ -680,6 +830,7 @@ class Tracker:
         new = np.where(fresh[:, None], e, m * old + (1 - m) * e)
         new /= np.maximum(np.linalg.norm(new, axis=1, keepdims=True), 1e-12)
         self._feat[rows] = new
+        self._feat_ms[rows] = t
 
     def _compensate_camera(
         self, cost: np.ndarray, xyxy: np.ndarray, high: np.ndarray, established: np.ndarray
@@ -723,6 +874,7 @@ class Tracker:
         if emb is not None and dim:
             feat[:] = emb
         self._feat = np.concatenate([self._feat, feat])
+        self._feat_ms = np.concatenate([self._feat_ms, np.full(k, t)])
         z = _to_cxcywh(xyxy)
         h2 = np.maximum(z[:, 3:4], 1.0) ** 2
         self._x = np.concatenate([self._x, z])
@@ -792,6 +944,7 @@ _ARRAYS = (
     "_conf",
     "_key",
     "_feat",
+    "_feat_ms",
 )
 
 
