@@ -44,6 +44,7 @@ from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_r
 from .errors import InvalidParameterException
 from .io.video import Frame, VideoMetadata, open_video
 from .schema import COLUMNS, compact_landmarks, validate_frame
+from .threads import thread_budget
 from .tracking.postprocess import link_tracks, smooth_tracks, track_appearance
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
@@ -578,12 +579,15 @@ class _BoxesAhead:
     """Frames with their person boxes, decoded and detected in a thread of their own while
     the caller describes and tracks the frames before (OpenVINO and the decoder release the
     GIL, so the two share the cores). At most :attr:`AHEAD` frames wait, so memory stays
-    flat. Errors of the thread are raised in the caller; leaving early stops the thread."""
+    flat. Errors of the thread are raised in the caller; leaving early stops the thread.
+    Under a thread budget of one (a Dask segment task: :mod:`persontrack.threads`) there is
+    no thread: each frame is detected when the caller asks for it."""
 
     AHEAD = 2
 
     def __init__(self, frames: Iterator[Frame], per_frame: FrameTracking) -> None:
         self._frames, self._per_frame = frames, per_frame
+        self._threaded = (thread_budget() or 2) > 1
         self._queue: queue.Queue[tuple[Frame, Detections] | BaseException | None] = queue.Queue(
             self.AHEAD
         )
@@ -619,10 +623,18 @@ class _BoxesAhead:
                 continue
 
     def __enter__(self) -> _BoxesAhead:
-        self._thread.start()
+        if self._threaded:
+            self._thread.start()
         return self
 
     def __iter__(self) -> Iterator[tuple[Frame, Detections]]:
+        if not self._threaded:
+            clock = time.perf_counter()
+            for frame in self._frames:
+                _lap(self._per_frame.spent, "decode", clock)
+                yield frame, self._per_frame.find_boxes(frame.image)
+                clock = time.perf_counter()
+            return
         while True:
             item = self._queue.get()
             if item is None:
@@ -633,7 +645,8 @@ class _BoxesAhead:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
-        self._thread.join()
+        if self._threaded:
+            self._thread.join()
 
 
 def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:

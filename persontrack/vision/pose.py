@@ -34,7 +34,7 @@ import numpy as np
 
 from .._checks import check_rgb_image
 from ..errors import InternalServerError, InvalidParameterException
-from ..threads import thread_budget
+from ..threads import openvino_config, thread_budget
 
 __all__ = ["CROP_SCALE", "SECOND_LOOK_BELOW", "PoseLandmarks"]
 
@@ -221,7 +221,4 @@ def _compile(model_file: Path, threads: int | None, user: bool) -> Any:
         raise InvalidParameterException(
             f"pose model {str(model_file)!r} is not a BlazePose landmark network ({e})"
         ) from e
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-    if threads:
-        config["INFERENCE_NUM_THREADS"] = int(threads)
-    return core.compile_model(model, "CPU", config)
+    return core.compile_model(model, "CPU", openvino_config(threads))

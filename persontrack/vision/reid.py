@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 from ..errors import InternalServerError, InvalidParameterException
-from ..threads import thread_budget
+from ..threads import openvino_config, thread_budget
 
 __all__ = ["REID_MODELS", "AppearanceEmbedder", "cosine_distance"]
 
@@ -243,5 +243,5 @@ def _compile(xml: Path, threads: int) -> object:
                     f"AppearanceEmbedder: {xml.name} must have one input, has {len(net.inputs)}"
                 )
             net.reshape({net.inputs[0]: ov.PartialShape([-1, 3, _INPUT_H, _INPUT_W])})
-            _COMPILED[key] = core.compile_model(net, "CPU", {"INFERENCE_NUM_THREADS": threads})
+            _COMPILED[key] = core.compile_model(net, "CPU", openvino_config(threads))
         return _COMPILED[key]
