@@ -103,24 +103,3 @@ def pin_process(cores: list[int], pid: int = 0) -> list[int]:
     if wanted:
         os.sched_setaffinity(pid, wanted)
     return sorted(os.sched_getaffinity(pid))
-
-
-def openvino_config(threads: int | None) -> dict[str, object]:
-    """OpenVINO CPU compile settings for ``threads`` inference threads (None: OpenVINO's
-    choice, all cores), for low latency of one request at a time.
-
-    Threads are not pinned to cores: OpenVINO pins each network's threads from core 0
-    upwards, so two single-thread processes (two Dask workers) or two networks running at
-    once in one process (the box detector a frame ahead of the landmark network) would
-    share core 0 while the other cores idle (measured: two one-thread segment tasks took
-    2.3 s each side by side against 1.2 s alone, 1.45 CPU s each).
-
-    Examples
-    --------
-    >>> openvino_config(1)["INFERENCE_NUM_THREADS"], openvino_config(None)["ENABLE_CPU_PINNING"]
-    (1, False)
-    """
-    config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
-    if threads:
-        config["INFERENCE_NUM_THREADS"] = int(threads)
-    return config

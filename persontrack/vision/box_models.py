@@ -50,7 +50,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidParameterException
-from ..threads import openvino_config, thread_budget
+from ..threads import thread_budget
+from ._openvino import compile_config
 
 __all__ = ["DEFAULT_MODEL", "SHIPPED", "BoxModel", "shipped_model_path"]
 
@@ -270,7 +271,7 @@ class BoxModel:
                             f"{str(self.path)!r} cannot take a {in_w}x{in_h} input ({e}); "
                             "give input_size=None to use its own input size"
                         ) from e
-                config = openvino_config(threads)
+                config = compile_config(threads)
                 compiled = _COMPILED[cache_key] = self._core.compile_model(model, "CPU", config)
             self._compiled[key] = (compiled, compiled.create_infer_request())
         return self._compiled[key], in_h, in_w

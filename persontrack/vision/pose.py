@@ -34,7 +34,8 @@ import numpy as np
 
 from .._checks import check_rgb_image
 from ..errors import InternalServerError, InvalidParameterException
-from ..threads import openvino_config, thread_budget
+from ..threads import thread_budget
+from ._openvino import compile_config
 
 __all__ = ["CROP_SCALE", "SECOND_LOOK_BELOW", "PoseLandmarks"]
 
@@ -221,4 +222,4 @@ def _compile(model_file: Path, threads: int | None, user: bool) -> Any:
         raise InvalidParameterException(
             f"pose model {str(model_file)!r} is not a BlazePose landmark network ({e})"
         ) from e
-    return core.compile_model(model, "CPU", openvino_config(threads))
+    return core.compile_model(model, "CPU", compile_config(threads))

@@ -43,7 +43,8 @@ import cv2
 import numpy as np
 
 from ..errors import InternalServerError, InvalidParameterException
-from ..threads import openvino_config, thread_budget
+from ..threads import thread_budget
+from ._openvino import compile_config
 
 __all__ = ["REID_MODELS", "AppearanceEmbedder", "cosine_distance"]
 
@@ -243,5 +244,5 @@ def _compile(xml: Path, threads: int) -> object:
                     f"AppearanceEmbedder: {xml.name} must have one input, has {len(net.inputs)}"
                 )
             net.reshape({net.inputs[0]: ov.PartialShape([-1, 3, _INPUT_H, _INPUT_W])})
-            _COMPILED[key] = core.compile_model(net, "CPU", openvino_config(threads))
+            _COMPILED[key] = core.compile_model(net, "CPU", compile_config(threads))
         return _COMPILED[key]
