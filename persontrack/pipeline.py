@@ -59,6 +59,15 @@ per second Rekognition People Pathing reports for a person."""
 FACE_MIN_HEIGHT = 80.0
 """Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
 
+FACE_RETRY_MS = 125.0
+"""Default ``face_retry_ms``: a person whose face was not found is searched for again on
+about every other analysed frame. People seen from behind or too far for their face were
+searched for on every frame: on ``pedestrian_survaillance.mp4`` that was 4.8 s of a 22-s
+run, for 9 Face entries. Measured with ``benchmarks/face_retry.py`` (first 20 s): at 125
+ms the face stage costs 2.5 s there; the face videos keep 52 of 57 (walking), 69 of 75
+(classroom) and all of their Face entries (walking-and-pause, head-pose); at 250 ms,
+52 and 61 (README "Landmarks and faces")."""
+
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
@@ -116,6 +125,11 @@ class TrackingSettings:
         Measured by shrinking people of the shared videos whose face is found at full
         size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
         3 at 64 px (README "Landmarks and faces").
+    face_retry_ms : float or None, default 125
+        A person whose face was not found is searched for again only after this many
+        milliseconds of video (their entries in between have no Face); people whose face
+        was found are searched for on every analysed frame. ``None``: everyone on every
+        analysed frame. See :data:`FACE_RETRY_MS`.
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
         ``blaze_face_short_range.tflite``) to use instead of the models built from the
@@ -156,6 +170,7 @@ class TrackingSettings:
     landmark_fps: float | None = 8.0
     faces: bool = True
     face_min_height: float = FACE_MIN_HEIGHT
+    face_retry_ms: float | None = FACE_RETRY_MS
     pose_model: str | None = None
     face_detector_model: str | None = None
     appearance: str | None = "0287"
@@ -185,6 +200,13 @@ class TrackingSettings:
             raise InvalidParameterException(
                 f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
                 f"got {lf!r}"
+            )
+        fr = self.face_retry_ms
+        if fr is not None and (
+            isinstance(fr, bool) or not isinstance(fr, (int, float)) or not 0 <= fr <= 60_000
+        ):
+            raise InvalidParameterException(
+                f"face_retry_ms must be None or milliseconds in [0, 60000], got {fr!r}"
             )
         fh = self.face_min_height
         if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
@@ -473,6 +495,8 @@ class FrameTracking:
         self.pending: dict[int, list[tuple[tuple[Any, ...], np.ndarray | None]]] = {}
         # Timestamp of each track's last landmark analysis, by track key.
         self.landmarked: dict[int, int] = {}
+        # Timestamp of each track's last face search that found no face, by track key.
+        self.faceless: dict[int, int] = {}
         self._landmark_gap_ms = 0.0 if s.landmark_fps is None else 1000.0 / s.landmark_fps
 
     def find_boxes(self, image: np.ndarray) -> Detections:
@@ -522,11 +546,24 @@ class FrameTracking:
         clock = _lap(spent, "landmarks", clock)
         faces: list[dict[str, Any] | None] = [None] * len(kept)
         big = np.flatnonzero(kept.xyxy[:, 3] - kept.xyxy[:, 1] >= s.face_min_height)
+        kept_keys = keys[tracked]
+        if s.face_retry_ms is not None:
+            wait = 0.9 * s.face_retry_ms  # frames come at a rate that may not divide it
+            big = big[
+                [
+                    timestamp_ms - self.faceless.get(int(kept_keys[i]), -(10**12)) >= wait
+                    for i in big
+                ]
+            ]
         if self.analyzer is not None and len(big):
             found = self.analyzer.analyze(image, person_boxes=kept.xyxy[big])
             attached = attach_faces(kept.xyxy[big], found, (self.width, self.height))
             for i, face in zip(big, attached, strict=True):
                 faces[i] = face
+                if face is None:
+                    self.faceless[int(kept_keys[i])] = timestamp_ms
+                else:
+                    self.faceless.pop(int(kept_keys[i]), None)
         clock = _lap(spent, "faces", clock)
         new_rows = _rows(
             timestamp_ms,
@@ -558,6 +595,8 @@ class FrameTracking:
             del self.pending[key]
         for key in [k for k in self.landmarked if k not in live]:
             del self.landmarked[key]
+        for key in [k for k in self.faceless if k not in live]:
+            del self.faceless[key]
         _lap(spent, "convert", clock)
         return settled
 

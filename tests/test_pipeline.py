@@ -219,3 +219,26 @@ def test_near_person_filling_the_frame_is_tracked(shared_data):
     cook, seated = people.sort_values("height", ascending=False).itertuples()
     assert cook.n >= 0.8 * 31 and cook.height > 0.85
     assert seated.n >= 0.5 * 31 and seated.left > 0.65 and seated.height < 0.7
+
+
+def test_face_retry_searches_faceless_people_less_often(shared_data, sample_video):
+    # the classroom: four people, some facing away (the sample's people all face the camera)
+    video = shared_data / "videos" / "classroom.mp4"
+    settings = {"landmarks": False, "appearance": None, "max_frames": 48}
+    every = pt.track_video(video, {**settings, "face_retry_ms": None}).frame
+    rare = pt.track_video(video, {**settings, "face_retry_ms": 60_000}).frame
+    # the same people and boxes; a face once missed is not searched for again for a minute
+    pd.testing.assert_frame_equal(
+        every.drop(columns=[c for c in every if c.startswith("Face")]),
+        rare.drop(columns=[c for c in rare if c.startswith("Face")]),
+    )
+    found = every["FaceConfidence"].notna()
+    assert 0 < found.sum() < len(every)
+    # faces are found only where a search on every frame finds them, and fewer of them
+    kept = rare["FaceConfidence"].notna()
+    assert (found | ~kept).all()
+    assert 0 < kept.sum() < found.sum()
+    both = found & kept
+    assert np.allclose(every.loc[both, "FaceConfidence"], rare.loc[both, "FaceConfidence"])
+    with pytest.raises(pt.InvalidParameterException, match="face_retry_ms"):
+        pt.track_video(sample_video, {"face_retry_ms": -1})
