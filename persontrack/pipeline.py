@@ -114,9 +114,10 @@ class TrackingSettings:
         pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
     landmark_fps : float, optional, default 8
         Most body-landmark analyses per second of video for one person (tracked by key):
-        the other entries of that person carry no landmarks. A PoseLandmarker run per
-        person is the pipeline's dearest step (README "Whole pipeline"); at 8 a second the
-        default settings run in about real time on 2 cores. ``None``: every analysed frame.
+        the other entries of that person carry no landmarks. The landmark network runs
+        once or twice per landmarked person (~11 ms each on 2 cores); at 8 a second the
+        default settings run at about 1.04x real time on 2 cores (README "Idle machine").
+        ``None``: every analysed frame.
     faces : bool, default True
         Find the faces of the tracked people at least ``face_min_height`` pixels tall and
         attach them to those people.
