@@ -393,15 +393,7 @@ class JobStore:
                         )
                     return row["job_id"], False, False
             self._reap(conn, heartbeat_timeout, now)
-            active = conn.execute(
-                "SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
-            ).fetchone()[0]
-            if active >= max_jobs:
-                raise LimitExceededException(
-                    f"{active} jobs are running or waiting (the limit is {max_jobs}); "
-                    "wait for one to finish",
-                    "StartPersonTracking",
-                )
+            _check_job_limit(conn, max_jobs)
             video = request["Video"]
             conn.execute(
                 "INSERT INTO jobs (job_id, client_token, request_hash, request, state, job_tag, "
@@ -454,15 +446,7 @@ class JobStore:
         now = time.time()
         with self._write() as conn:
             self._reap(conn, heartbeat_timeout, now)
-            active = conn.execute(
-                "SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
-            ).fetchone()[0]
-            if active >= max_jobs:
-                raise LimitExceededException(
-                    f"{active} jobs are running or waiting (the limit is {max_jobs}); "
-                    "wait for one to finish",
-                    "StartPersonTracking",
-                )
+            _check_job_limit(conn, max_jobs)
             text = json.dumps(request, sort_keys=True)
             cursor = conn.execute(
                 "INSERT INTO jobs (job_id, request_hash, request, state, job_tag, video, source, "
@@ -958,3 +942,16 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
         if out.get(col) is not None:
             out[col] = json.loads(out[col])
     return out
+
+
+def _check_job_limit(conn: sqlite3.Connection, max_jobs: int) -> None:
+    """LimitExceededException when ``max_jobs`` jobs are already running or waiting."""
+    active = conn.execute(
+        "SELECT COUNT(*) FROM jobs WHERE state IN ('QUEUED', 'RUNNING')"
+    ).fetchone()[0]
+    if active >= max_jobs:
+        raise LimitExceededException(
+            f"{active} jobs are running or waiting (the limit is {max_jobs}); "
+            "wait for one to finish",
+            "StartPersonTracking",
+        )

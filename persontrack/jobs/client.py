@@ -451,6 +451,20 @@ class PersonTrackingClient:
         }
         return frame
 
+    def _succeeded_job(self, JobId: str, chunk_rows: int) -> dict[str, Any]:
+        """The stored row of a SUCCEEDED job whose results are read ``chunk_rows`` at a time."""
+        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+            raise InvalidParameterException(
+                f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
+            )
+        job = self._job(self._job_id(JobId), "GetDataFrame")
+        if job["state"] != "SUCCEEDED":
+            raise InvalidParameterException(
+                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
+                "results exist once it has SUCCEEDED"
+            )
+        return job
+
     def iter_dataframes(self, JobId: str, *, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """The results of a SUCCEEDED job as DataFrames of ``chunk_rows`` rows each.
 
@@ -464,16 +478,7 @@ class PersonTrackingClient:
             for part in rek.iter_dataframes(job_id, chunk_rows=50_000):
                 part.to_parquet(f"part-{part['Timestamp'].iloc[0]}.parquet")
         """
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise InvalidParameterException(
-                f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
-            )
-        job = self._job(self._job_id(JobId), "GetDataFrame")
-        if job["state"] != "SUCCEEDED":
-            raise InvalidParameterException(
-                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
-                "results exist once it has SUCCEEDED"
-            )
+        job = self._succeeded_job(JobId, chunk_rows)
         key, total = job["job_key"], job["result_count"] or 0
         for start in range(0, total, chunk_rows):
             yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
@@ -496,16 +501,7 @@ class PersonTrackingClient:
         """
         from .dask_results import results_dataframe
 
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
-            raise InvalidParameterException(
-                f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
-            )
-        job = self._job(self._job_id(JobId), "GetDataFrame")
-        if job["state"] != "SUCCEEDED":
-            raise InvalidParameterException(
-                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
-                "results exist once it has SUCCEEDED"
-            )
+        job = self._succeeded_job(JobId, chunk_rows)
         return results_dataframe(self.store.path, job, chunk_rows)
 
     def cluster_info(self) -> dict[str, Any] | None:
