@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _shared import shared_videos
 
 import persontrack as pt
 from persontrack.vision.reid import AppearanceEmbedder
@@ -31,12 +30,6 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "default (0287, crops that matter)": {},
     "0287, crowded every 300 ms": {"tracker": {"appearance_crowd_refresh_ms": 300.0}},
 }
-
-
-def shared_videos() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "videos"
 
 
 def main() -> int:

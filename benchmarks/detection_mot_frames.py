@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from _shared import shared_data
 from scipy.optimize import linear_sum_assignment
 
 from persontrack.geometry import box_iou
@@ -44,11 +44,6 @@ VIDEOS = (
     "classroom.mp4",
     "pedestrian_survaillance.mp4",
 )
-
-
-def shared_dir() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def match(dets: np.ndarray, gts: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarray, ...]:
@@ -220,7 +215,7 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", default="fast,balanced,thorough")
-    parser.add_argument("--data", type=Path, default=shared_dir())
+    parser.add_argument("--data", type=Path, default=shared_data())
     parser.add_argument("--set", action="append", default=[], help="override, e.g. min_support=3")
     parser.add_argument("--no-videos", action="store_true")
     parser.add_argument("--no-mot", action="store_true", help="only the videos table")

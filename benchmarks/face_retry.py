@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import sys
-from pathlib import Path
+
+from _shared import shared_videos
 
 import persontrack as pt
 from persontrack.pipeline import DEFAULT_TARGET_FPS
@@ -28,12 +28,6 @@ DEFAULT_VIDEOS = (
     "classroom.mp4",
     "pedestrian_survaillance.mp4",
 )
-
-
-def shared_videos() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "videos"
 
 
 def main() -> int:

@@ -17,11 +17,11 @@ Run::
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
+from _shared import shared_videos
 
 import persontrack as pt
 
@@ -33,12 +33,6 @@ VIDEOS = (
     "face-demographics-walking-and-pause.mp4",
 )
 HEIGHTS = (32, 48, 64, 80, 96, 112, 128, 160)
-
-
-def shared_videos() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "videos"
 
 
 def frames(path: Path, n: int) -> list[np.ndarray]:

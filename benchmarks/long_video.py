@@ -32,9 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(
-    os.environ.get("PERSONTRACK_SHARED_DATA", Path(__file__).parents[1] / "../shared/data")
-)
+from _shared import shared_data
+
+SHARED = shared_data()
 CLIP = SHARED / "videos" / "one-by-one-person-detection.mp4"
 
 

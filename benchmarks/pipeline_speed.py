@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from _shared import shared_videos
+
 import persontrack as pt
 from persontrack.pipeline import STAGES
 
@@ -31,12 +33,6 @@ DEFAULT_VIDEOS = (
     "face-demographics-walking.mp4",
     "classroom.mp4",
 )
-
-
-def shared_videos() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "videos"
 
 
 def run(path: Path, settings: dict[str, object]) -> tuple[pt.TrackingResult, float, float]:

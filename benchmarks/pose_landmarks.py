@@ -25,9 +25,9 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from _shared import shared_videos
 
 from persontrack.io.video import open_video
 from persontrack.vision.detection import PersonDetector
@@ -42,12 +42,6 @@ DEFAULT_VIDEOS = (
 )
 MIN_HEIGHT = 80.0
 CROP_SCALE = 1.25
-
-
-def shared_videos() -> Path:
-    env = os.environ.get("PERSONTRACK_SHARED_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "videos"
 
 
 def mediapipe_landmarker():  # type: ignore[no-untyped-def]

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _shared import shared_data
 
 from persontrack.io.mot import read_mot_detections, read_mot_ground_truth
 from persontrack.jobs.segments import plan_segments
@@ -28,9 +28,7 @@ from persontrack.tracking._mot_metrics import score_mot
 from persontrack.tracking.mot import track_mot_detections
 from persontrack.tracking.stitch import MIN_OVERLAP_SCORE, Stitcher
 
-SHARED = Path(
-    os.environ.get("PERSONTRACK_SHARED_DATA", Path(__file__).parents[1] / "../shared/data")
-)
+SHARED = shared_data()
 
 
 def segmented(

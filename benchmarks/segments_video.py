@@ -19,11 +19,11 @@ turns them on). Timing on a shared machine is pessimistic and not the point here
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from pathlib import Path
 
 import pandas as pd
+from _shared import shared_data
 
 from persontrack.io.video import read_metadata
 from persontrack.jobs.segments import (
@@ -33,9 +33,7 @@ from persontrack.jobs.segments import (
     track_segments,
 )
 
-SHARED = Path(
-    os.environ.get("PERSONTRACK_SHARED_DATA", Path(__file__).parents[1] / "../shared/data")
-)
+SHARED = shared_data()
 
 
 def track(
