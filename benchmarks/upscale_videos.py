@@ -2,9 +2,9 @@
 
 Every shared video is smaller than the ``balanced`` detector input (864 px). For each, the
 first ``--frames`` analysed frames (default analysis rate, landmarks and faces off: they do
-not change who is found) are tracked twice: ``detector_max_upscale=None`` (the frame
-enlarged to 864 px, the behaviour before ``max_upscale``) and ``1.0`` (the default: the
-frame at its own size, rounded to multiples of 32). Printed per video and setting, one
+not change who is found) are tracked twice: ``detector_max_upscale=None`` (the default:
+the frame enlarged to 864 px) and ``1.0`` (the frame at its own size, rounded to multiples
+of 32). Printed per video and setting, one
 markdown row: the detector's input, people (Index values), entries, entries per analysed
 frame, analysed frames without any entry, and the detector's ms per frame (wall clock: on a
 loaded machine compare the ratio, not the figure)::

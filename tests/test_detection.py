@@ -143,6 +143,7 @@ def test_bad_images_are_rejected(detector, image) -> None:
         ((), {"min_score": 1.5}, "min_score"),
         ((), {"nms_iou": -0.1}, "nms_iou"),
         ((), {"input_size": 10}, "input_size"),
+        ((), {"max_upscale": 0.5}, "max_upscale"),
         ((), {"threads": 0}, "threads"),
         ((), {"landmarks": "yes"}, "landmarks"),
         ((), {"landmark_crop_scale": 0.5}, "landmark_crop_scale"),
@@ -220,3 +221,21 @@ def test_recall_on_a_mot17_street_frame(detector, shared_data: Path) -> None:
     assert np.all(np.isnan(d.landmarks[~tall]))
     confirmed = ~np.isnan(d.landmarks[:, 0, 0])
     assert np.all((d.landmarks[confirmed, :, 3] >= 0) & (d.landmarks[confirmed, :, 3] <= 1))
+
+
+def test_small_frame_at_its_own_size(grace_hopper) -> None:
+    # a 300x256 photograph: enlarged to 864 by default, seen at its own size with
+    # max_upscale=1.0; one person either way (at its own size the box is looser: it takes
+    # the whole photograph)
+    from persontrack.geometry import box_iou
+
+    small = grace_hopper[::2, ::2]
+    with (
+        PersonDetector("balanced", landmarks=False) as big,
+        PersonDetector("balanced", landmarks=False, max_upscale=1.0) as own,
+    ):
+        assert big.settings["max_upscale"] is None and own.settings["max_upscale"] == 1.0
+        a, b = big.find_boxes(small), own.find_boxes(small)
+    assert len(a) == len(b) == 1
+    assert box_iou(a.xyxy, b.xyxy)[0, 0] > 0.3
+    assert not np.array_equal(a.xyxy, b.xyxy)  # two different network inputs
