@@ -45,7 +45,7 @@ from persontrack.jobs.client import client
 KEY_ID, SECRET, REGION = "AKIDBENCH0000001", "bench-secret", "us-east-1"
 
 
-def start_server(data_dir: Path, bucket_root: Path, threads: int) -> subprocess.Popen[str]:
+def start_server(data_dir: Path, bucket_root: Path, options: list[str]) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "PERSONTRACK_ACCESS_KEY_ID": KEY_ID,
@@ -53,7 +53,7 @@ def start_server(data_dir: Path, bucket_root: Path, threads: int) -> subprocess.
     }
     cmd = [sys.executable, "-m", "persontrack.cli", "serve", "--port", "0"]
     cmd += ["--data-dir", str(data_dir), "--bucket-root", str(bucket_root)]
-    cmd += ["--threads", str(threads)]
+    cmd += options
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=30, help="pages per client")
-    parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--threads", type=int, help="server threads (default: the server's)")
     parser.add_argument("--keep", type=Path, help="build the store here, or reuse it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -210,7 +210,8 @@ def main() -> None:
             c, job_id = build(data, buckets, args.rows)
         rows = c.store.get_job(job_id)["result_count"]
         print(f"job of {rows:,} rows; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
-        server = start_server(data, buckets, args.threads)
+        options = [] if args.threads is None else ["--threads", str(args.threads)]
+        server = start_server(data, buckets, options)
         try:
             for raw in (True, False):
                 phase(args, server, c, job_id, raw)
