@@ -184,6 +184,7 @@ class PersonTrackingClient:
         self.heartbeat_timeout = heartbeat_timeout
         self.tracker = tracker
         self.settings = _settings_dict(settings)
+        self.max_requests_per_second = max_requests_per_second
         self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
         self.signer = TokenSigner(load_or_create_key(self.data_dir), ttl=token_ttl)
