@@ -865,9 +865,9 @@ class JobStore:
 
         One range query of an index from ``offset`` (a seek, not an ``OFFSET`` scan) whose
         rows SQLite joins with ``group_concat``: one string instead of a Python string per
-        row, a page of 1000 in 0.8 ms instead of 1.5, and the query releases and takes back
-        the GIL once instead of once per row (the other threads of ``persontrack serve``
-        queued for it). ``group_concat`` follows the order of the ordered subquery, which
+        row (a page of 1000 of a 1,000,000-row job in 0.8 ms instead of 1.5, measured
+        in-process), and the query releases and takes back the GIL once instead of once
+        per row. ``group_concat`` follows the order of the ordered subquery, which
         SQLite does not flatten into an aggregate (``tests/test_jobstore.py`` checks the
         order). A short page in INDEX order is re-read from ``results`` when the job has no
         ``results_by_index`` copy (it was finished before schema 3).

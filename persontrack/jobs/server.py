@@ -110,13 +110,12 @@ class Limits:
         times the 16 concurrent clients of ``benchmarks/serve_paging.py``, which ran with
         no such error; a page of 1000 holds ~0.3 MB while it is encoded, so 64 bound the
         memory of answers in progress to ~20 MB.
-    threads : int, default 2
-        Threads calling the jobs client in each worker process; requests beyond this wait
-        in a queue within ``request_timeout``. Two, so a slow call (a start checking its
-        video in S3) does not hold up the pages behind it; not more, because threads of one
-        process share its GIL: with 8, 16 clients paging (``benchmarks/serve_paging.py``)
-        cost 3.4 ms of server CPU per page instead of 1.8 and p99 was 112 ms instead of
-        50 (measured under load on 2 cores).
+    threads : int, default 8
+        Threads calling the jobs client in each server process (store reads are SQLite
+        queries that release the GIL, a page's in one step); requests beyond this wait in
+        a queue within ``request_timeout``. 2 instead of 8 made no difference with 16
+        clients paging (``benchmarks/serve_paging.py``, 1.6-1.8 ms of server CPU per page
+        and p99 74-90 ms either way, measured under load on 2 cores).
     body_timeout : float, default 10
         Seconds to receive the whole body; slower: 408 ``RequestTimeoutException``.
     request_timeout : float, default 60
@@ -131,7 +130,7 @@ class Limits:
 
     max_body_bytes: int = 65536
     max_concurrent_requests: int = 64
-    threads: int = 2
+    threads: int = 8
     body_timeout: float = 10.0
     request_timeout: float = 60.0
     keep_alive: float = 5.0
@@ -525,12 +524,12 @@ def serve(
     workers : int, default 1
         Processes answering requests on the one listening socket (at most
         ``max_concurrent_requests``). Each is a fork of this process with the same
-        client, keys and limits, its own event loop, threads and store connections: a
-        Python process runs its requests' Python code on one core at a time (the GIL),
-        and one per core is what lets 16 clients paging reach p99 <= 100 ms on 2 cores
-        (``benchmarks/serve_paging.py``). The jobs are in the store, so any worker answers
-        for any job; this process only watches them: it starts another if one dies, and on
-        SIGTERM/SIGINT lets each drain its requests (``graceful_shutdown``). A client with
+        client, keys and limits, its own event loop, threads and store connections. One
+        Python process runs its requests' Python code on one core at a time (the GIL);
+        one process per core lets the server use every core when its clients are on other
+        machines. The jobs are in the store, so any worker answers for any job. This
+        process only watches them: it starts another if one dies, and on SIGTERM/SIGINT
+        lets each drain its requests (``graceful_shutdown``). A client with
         ``max_requests_per_second`` needs ``workers=1`` (the rate is counted in-process).
     access_log : bool, default False
         Log one line per request (uvicorn's access log).
@@ -620,9 +619,11 @@ def _run(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: None)
-    # The ~150,000 objects made by the imports and the client are not garbage: move them
-    # out of the collector's sight, else the first collections of young objects during
-    # requests walked them too and stopped every request for 30-55 ms (measured).
+    # The ~150,000 objects the imports and the client made are not garbage. Collected now
+    # they leave the young generations (whose collections during requests then take
+    # < 1 ms), and frozen the collector never walks them again: a full collection of
+    # them took 63 ms of CPU (measured with gc.callbacks), which would stop every request
+    # in flight whenever Python decided on one.
     gc.collect()
     gc.freeze()
     try:
