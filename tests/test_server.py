@@ -509,6 +509,8 @@ def test_workers_share_the_port_a_dead_one_is_replaced_and_all_stop_cleanly(serv
 def test_a_rate_limit_is_kept_by_one_process(serve):
     with pytest.raises(RuntimeError, match="workers=1"):
         serve("--workers", "2", "--max-requests-per-second", "5")
+    with pytest.raises(RuntimeError, match="workers must be an integer >= 1"):
+        serve("--workers", "0")
     server = serve("--max-requests-per-second", "5")  # the default is then one process
     assert workers_of(server) == []
 

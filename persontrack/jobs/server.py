@@ -7,7 +7,8 @@ Version 4 for service ``rekognition`` (any region) made with one of the server's
 keys (:mod:`._sigv4`); nothing is started or read before that. Job semantics (validation,
 idempotency, paging, notifications, errors) are those of
 :class:`~persontrack.jobs.client.PersonTrackingClient`, whose public methods the server
-calls in a pool of threads.
+calls in a pool of threads, in one or more worker processes sharing the listening socket
+(:func:`serve`'s ``workers``).
 
 Errors are sent as AWS sends them: HTTP status, ``x-amzn-ErrorType`` header and a JSON body
 ``{"__type": Code, "Code": Code, "Message": …}``, so boto3's ``e.response["Error"]["Code"]``
