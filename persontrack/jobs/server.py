@@ -110,7 +110,8 @@ class Limits:
         ``ThrottlingException`` (HTTP 500, which SDKs retry with back-off) at once. Four
         times the 16 concurrent clients of ``benchmarks/serve_paging.py``, which ran with
         no such error; a page of 1000 holds ~0.3 MB while it is encoded, so 64 bound the
-        memory of answers in progress to ~20 MB.
+        memory of answers in progress to ~20 MB. The whole service's: :func:`serve`
+        shares it out among its worker processes.
     threads : int, default 8
         Threads calling the jobs client in each server process (store reads are SQLite
         queries that release the GIL, a page's in one step); requests beyond this wait in
