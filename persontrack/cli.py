@@ -10,7 +10,7 @@ Forms (kept stable: scripts and benchmarks depend on them)::
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
     persontrack jobs
-    persontrack serve [--host 127.0.0.1] [--port 8080] [--credentials FILE]
+    persontrack serve [--host 127.0.0.1] [--port 8080] [--credentials FILE] [--workers N]
 """
 
 from __future__ import annotations

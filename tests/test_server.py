@@ -473,6 +473,48 @@ def test_body_size_limit_health_and_unknown_paths(shared):
     assert status_ == 404 and payload["__type"] == "UnknownOperationException"
 
 
+def workers_of(server) -> list[int]:
+    """Pids of the server's worker processes (it has started no job runner)."""
+    import psutil
+
+    return sorted(p.pid for p in psutil.Process(server.proc.pid).children())
+
+
+def test_workers_share_the_port_a_dead_one_is_replaced_and_all_stop_cleanly(serve):
+    import psutil
+
+    server = serve("--workers", "2")
+    rek = server.boto3()
+    first = workers_of(server)
+    assert len(first) == 2
+    for _ in range(20):  # each on a new connection, answered by a worker
+        status_, payload, _ = post(server.url, {}, None, path="/health", method="GET")
+        assert status_ == 200 and payload["pid"] in first
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):
+            rek.get_person_tracking(JobId="nope")
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(set(workers_of(server)) - {first[0]}) < 2:
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):  # still answered
+            rek.get_person_tracking(JobId="nope")
+        time.sleep(0.2)
+    now = workers_of(server)
+    assert len(now) == 2 and first[0] not in now and first[1] in now
+    returncode, err = server.stop()
+    assert returncode == 0 and "persontrack serve: stopped" in err, err
+    assert "worker 0 ended" in err and "Traceback" not in err
+    assert not any(psutil.pid_exists(p) for p in now)
+
+
+def test_a_rate_limit_is_kept_by_one_process(serve):
+    with pytest.raises(RuntimeError, match="workers=1"):
+        serve("--workers", "2", "--max-requests-per-second", "5")
+    with pytest.raises(RuntimeError, match="workers must be an integer >= 1"):
+        serve("--workers", "0")
+    server = serve("--max-requests-per-second", "5")  # the default is then one process
+    assert workers_of(server) == []
+
+
 def test_concurrency_limit_and_slow_body_timeout(serve):
     server = serve("--max-concurrent-requests", "1", "--body-timeout", "1.5")
     parts = urlsplit(server.url)

@@ -148,12 +148,16 @@ def _serve(args: argparse.Namespace) -> int:
             body_timeout=args.body_timeout,
             request_timeout=args.request_timeout,
         )
+        workers = args.workers
+        if workers is None:  # a rate limit is counted in one process
+            workers = 1 if args.max_requests_per_second else server.default_workers()
         server.serve(
             rek,
             keys,
             host=args.host,
             port=args.port,
             limits=limits,
+            workers=workers,
             access_log=args.access_log,
             on_ready=lambda url: server.announce(url, path, generated, sorted(keys)),
         )
@@ -242,11 +246,18 @@ def add_job_commands(subparsers: Any) -> None:
         help=f"more at once get ThrottlingException (default {d.max_concurrent_requests})",
     )
     v.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="server processes sharing the port (default: one per CPU; 1 with "
+        "--max-requests-per-second)",
+    )
+    v.add_argument(
         "--threads",
         type=int,
         default=d.threads,
         metavar="N",
-        help=f"threads answering requests (default {d.threads})",
+        help=f"threads answering requests in each process (default {d.threads})",
     )
     v.add_argument(
         "--body-timeout",

@@ -184,6 +184,7 @@ class PersonTrackingClient:
         self.heartbeat_timeout = heartbeat_timeout
         self.tracker = tracker
         self.settings = _settings_dict(settings)
+        self.max_requests_per_second = max_requests_per_second
         self._limiter = _RateLimiter(max_requests_per_second) if max_requests_per_second else None
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
         self.signer = TokenSigner(load_or_create_key(self.data_dir), ttl=token_ttl)
@@ -310,7 +311,7 @@ class PersonTrackingClient:
         head, persons, tail = self._page(kwargs)
         return {
             **head,
-            "Persons": _loads("[" + ",".join(persons) + "]"),
+            "Persons": _loads("[" + persons + "]"),
             **tail,
             "ResponseMetadata": _response_metadata(),
         }
@@ -337,11 +338,12 @@ class PersonTrackingClient:
         >>> rek.close()
         """
         head, persons, tail = self._page(kwargs)
-        return _splice(head, "Persons", persons, tail)
+        return _splice(head, "Persons", [persons] if persons else [], tail)
 
-    def _page(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
+    def _page(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
         """GetPersonTracking's members before ``Persons``, the page's stored
-        PersonDetection JSON texts, and the members after (Rekognition's order)."""
+        PersonDetection JSON texts joined by commas, and the members after (Rekognition's
+        order)."""
         op = "GetPersonTracking"
         self._throttle(op)
         request = validate_request(op, kwargs)
@@ -363,18 +365,18 @@ class PersonTrackingClient:
             head["StatusMessage"] = job["status_message"]
         if job["video_metadata"] is not None:
             head["VideoMetadata"] = job["video_metadata"]
-        persons: list[str] = []
+        persons = ""
         if status == "IN_PROGRESS" and sort_by == "TIMESTAMP" and _is_stream(job):
-            persons = self.store.page(job["job_key"], sort_by, offset, limit)
+            persons, count = self.store.page_text(job["job_key"], sort_by, offset, limit)
             head["NextToken"] = self.signer.sign(
                 job_id=job["job_id"],
                 job_key=job["job_key"],
                 generation=job["generation"],
                 sort_by=sort_by,
-                offset=offset + len(persons),
+                offset=offset + count,
             )
         elif status == "SUCCEEDED":
-            persons = self.store.page(job["job_key"], sort_by, offset, limit)
+            persons, _ = self.store.page_text(job["job_key"], sort_by, offset, limit)
             if offset + limit < (job["result_count"] or 0):
                 head["NextToken"] = self.signer.sign(
                     job_id=job["job_id"],

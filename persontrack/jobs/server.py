@@ -7,7 +7,8 @@ Version 4 for service ``rekognition`` (any region) made with one of the server's
 keys (:mod:`._sigv4`); nothing is started or read before that. Job semantics (validation,
 idempotency, paging, notifications, errors) are those of
 :class:`~persontrack.jobs.client.PersonTrackingClient`, whose public methods the server
-calls in a pool of threads.
+calls in a pool of threads, in one or more worker processes sharing the listening socket
+(:func:`serve`'s ``workers``).
 
 Errors are sent as AWS sends them: HTTP status, ``x-amzn-ErrorType`` header and a JSON body
 ``{"__type": Code, "Code": Code, "Message": …}``, so boto3's ``e.response["Error"]["Code"]``
@@ -45,10 +46,13 @@ from __future__ import annotations
 import asyncio
 import configparser
 import contextlib
+import functools
+import gc
 import json
 import logging
 import os
 import secrets
+import select
 import signal
 import socket
 import stat
@@ -59,7 +63,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +77,7 @@ from ..errors import InvalidParameterException, PersonTrackError
 from . import _sigv4
 from .client import PersonTrackingClient
 
-__all__ = ["Limits", "create_app", "load_access_keys", "serve"]
+__all__ = ["Limits", "create_app", "default_workers", "load_access_keys", "serve"]
 
 SERVICE = "rekognition"
 TARGET_PREFIX = "RekognitionService."
@@ -106,10 +110,14 @@ class Limits:
         ``ThrottlingException`` (HTTP 500, which SDKs retry with back-off) at once. Four
         times the 16 concurrent clients of ``benchmarks/serve_paging.py``, which ran with
         no such error; a page of 1000 holds ~0.3 MB while it is encoded, so 64 bound the
-        memory of answers in progress to ~20 MB.
+        memory of answers in progress to ~20 MB. The whole service's: :func:`serve`
+        shares it out among its worker processes.
     threads : int, default 8
-        Threads calling the jobs client (store reads are SQLite queries that release the
-        GIL); requests beyond this wait in a queue within ``request_timeout``.
+        Threads calling the jobs client in each server process (store reads are SQLite
+        queries that release the GIL, a page's in one step); requests beyond this wait in
+        a queue within ``request_timeout``. 2 instead of 8 made no difference with 16
+        clients paging (``benchmarks/serve_paging.py``, 1.6-1.8 ms of server CPU per page
+        and p99 74-90 ms either way, measured under load on 2 cores).
     body_timeout : float, default 10
         Seconds to receive the whole body; slower: 408 ``RequestTimeoutException``.
     request_timeout : float, default 60
@@ -200,6 +208,7 @@ class _App:
         body = {
             "status": "ok",
             "version": __version__,
+            "pid": os.getpid(),
             "uptime_seconds": round(time.time() - self.started, 1),
             "requests_in_flight": self.in_flight,
             "max_concurrent_requests": self.limits.max_concurrent_requests,
@@ -475,6 +484,20 @@ def load_access_keys(
 # -- running ------------------------------------------------------------------------------
 
 
+def default_workers() -> int:
+    """Worker processes of :func:`serve` by default: one per CPU this process may use.
+
+    Examples
+    --------
+    >>> default_workers() >= 1
+    True
+    """
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def serve(
     client: PersonTrackingClient,
     keys: Mapping[str, str],
@@ -482,6 +505,7 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8080,
     limits: Limits | None = None,
+    workers: int = 1,
     access_log: bool = False,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
@@ -497,16 +521,31 @@ def serve(
     host, port : str, int
         Where to listen (``port=0``: any free port).
     limits : Limits, optional
-        See :class:`Limits`.
+        See :class:`Limits`. ``max_concurrent_requests`` is the whole service's, shared
+        out among the workers.
+    workers : int, default 1
+        Processes answering requests on the one listening socket (at most
+        ``max_concurrent_requests``). Each is a fork of this process with the same
+        client, keys and limits, its own event loop, threads and store connections. One
+        Python process runs its requests' Python code on one core at a time (the GIL);
+        one process per core lets the server use every core when its clients are on other
+        machines. The jobs are in the store, so any worker answers for any job. This
+        process only watches them: it starts another if one dies, and on SIGTERM/SIGINT
+        lets each drain its requests (``graceful_shutdown``). A client with
+        ``max_requests_per_second`` needs ``workers=1`` (the rate is counted in-process).
     access_log : bool, default False
         Log one line per request (uvicorn's access log).
     on_ready : callable, optional
-        Called with the base URL once the socket listens.
+        Called with the base URL once the socket listens and every worker answers.
     """
-    import uvicorn
-
     limits = limits or Limits()
-    app = create_app(client, keys, limits=limits)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidParameterException(f"workers must be an integer >= 1, got {workers!r}")
+    workers = min(workers, limits.max_concurrent_requests)
+    if workers > 1 and client.max_requests_per_second is not None:
+        raise InvalidParameterException(
+            "max_requests_per_second is counted in one process: serve it with workers=1"
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -518,6 +557,32 @@ def serve(
     sock.listen(2048)
     sock.set_inheritable(True)
     bound = sock.getsockname()[1]
+    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
+    ready = None if on_ready is None else functools.partial(on_ready, url)
+    try:
+        if workers == 1:
+            _run(client, keys, sock, limits, access_log=access_log, on_ready=ready)
+        else:
+            _Supervisor(client, keys, sock, limits, workers, access_log).run(ready)
+    finally:
+        sock.close()
+
+
+def _run(
+    client: PersonTrackingClient,
+    keys: Mapping[str, str],
+    sock: socket.socket,
+    limits: Limits,
+    *,
+    access_log: bool,
+    on_ready: Callable[[], None] | None = None,
+    parent: int | None = None,
+) -> None:
+    """Answer requests on ``sock`` in this process until SIGTERM/SIGINT (or, in a worker,
+    until the process ``parent`` is gone)."""
+    import uvicorn
+
+    app = create_app(client, keys, limits=limits)
     config = uvicorn.Config(
         app,
         log_level="info" if access_log else "warning",
@@ -529,16 +594,26 @@ def serve(
         server_header=False,
         lifespan="on",
     )
+    config.load()  # import the protocol modules now, not at the first request
     server = uvicorn.Server(config)
-    url = f"http://{'[' + host + ']' if family == socket.AF_INET6 else host}:{bound}"
+
+    async def orphaned() -> None:
+        while os.getppid() == parent:
+            await asyncio.sleep(PARENT_POLL)
+        server.should_exit = True
 
     async def run() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))
+        watch = asyncio.create_task(orphaned()) if parent is not None else None
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if server.started and on_ready is not None:
-            on_ready(url)
-        await task
+            on_ready()
+        try:
+            await task
+        finally:
+            if watch is not None:
+                watch.cancel()
 
     # uvicorn drains on SIGTERM/SIGINT, then re-raises the signal to the handler it found:
     # make that ours (a no-op), so the caller can close the client and exit with status 0.
@@ -546,14 +621,159 @@ def serve(
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: None)
+    # The ~150,000 objects the imports and the client made are not garbage. Collected now
+    # they leave the young generations (whose collections during requests then take
+    # < 1 ms), and frozen the collector never walks them again: a full collection of
+    # them took 63 ms of CPU (measured with gc.callbacks), which would stop every request
+    # in flight whenever Python decided on one.
+    gc.collect()
+    gc.freeze()
     try:
         asyncio.run(run())
     finally:
-        sock.close()
+        gc.unfreeze()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     if not server.started:
-        raise RuntimeError(f"the server on {url} did not start (see the log above)")
+        raise RuntimeError("the server did not start (see the log above)")
+
+
+PARENT_POLL = 0.5
+"""Seconds between a worker's checks that the process that started it is still there
+(a worker whose parent was killed stops instead of holding the port)."""
+RESTART_PAUSE = 1.0
+"""Seconds before a worker that died is replaced (a worker dying at once is not
+restarted in a busy loop)."""
+SUPERVISE_POLL = 0.1
+"""Seconds between the parent's looks at its workers (a wait that signals cannot block)."""
+KILL_AFTER = 5.0
+"""Seconds past ``graceful_shutdown`` after which a worker that has not stopped is killed."""
+
+
+class _Supervisor:
+    """The parent of ``workers`` forked server processes sharing one listening socket."""
+
+    def __init__(
+        self,
+        client: PersonTrackingClient,
+        keys: Mapping[str, str],
+        sock: socket.socket,
+        limits: Limits,
+        workers: int,
+        access_log: bool,
+    ) -> None:
+        self.client, self.keys, self.sock = client, keys, sock
+        self.limits, self.workers, self.access_log = limits, workers, access_log
+        self.children: dict[int, int] = {}  # pid: worker number
+        self.stopping = False
+        self.pid = os.getpid()
+        self.ready_r, self.ready_w = os.pipe()
+
+    def share(self, number: int) -> Limits:
+        """Worker ``number``'s part of the service's concurrent requests."""
+        total, n = self.limits.max_concurrent_requests, self.workers
+        return replace(self.limits, max_concurrent_requests=total // n + (number < total % n))
+
+    def start(self, number: int) -> None:
+        self.client.store.close()  # no SQLite connection may cross a fork
+        pid = os.fork()
+        if pid:
+            self.children[pid] = number
+            return
+        status = 1
+        try:
+            os.setpgid(0, 0)  # a terminal's Ctrl-C goes to the parent, which passes it on
+            os.close(self.ready_r)
+            _run(
+                self.client,
+                self.keys,
+                self.sock,
+                self.share(number),
+                access_log=self.access_log,
+                on_ready=self.started,
+                parent=self.pid,
+            )
+            status = 0
+        except SystemExit as e:  # stopped before it served
+            status = 0 if e.code in (0, None) else 1
+        except BaseException:
+            log.exception("worker %d (pid %d) failed", number, os.getpid())
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+    def started(self) -> None:
+        """In a worker: tell the parent that it answers requests."""
+        os.write(self.ready_w, b".")
+
+    def stop(self, *_: Any) -> None:
+        if os.getpid() != self.pid:  # a worker's signal before uvicorn took signals over
+            raise SystemExit(0)
+        self.stopping = True
+        for pid in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def reap(self) -> list[tuple[int, int]]:
+        """(worker number, wait status) of the workers that ended (job runners that this
+        process's client started are reaped too, and left out)."""
+        ended = []
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            if pid in self.children:
+                ended.append((self.children.pop(pid), status))
+        return ended
+
+    def run(self, on_ready: Callable[[], None] | None) -> None:
+        previous = {sig: signal.signal(sig, self.stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for number in range(self.workers):
+                self.start(number)
+            started = 0
+            while started < self.workers and not self.stopping:
+                if select.select([self.ready_r], [], [], SUPERVISE_POLL)[0]:
+                    started += len(os.read(self.ready_r, self.workers))
+                if self.reap():
+                    self.stop()
+                    self.wait()
+                    raise RuntimeError("a server worker did not start (see the log above)")
+            if on_ready is not None and not self.stopping:
+                on_ready()
+            self.wait()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            os.close(self.ready_r)
+            os.close(self.ready_w)
+
+    def wait(self) -> None:
+        """Until every worker has ended: replace those that die, and after a stop kill
+        those still running ``graceful_shutdown`` + :data:`KILL_AFTER` seconds later."""
+        deadline = None
+        while self.children:
+            for number, status in self.reap():
+                if not self.stopping:
+                    log.warning(
+                        "worker %d ended (wait status %d); starting another", number, status
+                    )
+                    time.sleep(RESTART_PAUSE)
+                    if not self.stopping:
+                        self.start(number)
+            if self.stopping and deadline is None:
+                deadline = time.monotonic() + self.limits.graceful_shutdown + KILL_AFTER
+            if deadline is not None and time.monotonic() > deadline:
+                for pid in self.children:
+                    log.warning("worker pid %d did not stop; killed", pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(SUPERVISE_POLL)
 
 
 def announce(url: str, keys_path: Path | None, generated: bool, key_ids: list[str]) -> None:
