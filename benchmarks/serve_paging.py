@@ -109,7 +109,19 @@ def run_client(url: str, job_id: str, tokens: list[tuple[str, str]], start_at: f
             raise RuntimeError(data[:200].decode())
         return len(data)
 
+    # boto3's own clock of each call's HTTP exchange: from sending the signed request to
+    # holding the whole response, before botocore parses it (the before-parse event)
+    http_ms: list[float] = []
+    sent: list[float] = []
+    rek.meta.events.register(
+        "before-send.rekognition.GetPersonTracking", lambda **_: sent.append(time.perf_counter())
+    )
+    rek.meta.events.register(
+        "before-parse.rekognition.GetPersonTracking",
+        lambda **_: http_ms.append((time.perf_counter() - sent.pop()) * 1000),
+    )
     rek.get_person_tracking(JobId=job_id, MaxResults=1)  # connect before the clock starts
+    http_ms.clear()
     while time.time() < start_at:
         time.sleep(0.005)
     times, errors = [], []
@@ -129,7 +141,7 @@ def run_client(url: str, job_id: str, tokens: list[tuple[str, str]], start_at: f
             continue
         times.append((time.perf_counter() - t) * 1000)
     conn.close()
-    return times, errors, began, time.time()
+    return times, errors, began, time.time(), http_ms
 
 
 def server_cpu_seconds(pid: int) -> float:
@@ -188,6 +200,14 @@ def phase(
         + f"; server CPU {cpu * 1000 / max(1, len(times) + len(errors)):.1f} ms per page; "
         f"the last client began {max(r[2] for r in results) - start_at:.1f} s late"
     )
+    http = [t for r in results for t in r[4]]
+    if http:
+        print(
+            f"  the same calls' HTTP exchange (boto3 sending the signed request to holding "
+            f"the response, before parsing it): p50 {np.percentile(http, 50):.0f} ms, "
+            f"p90 {np.percentile(http, 90):.0f} ms, p99 {np.percentile(http, 99):.0f} ms, "
+            f"max {max(http):.0f} ms"
+        )
 
 
 def main() -> None:
