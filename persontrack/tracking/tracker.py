@@ -281,20 +281,23 @@ class Tracker:
     rescue_max_centroid : float, default 1.0
         The motion gate of that stage: centre distance in mean body heights
         (:func:`centroid_cost`).
-    merged_box_containment : float, default 0.8
+    merged_box_containment : float, default 0.0
         One box around two people is neither of them: a detection that holds at least
         this share of the predicted boxes of two or more tracks with an id (seen or
-        lost), while at least ``merged_box_min_area`` times the area of each, continues
-        no track and starts none; both people are missed on that frame (and found again
-        when the detector separates them) instead of one of them taking the other's
-        box. On PETS09-S2L1 such boxes, where one person walks in front of another, went
-        to the wrong track for one to three frames (4 of the video pipeline's 17 ID
-        switches). 0 turns it off.
-    merged_box_min_area : float, default 1.3
-        See ``merged_box_containment``: the merged boxes seen there were 1.45 to 2.7
-        times the area of each person's predicted box; a person's own box is about 1 time
-        theirs, so it is never taken for a merge (a small person behind a big one is held
-        by the big one's box, but that box is not bigger than the big one).
+        lost), while at least ``merged_box_min_area`` times the area of each and holding
+        no track's prediction of about its own size, continues no track and starts none;
+        both people are missed on that frame (and found again when the detector
+        separates them) instead of one of them taking the other's box. 0 (the default)
+        turns it off: on MOT17's public boxes it cost 1 HOTA (people in crowds stand
+        half inside each other's boxes). The video pipeline uses 0.6
+        (:data:`persontrack.pipeline.VIDEO_TRACKER_SETTINGS`): on PETS09-S2L1 its
+        detector's merged boxes, where one person walks in front of another, went to the
+        wrong track for one to three frames (6 of 17 ID switches); 0.8 caught 2 of them
+        (the prediction of a person missed on the frame before drifts off the box).
+    merged_box_min_area : float, default 1.2
+        See ``merged_box_containment``: the merged boxes on PETS09-S2L1 were 1.26 to 2.7
+        times the area of each person's prediction (1.3 missed one of them); a person's
+        own box is about 1 times theirs.
 
     Raises
     ------
@@ -338,7 +341,7 @@ class Tracker:
         appearance_crowd_refresh_ms: float = 0.0,
         rescue_max_distance: float = 0.25,
         rescue_max_centroid: float = 1.0,
-        merged_box_containment: float = 0.6,
+        merged_box_containment: float = 0.0,
         merged_box_min_area: float = 1.2,
     ) -> None:
         if isinstance(cost, str):
@@ -677,8 +680,9 @@ class Tracker:
         merged = np.zeros(n, dtype=bool)
         if p.merged_box_containment > 0:
             merged = _merged_boxes(
-                _to_xyxy(self._x[established]),
+                _to_xyxy(self._x),
                 xyxy,
+                state != _TENTATIVE,
                 p.merged_box_containment,
                 p.merged_box_min_area,
             )
@@ -688,7 +692,7 @@ class Tracker:
         rank = None
         clean = None
         if emb is not None:
-            clean = self._unoccluded(xyxy)
+            clean = self._unoccluded(xyxy, _to_xyxy(self._x[established]))
             if len(cost):
                 cost, rank = self._appearance(cost, emb, clean)
 
@@ -809,13 +813,17 @@ class Tracker:
             self._feat = np.full((len(self._id), dim), np.nan, dtype=np.float32)
         return emb
 
-    def _unoccluded(self, xyxy: np.ndarray) -> np.ndarray:
-        """(N,) whether each box overlaps no other by more than appearance_max_overlap."""
-        if len(xyxy) < 2:
-            return np.ones(len(xyxy), dtype=bool)
-        iou = box_iou(xyxy, xyxy)
-        np.fill_diagonal(iou, 0.0)
-        return np.asarray(iou.max(axis=1) <= self._p.appearance_max_overlap)
+    def _unoccluded(self, xyxy: np.ndarray, pred_xyxy: np.ndarray) -> np.ndarray:
+        """(N,) whether each box overlaps no other box, and at most one of the tracks'
+        predicted boxes, by more than appearance_max_overlap (IoU): the crop holds one
+        person, even where the detector saw only one box around two."""
+        limit = self._p.appearance_max_overlap
+        out = (box_iou(pred_xyxy, xyxy) > limit).sum(axis=0) <= 1
+        if len(xyxy) > 1:
+            iou = box_iou(xyxy, xyxy)
+            np.fill_diagonal(iou, 0.0)
+            out &= iou.max(axis=1) <= limit
+        return np.asarray(out)
 
     def _appearance(
         self, cost: np.ndarray, emb: np.ndarray, clean: np.ndarray
