@@ -269,6 +269,21 @@ def test_a_returning_person_is_linked_to_their_own_fragment_not_a_lookalike_stra
     assert set(later.loc[later["y"] == 300, "id"]) == {2}
 
 
+def test_a_fragment_ending_on_a_cut_short_box_is_linked_when_alike():
+    # Person 1's last two boxes are cut short (legs hidden by someone in front), then
+    # the person is missed for 5 frames and found again whole (id 5). The last heights
+    # differ too much; over the last second they agree, which counts when the two
+    # fragments look alike (but not so alike that appearance alone would link them).
+    rows = [(f, 1, 100 + 4 * f, 300.0, 80.0, 200.0 if f < 39 else 130.0, 0.9) for f in range(1, 41)]
+    df = table(rows, walk(5, range(46, 80), 100, 4))
+    alike = {1: LOOK[1], 5: _unit([1, 1.3, 0, 0])}
+    assert 0.2 < 1 - float(LOOK[1] @ alike[5]) < 0.4
+    assert set(link_tracks(df, 30)["id"]) == {1, 5}  # motion only: heights disagree
+    assert set(link_tracks(df, 30, embeddings=embeddings_for(df, alike))["id"]) == {1}
+    unlike = {1: LOOK[1], 5: LOOK[3]}
+    assert set(link_tracks(df, 30, embeddings=embeddings_for(df, unlike))["id"]) == {1, 5}
+
+
 def test_motion_links_between_unlike_fragments_are_vetoed():
     # A straight walk split in two that motion would join, but the halves look unlike:
     # two people, one after the other on the same path.
