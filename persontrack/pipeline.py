@@ -75,7 +75,6 @@ VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
     "max_cost": 0.75,
     "appearance_refresh_ms": 1000.0,
     "merged_box_containment": 0.6,
-    "max_appearance_distance": 0.7,
 }
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
 
@@ -90,13 +89,6 @@ One box around two people (``merged_box_containment``, off in :class:`Tracker`) 
 nobody's: this detector draws one for a frame or two where one person walks in front of
 another, and it went to the wrong track (PETS09-S2L1, README "Identity through
 crossings").
-
-The appearance veto (``max_appearance_distance``) is 0.7, not 0.6: the default 0287
-model puts a person's own unoccluded boxes farther from their mean appearance than 0277
-does (99th percentile 0.69 against 0.64 on PETS09-S2L1; 1.6 % of them beyond 0.6, 0.9 %
-beyond 0.7), and at 0.6 the veto refused people their own boxes (8 ID switches there
-end to end, 4 at 0.7 and 0.75, 6 with no veto; 0277 on every crop: 5 at both 0.6 and
-0.7).
 
 Appearance: a person alone, whose track's appearance is under a second old
 (``appearance_refresh_ms``), is not embedded; new, crowded and unexplained detections
