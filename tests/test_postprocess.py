@@ -195,6 +195,8 @@ def test_bad_smoothing_is_rejected(sigma):
         {"velocity_window_ms": True},
         {"max_appearance_distance": 0},
         {"max_speed": -1},
+        {"blip_max_ms": -1},
+        {"blip_min_iou": 0},
         {"reentry_max_gap_ms": -1},
         {"reentry_appearance_distance": None},
         {"appearance_weight": 1.5},
@@ -282,6 +284,27 @@ def test_a_fragment_ending_on_a_cut_short_box_is_linked_when_alike():
     assert set(link_tracks(df, 30, embeddings=embeddings_for(df, alike))["id"]) == {1}
     unlike = {1: LOOK[1], 5: LOOK[3]}
     assert set(link_tracks(df, 30, embeddings=embeddings_for(df, unlike))["id"]) == {1, 5}
+
+
+def test_a_moment_seen_in_a_gap_on_the_path_takes_the_linked_id():
+    # Person 1 walks behind a post: fragment 1, then fragment 7 after a gap, linked. On
+    # 2 frames of the gap the detector saw them (id 9) but the crops show the post more
+    # than the person (unlike): no link takes it, but it lies on the path across the gap.
+    df = table(
+        walk(1, range(1, 21), 100, 4),
+        walk(9, range(25, 27), 100, 4),
+        walk(7, range(31, 61), 100, 4),
+        walk(4, range(1, 61), 100, 4, y=800),  # someone else, elsewhere, all along
+    )
+    looks = {1: LOOK[1], 7: LOOK[1], 9: LOOK[3], 4: LOOK[2]}
+    emb = embeddings_for(df, looks)
+    out = link_tracks(df, 30, embeddings=emb)
+    assert sorted(out.groupby("id").size().tolist()) == [52, 60]
+    assert set(out.loc[out["y"] == 300, "id"]) == {1}
+    assert set(link_tracks(df, 30, embeddings=emb, blip_max_ms=0)["id"]) == {1, 4, 9}
+    # Off the path (a person below, at the same time), it keeps its own id.
+    off = df.assign(y=np.where(df["id"] == 9, 500.0, df["y"]))
+    assert set(link_tracks(off, 30, embeddings=emb)["id"]) == {1, 4, 9}
 
 
 def test_motion_links_between_unlike_fragments_are_vetoed():
