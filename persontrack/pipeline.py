@@ -113,6 +113,11 @@ class TrackingSettings:
         Stop after analysing this many frames (a preview of a long video).
     detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
         Person detector speed/recall trade-off (see :class:`PersonDetector`).
+    detector_max_upscale : float or None, default 1.0
+        Most a video smaller than the preset's input size is enlarged for the detector
+        (:class:`~persontrack.DetectorSettings` ``max_upscale``; 1.0: it is seen at its own
+        size; ``None``: always enlarged to the preset's size, about twice the detector's
+        time on a 640x360 video for the same people).
     detector : str, optional
         The person box detector: a path to an OpenVINO IR ``.xml`` or a YOLOX ``.onnx``
         file, or the name of a model shipped in the package; ``None`` (default) for the
@@ -175,6 +180,7 @@ class TrackingSettings:
     target_fps: float | None = None
     max_frames: int | None = None
     detector_preset: str = "balanced"
+    detector_max_upscale: float | None = 1.0
     detector: str | None = None
     landmarks: bool = True
     landmark_fps: float | None = 8.0
@@ -479,6 +485,7 @@ class FrameTracking:
         self.detector = PersonDetector(
             preset=s.detector_preset,
             model=s.detector,
+            max_upscale=s.detector_max_upscale,
             landmarks=s.landmarks,
             pose_model=s.pose_model,
         )

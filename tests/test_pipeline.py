@@ -144,18 +144,20 @@ def test_landmark_rate(sample_video):
 
 
 def test_appearance_is_on_by_default_and_can_be_turned_off(sample_video, sample_result, tmp_path):
-    # B passes in front of A (data/README.md). For 2.4-3.8 s the detector sees one box
-    # around both: appearance keeps the two people's Indexes, and so does motion alone
-    # now that such a box is nobody's (merged_box_containment); without that, by motion
-    # alone A comes back out under a new Index.
+    # B passes in front of A (data/README.md). With the frame enlarged to 864 px, for
+    # 2.4-3.8 s the detector sees one box around both: appearance keeps the two people's
+    # Indexes, and so does motion alone now that such a box is nobody's
+    # (merged_box_containment); without that, by motion alone A comes back out under a
+    # new Index.
     assert sample_result.settings["appearance"] == "0287"
     assert sample_result.timings["appearance"] > 0
     assert sample_result.frame["Index"].nunique() == 2
-    off = {"appearance": None, "faces": False, "landmarks": False}
-    motion = pt.track_video(sample_video, off)
+    enlarged = {"faces": False, "landmarks": False, "detector_max_upscale": None}
+    assert pt.track_video(sample_video, enlarged).frame["Index"].nunique() == 2
+    motion = pt.track_video(sample_video, {**enlarged, "appearance": None})
     assert motion.frame["Index"].nunique() == 2
-    merging = pt.track_video(sample_video, {**off, "tracker": {"merged_box_containment": 0.0}})
-    assert merging.frame["Index"].nunique() == 3
+    merging = {**enlarged, "appearance": None, "tracker": {"merged_box_containment": 0.0}}
+    assert pt.track_video(sample_video, merging).frame["Index"].nunique() == 3
     assert motion.settings["appearance"] is None
     # No crops embedded: the stage's time is only the clock reads around nothing.
     assert motion.timings["appearance"] < sample_result.timings["appearance"] / 10
@@ -213,9 +215,14 @@ def test_face_demographics_walking(shared_data):
 @pytest.mark.shared_data
 def test_near_person_filling_the_frame_is_tracked(shared_data):
     # A close-up cook, cut by the frame's borders, and a person seated at the table behind
-    # her on the right (about half the frame tall; the previous detector never saw her).
+    # her on the right (about half the frame tall, partly hidden; the previous detector
+    # never saw her). At the video's own size (426x240, the default) the cook is found in
+    # every frame; the seated person needs the frame enlarged (detector_max_upscale=None).
     video = shared_data / "videos" / "flipping_a_pancake.mkv"
-    df = pt.track_video(video, {"every_n_frames": 10, "faces": False}).frame
+    own = pt.track_video(video, {"every_n_frames": 10, "faces": False}).frame
+    assert own.groupby("Index").size().max() == 31 and own["Height"].max() > 0.85
+    enlarged = {"every_n_frames": 10, "faces": False, "detector_max_upscale": None}
+    df = pt.track_video(video, enlarged).frame
     assert df["Index"].nunique() == 2
     people = df.groupby("Index").agg(
         n=("Timestamp", "size"), left=("Left", "mean"), height=("Height", "mean")

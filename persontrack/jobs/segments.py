@@ -388,6 +388,14 @@ def _aspect(metadata: Mapping[str, Any]) -> float:
     return float(w) / float(h) if w and h else 1.0
 
 
+LOCAL_WORKER_CONFIG: dict[str, object] = {"distributed.worker.profile.enabled": False}
+"""Dask settings of the embedded LocalCluster's workers. Dask's statistical profiler
+samples every thread's stack every 10 ms for the dashboard's Profile page; on a segment
+task it cost 4 % of the worker's CPU (0.75 of 18.4 CPU seconds for 5 one-minute segments,
+measured per thread from ``/proc``), which a 2-core machine running two workers cannot
+spare. To profile tasks, run them on a cluster of your own (``$PERSONTRACK_DASK_SCHEDULER``)."""
+
+
 @contextlib.contextmanager
 def dask_client(
     workers: int | None = None,
@@ -405,13 +413,17 @@ def dask_client(
     affinity: :func:`persontrack.threads.pin_process`), which bounds what no setting
     reaches (MediaPipe's own thread pool); on a machine shared with other work the kernel
     can then no longer move a worker to an idle core, so it is off by default.
+
+    The LocalCluster's workers do not run Dask's statistical profiler
+    (:data:`LOCAL_WORKER_CONFIG`); a cluster of your own keeps its configuration.
     """
     import dask
     from distributed import Client, LocalCluster
 
     address = scheduler_address or os.environ.get("PERSONTRACK_DASK_SCHEDULER") or None
     cluster = None
-    with dask.config.set({"distributed.worker.daemon": False}):
+    config = {"distributed.worker.daemon": False}
+    with dask.config.set(config if address else {**config, **LOCAL_WORKER_CONFIG}):
         if address:
             client = Client(address, timeout=f"{timeout}s")
         else:

@@ -176,6 +176,9 @@ class BoxModel:
     input_size : int or None
         Longer side of the network input in pixels (>= 64); ``None`` keeps the model's own
         input size (the frame is then stretched to it).
+    max_upscale : float or None
+        With ``input_size``: most a smaller frame is enlarged (1.0: never; ``None``: up to
+        ``input_size`` always).
     person_label : int or None
         Class id of people; ``None`` takes the layout's default (1 for Open Model Zoo layouts,
         0 for YOLOX on COCO).
@@ -195,6 +198,7 @@ class BoxModel:
         model: str | os.PathLike[str] | None,
         *,
         input_size: int | None = None,
+        max_upscale: float | None = None,
         person_label: int | None = None,
         threads: int | None = None,
     ) -> None:
@@ -239,6 +243,7 @@ class BoxModel:
         self.layout = _layout(list(self._model.outputs))
         self.person_label = _DEFAULT_LABEL[self.layout] if person_label is None else person_label
         self.input_size = input_size
+        self.max_upscale = max_upscale
         self.threads = threads
         self._input_name = self._model.inputs[0].get_any_name()
         # (compiled network, this detector's own infer request) by input (H, W)
@@ -253,6 +258,8 @@ class BoxModel:
             in_h, in_w = self.native_size
         else:
             scale = self.input_size / max(height, width)
+            if self.max_upscale is not None:
+                scale = min(scale, self.max_upscale)
             in_h = max(int(round(height * scale / _STRIDE)) * _STRIDE, _STRIDE)
             in_w = max(int(round(width * scale / _STRIDE)) * _STRIDE, _STRIDE)
         key = (in_h, in_w)
