@@ -298,7 +298,7 @@ class Tracker:
         See ``merged_box_containment``: the merged boxes on PETS09-S2L1 were 1.26 to 2.7
         times the area of each person's prediction; a person's own box is about 1 times
         theirs, but more for someone walking towards the camera while lost (the
-        prediction keeps its old size). End to end on PETS09-S2L1, 1.2 to 1.4 all give 6
+        prediction keeps its old size). On PETS09-S2L1 (864 px), 1.2 to 1.4 all give 6
         ID switches (identity IDF1 91.5 to 91.7); on ``data/sample.mp4`` (every 3rd
         frame) 1.2 took a man walking towards the camera for a merge (a segment's tracker
         lost both people on one frame) and 1.4 swapped the two people's Indexes.
