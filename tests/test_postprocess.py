@@ -307,6 +307,31 @@ def test_a_moment_seen_in_a_gap_on_the_path_takes_the_linked_id():
     assert set(link_tracks(off, 30, embeddings=emb)["id"]) == {1, 4, 9}
 
 
+def _twice_back(gap_end: int = 400) -> pd.DataFrame:
+    """One person in four fragments: 1, 2 (the path continued after a short miss), then
+    3, 4 (back elsewhere 12 s later); 1 and 3 look the same, 2 and 4 a little different."""
+    return table(
+        walk(1, range(1, 21), 100, 4),
+        walk(2, range(24, 41), 100, 4),
+        walk(3, range(gap_end, gap_end + 20), 900, -4, y=500),
+        walk(4, range(gap_end + 23, gap_end + 40), 900, -4, y=500),
+    )
+
+
+def test_chains_of_one_person_that_take_turns_are_joined():
+    df = _twice_back()
+    other = _unit([1, 1.3, 0, 0])  # 0.31 from LOOK[1]: alike, not beyond doubt
+    emb = embeddings_for(df, {1: LOOK[1], 2: other, 3: LOOK[1], 4: other})
+    # The returns (1 -> 3, 2 -> 4) win the one-to-one assignment over the short misses
+    # (1 -> 2, 3 -> 4): two chains taking turns, never seen together: one person.
+    assert set(link_tracks(df, 30, embeddings=emb, join_interleaved=False)["id"]) == {1, 2}
+    assert set(link_tracks(df, 30, embeddings=emb)["id"]) == {1}
+    # Seen together on one frame (3 also at frame 30, while 2 walks), they are two people.
+    both = pd.concat([df, table(walk(3, [30], 900, -4, y=500))]).drop_duplicates(["frame", "id"])
+    emb = embeddings_for(both, {1: LOOK[1], 2: other, 3: LOOK[1], 4: other})
+    assert set(link_tracks(both, 30, embeddings=emb)["id"]) == {1, 2}
+
+
 def test_motion_links_between_unlike_fragments_are_vetoed():
     # A straight walk split in two that motion would join, but the halves look unlike:
     # two people, one after the other on the same path.

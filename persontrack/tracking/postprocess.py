@@ -94,6 +94,7 @@ def link_tracks(
     appearance_max_overlap: float = APPEARANCE_MAX_OVERLAP,
     blip_max_ms: float = BLIP_MAX_MS,
     blip_min_iou: float = 0.5,
+    join_interleaved: bool = True,
 ) -> pd.DataFrame:
     """Give one id to track fragments that are the same person.
 
@@ -171,6 +172,14 @@ def link_tracks(
         fragments (2 ID switches). 0 turns it off.
     blip_min_iou : float, default 0.5
         See ``blip_max_ms``.
+    join_interleaved : bool, default True
+        With appearance: after the assignment, two ids never seen in the same frame are
+        one when a link between their fragments that motion and looks both allow lost
+        the one-to-one assignment (a person who leaves and comes back twice: each return
+        linked to the previous exit, the two chains taking turns). On PETS09-S2L1 with
+        the detector at 768 px one man's four fragments made two such chains (3 ID
+        switches); joining them took identity IDF1 from 84.9 to 90.3. MOT17 (no
+        embeddings) is unchanged.
 
     Returns
     -------
@@ -281,6 +290,7 @@ def link_tracks(
     sizes_agree = np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
     within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
     ok = (cost <= gate) & sizes_agree & within_gap
+    walked = np.zeros(len(ok), dtype=bool)
     if emb is not None:
         app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
         dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
@@ -293,6 +303,7 @@ def link_tracks(
             np.maximum(m_a, m_b) <= ratio * np.maximum(np.minimum(m_a, m_b), 1e-6)
         )
         ok = (cost <= gate) & sizes_agree & within_gap & (~known | alike)
+        walked = ok & alike  # motion and looks agree
         cost = np.where(known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost)
         # Reachable on foot within the gap and alike: the person turned while hidden.
         walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
@@ -317,6 +328,9 @@ def link_tracks(
         while j in nxt:
             j = nxt[j]
             new_id[j] = track_ids[k]
+    if join_interleaved:
+        _join_interleaved(new_id, src[walked], dst[walked], nxt, starts, ends, frame)
+        linked_to = linked_to | {k for k in range(n) if new_id[k] != track_ids[k]}
     if blip > 0:
         alone = [k for k in range(n) if k not in nxt and k not in linked_to]
         _absorb_blips(new_id, alone, starts, ends, frame, box, blip, blip_min_iou)
@@ -546,6 +560,29 @@ def _assign(
         good = real[r, c]
         links.update(zip(rows[r[good]].tolist(), cols[c[good]].tolist(), strict=True))
     return links
+
+
+def _join_interleaved(
+    new_id: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    nxt: dict[int, int],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    frame: np.ndarray,
+) -> None:
+    """Join ids (in place) that a link of alike, motion-consistent fragments left apart
+    (it lost the one-to-one assignment to another link) and that never share a frame."""
+    frames: dict[object, set[float]] = {}
+    for k, c in enumerate(new_id.tolist()):
+        frames.setdefault(c, set()).update(frame[starts[k] : ends[k]].tolist())
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        ia, ib = new_id[a], new_id[b]
+        if nxt.get(a) == b or ia == ib or frames[ia.item()] & frames[ib.item()]:
+            continue
+        keep, gone = (ia, ib) if ia < ib else (ib, ia)
+        new_id[new_id == gone] = keep
+        frames[keep.item()] |= frames.pop(gone.item())
 
 
 def _absorb_blips(
