@@ -52,15 +52,22 @@ def _merged_boxes(
     """
     if len(pred_xyxy) < 2 or not len(det_xyxy):
         return np.zeros(len(det_xyxy), dtype=bool)
+    held, smaller = _holding(pred_xyxy, det_xyxy, containment, min_area)
+    two = (held & smaller & counted[:, None]).sum(axis=0) >= 2
+    return np.asarray(two & ~(held & ~smaller).any(axis=0))
+
+
+def _holding(
+    pred_xyxy: np.ndarray, det_xyxy: np.ndarray, containment: float, min_area: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, D) whether each detection holds at least ``containment`` of each predicted
+    box's area, and whether it is at least ``min_area`` times that box's area."""
     p, d = pred_xyxy[:, None, :], det_xyxy[None, :, :]
     iw = np.clip(np.minimum(p[..., 2], d[..., 2]) - np.maximum(p[..., 0], d[..., 0]), 0, None)
     ih = np.clip(np.minimum(p[..., 3], d[..., 3]) - np.maximum(p[..., 1], d[..., 1]), 0, None)
     area_p = np.maximum((p[..., 2] - p[..., 0]) * (p[..., 3] - p[..., 1]), 1e-9)
     area_d = (d[..., 2] - d[..., 0]) * (d[..., 3] - d[..., 1])
-    held = iw * ih >= containment * area_p
-    smaller = area_d >= min_area * area_p
-    two = (held & smaller & counted[:, None]).sum(axis=0) >= 2
-    return np.asarray(two & ~(held & ~smaller).any(axis=0))
+    return iw * ih >= containment * area_p, area_d >= min_area * area_p
 
 
 def _to_cxcywh(xyxy: np.ndarray) -> np.ndarray:
