@@ -375,6 +375,39 @@ def test_one_box_around_two_people_is_neither_of_theirs():
     assert after == [0, 1]
 
 
+def _behind_a_sign(containment: float) -> tuple[list, list]:
+    """A man walks left at 7 fps (PETS09-S2L1, frame 24) and behind a sign: on one frame
+    the detector gives his legs below the sign and a box around him and the sign, then
+    only the box around both, then him alone again. The ids of each frame, and of every
+    track's id at the end."""
+    tracker = Tracker(merged_box_containment=containment)
+    ids, t, dt = [], 0.0, 1000 / 7
+    for i in range(6):
+        ids.append(tracker.update(dets([person(460 - 6 * i, 270, 85)]), t).tolist())
+        t += dt
+    legs = [416.0, 236.0, 451.0, 310.0]  # the lower half, below the sign
+    sign = [408.0, 172.0, 454.0, 312.0]  # him and the sign
+    ids.append(tracker.update(dets([sign, legs]), t).tolist())
+    for _ in range(3):
+        t += dt
+        ids.append(tracker.update(dets([sign]), t).tolist())
+    t += dt
+    ids.append(tracker.update(dets([[409.0, 188.0, 442.0, 286.0]]), t).tolist())  # out
+    return ids, [track.id for track in tracker.tracks]
+
+
+def test_a_box_around_one_person_and_a_sign_keeps_their_id():
+    ids, tracks = _behind_a_sign(0.6)
+    assert ids[6] == [-1, 0]  # his legs are his; the box around both starts no track ...
+    assert ids[7:10] == [[0], [0], [0]]  # ... and continues his while it is all there is
+    assert ids[10] == [0] and tracks == [0]
+    # The rule off (the default): the box around both becomes a second person, who keeps
+    # it while he is lost.
+    ids, tracks = _behind_a_sign(0.0)
+    assert ids[8:10] == [[1], [1]]
+    assert len(tracks) == 2
+
+
 def test_a_persons_own_box_around_people_behind_them_is_not_a_merge():
     # A near person's box holds two far people standing behind them (a crowd): it is
     # still the near person's own box (about the size of their prediction).
