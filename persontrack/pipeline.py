@@ -96,7 +96,7 @@ Appearance: a person alone, whose track's appearance is under a second old
 height) whose appearance is under 300 ms old (``appearance_crowd_refresh_ms``), unless
 their boxes touch; new and unexplained detections always are. On PETS09-S2L1 end to end
 (0287, 864 px) that embeds 2.8 crops a frame, against 4.0 with every crowded one and 6.1
-with every crop, at the same identity IDF1 91.9 and 4 ID switches as with every crowded
+with every crop, at the same identity IDF1 92.0 and 4 ID switches as with every crowded
 one (91.5 / 3 with every crop; README "Identity through crossings").
 """
 
@@ -157,8 +157,8 @@ class TrackingSettings:
         Re-identification model whose embeddings of each person's crop help the tracker
         keep one Index per person through crossings, occlusions and exits (see
         :mod:`persontrack.vision.reid`): ``"0287"`` (int8, about 0.4 of 0277's cost),
-        ``"0277"`` (more accurate per crop; on PETS09-S2L1 identity IDF1 91.6 instead of
-        90.6, embedding every crop) or the path of an OpenVINO IR ``.xml`` file.
+        ``"0277"`` (more accurate per crop on the benchmark's boxes; end to end on
+        PETS09-S2L1, embedding every crop, both give identity IDF1 91.5) or the path of an OpenVINO IR ``.xml`` file.
         ``None`` tracks by motion only. Only the crops the tracker needs are embedded
         (:meth:`Tracker.appearance_due`; ``appearance_refresh_ms`` in
         :data:`VIDEO_TRACKER_SETTINGS`).
