@@ -158,7 +158,8 @@ class TrackingSettings:
         keep one Index per person through crossings, occlusions and exits (see
         :mod:`persontrack.vision.reid`): ``"0287"`` (int8, about 0.4 of 0277's cost),
         ``"0277"`` (more accurate per crop on the benchmark's boxes; end to end on
-        PETS09-S2L1, embedding every crop, both give identity IDF1 91.5) or the path of an OpenVINO IR ``.xml`` file.
+        PETS09-S2L1, embedding every crop, both give identity IDF1 91.5) or the path
+        of an OpenVINO IR ``.xml`` file.
         ``None`` tracks by motion only. Only the crops the tracker needs are embedded
         (:meth:`Tracker.appearance_due`; ``appearance_refresh_ms`` in
         :data:`VIDEO_TRACKER_SETTINGS`).
