@@ -128,10 +128,11 @@ def main() -> None:
     parser.add_argument("--segment", type=float, default=60.0, help="seconds per segment")
     parser.add_argument("--video", type=Path, default=Path("/tmp/persontrack-long.mp4"))
     parser.add_argument("--pin", action="store_true", help="bind worker k to core k")
+    parser.add_argument("--backend", default="auto", help="video_backend: auto, decord, pyav")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run, JSON out
     args = parser.parse_args()
     settings = {"every_n_frames": args.every_n, "detector_preset": args.preset,
-                "faces": args.faces}  # fmt: skip
+                "faces": args.faces, "video_backend": args.backend}  # fmt: skip
     if args.one:
         minutes, workers = json.loads(args.one)
         print(json.dumps(run_once(args.video, minutes, workers, settings, args.segment, args.pin)))
@@ -151,6 +152,7 @@ def main() -> None:
                    args.preset, "--segment", str(args.segment)]  # fmt: skip
             cmd += ["--faces"] if args.faces else []
             cmd += ["--pin"] if args.pin else []
+            cmd += ["--backend", args.backend]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise SystemExit(proc.stderr[-3000:])

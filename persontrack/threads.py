@@ -11,7 +11,9 @@ cores without fighting over them. Inside :func:`limit_threads`:
   networks with ``INFERENCE_NUM_THREADS`` = the budget unless given ``threads=``
   (compiled networks are cached per process and per thread count);
 - ``cv2.setNumThreads(budget)`` (restored on exit);
-- the video decoders opened meanwhile (PyAV's ``thread_count``, decord's ``num_threads``).
+- the video decoders opened meanwhile (PyAV's ``thread_count``, decord's ``num_threads``);
+  ``open_video(backend="auto")`` then reads with PyAV, as decord keeps more than one core
+  busy even at ``num_threads=1`` (:data:`persontrack.io.video.DECORD_CORES_AT_ONE_THREAD`).
 
 MediaPipe (body landmarks, faces) offers no thread setting in its Python API: its graph
 runs calculators on a pool sized to the machine's cores. A worker process is bounded as a

@@ -83,3 +83,19 @@ def test_budgets_of_tasks_running_at_once_last_until_the_last_ends():
         t.join(20)
     assert seen == {"after first ended": (1, 1)}
     assert thread_budget() is None and cv2.getNumThreads() == before
+
+
+def test_auto_backend_reads_with_pyav_under_a_budget(sample_video):
+    import importlib.util
+
+    from persontrack.io.video import open_video
+
+    with limit_threads(1), open_video(sample_video) as video:
+        budgeted = video.backend
+        frames = [f.image for f in video.frames(every_n=12)]
+    with open_video(sample_video) as video:
+        free = video.backend
+        assert len(frames) == sum(1 for _ in video.frames(every_n=12)) > 0
+    # PyAV keeps to the budget; decord, when installed, is the choice without one
+    assert budgeted == "pyav"
+    assert free == ("decord" if importlib.util.find_spec("decord") else "pyav")

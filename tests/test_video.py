@@ -162,6 +162,13 @@ def test_a_time_span_seeks_and_keeps_the_whole_videos_frame_numbers(
     assert all(np.array_equal(a.image, b.image) for a, b in zip(span, want, strict=True))
     rest = _decode_all(sample_video, backend, start_ms=4500)
     assert [f.index for f in rest] == [f.index for f in full if f.timestamp_ms >= 4500]
+    # sampled at a rate: a span keeps the frames the whole video keeps there (the grid is
+    # the whole video's; a Dask segment's overlap meets its neighbour's on the same frames)
+    whole = _decode_all(sample_video, backend, target_fps=5)
+    for start in (2100, 2150, 2200):
+        span = _decode_all(sample_video, backend, target_fps=5, start_ms=start, end_ms=3900)
+        want = [f.index for f in whole if start <= f.timestamp_ms < 3900]
+        assert [f.index for f in span] == want
 
 
 @pytest.mark.parametrize("backend", ["pyav", pytest.param("decord", marks=needs_decord)])

@@ -11,7 +11,9 @@ decodes packet by packet, so memory does not grow with the length of the video.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import math
 import os
 import re
 import sys
@@ -216,8 +218,12 @@ class PyAVBackend:
             container.close()
 
     def read(self, select: Any, start_ms: int = 0) -> Iterator[tuple[int, int, np.ndarray]]:
-        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` keeps, from
-        ``start_ms`` on (seeking there)."""
+        """Yield ``(index, timestamp_ms, rgb)`` for the frames ``select`` (a
+        :func:`select_frames` partial) keeps, from ``start_ms`` on (seeking there; the
+        sampling grid stays the whole video's, so a segment keeps the frames the whole
+        video would)."""
+        if start_ms > 0:
+            select = functools.partial(select, origin_ms=0.0)
         # Only kept frames are converted to RGB, which is most of the per-frame cost.
         for index, ms, frame in select(self._decode(start_ms=start_ms)):
             yield index, ms, np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
@@ -374,12 +380,26 @@ def select_frames(
     every_n: int | None,
     target_fps: float | None,
     source_fps: float,
+    origin_ms: float | None = None,
 ) -> Iterator[tuple[int, int, T]]:
     """Keep the ``(index, timestamp_ms, payload)`` items that sampling asks for.
 
     ``every_n`` keeps indices 0, n, 2n, ...; ``target_fps`` keeps, for each point of the
     grid ``t0 + k * 1000 / target_fps`` ms inside the video, the frame nearest to it (ties
-    go to the earlier frame). It looks one frame ahead, so it streams.
+    go to the earlier frame). ``t0`` is the first item's time, or ``origin_ms`` for items
+    that start later in the video (a seek): the grid is then the whole video's, from its
+    first point less than half a frame before the first item. It looks one frame ahead,
+    so it streams.
+
+    Examples
+    --------
+    >>> frames = [(i, round(i * 1000 / 30), None) for i in range(90)]  # 3 s at 30 fps
+    >>> whole = [i for i, _, _ in select_frames(frames, every_n=None, target_fps=16,
+    ...                                         source_fps=30)]
+    >>> later = [i for i, _, _ in select_frames(frames[40:], every_n=None, target_fps=16,
+    ...                                         source_fps=30, origin_ms=0.0)]
+    >>> later == [i for i in whole if i >= 40]
+    True
     """
     if every_n is not None:
         yield from (it for it in items if it[0] % every_n == 0)
@@ -395,7 +415,11 @@ def select_frames(
     for it in items:
         ms = it[1]
         if grid is None:
-            grid = float(ms)
+            if origin_ms is None:
+                grid = float(ms)
+            else:  # the whole video's first grid point after ms - frame_ms / 2
+                k = math.floor((ms - frame_ms / 2 - origin_ms) / step) + 1
+                grid = origin_ms + max(k, 0) * step
         while ms >= grid:
             if pending is not None and grid - pending[1] <= ms - grid:
                 chosen = pending

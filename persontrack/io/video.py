@@ -1,7 +1,8 @@
 """Read videos: Rekognition-style metadata and a stream of RGB frames.
 
 Frames are decoded with decord when it is installed and can read the file, and with PyAV
-otherwise (ARM machines, GIFs, containers decord rejects). Decoding streams, so memory does
+otherwise (ARM machines, GIFs, containers decord rejects) and under a thread budget (a Dask
+segment task: decord cannot be held to one thread). Decoding streams, so memory does
 not grow with the length of the video; frames larger than :data:`MAX_FRAME_PIXELS` (8K UHD)
 or with a side over :data:`MAX_FRAME_SIDE` are refused with VideoTooLargeException from
 the container's header, before a frame is decoded, so memory stays bounded.
@@ -33,7 +34,17 @@ from typing import IO, Any, Literal, Union
 import numpy as np
 
 from ..errors import InvalidParameterException, InvalidS3ObjectException, VideoTooLargeException
+from ..threads import thread_budget
 from . import _readers
+
+DECORD_CORES_AT_ONE_THREAD = 1.45
+"""Cores decord keeps busy when told ``num_threads=1`` (measured: decoding 1,200 frames of a
+768x432 H.264 video, every 10th converted, took 0.82 s and 1.19 CPU seconds; PyAV with one
+thread 0.93 s and 0.91 CPU seconds). Two Dask workers decoding with decord side by side
+therefore fought over the cores (each 43 % slower than alone, PyAV 1 % slower): with
+``open_video(backend="auto")`` reading with PyAV under a thread budget, 2 workers tracked
+20 minutes of video 1.75x as fast as one, against 1.49x with decord
+(``benchmarks/long_video.py --minutes 20 --workers 1 2``, README "Idle machine")."""
 
 MAX_FRAME_PIXELS = _readers.MAX_FRAME_PIXELS
 """Largest frame read, in pixels (8K UHD, 7680x4320); larger is VideoTooLargeException."""
@@ -256,8 +267,8 @@ class VideoReader:
             video's keeps every frame. Not together with ``every_n``.
         start_ms, end_ms : int, optional
             Only the frames with ``start_ms <= timestamp < end_ms``; decoding seeks to
-            ``start_ms`` (frame numbers stay those of the whole video). With PyAV and
-            ``target_fps`` the grid then starts at the first frame from ``start_ms``.
+            ``start_ms`` (frame numbers, and with ``target_fps`` the sampling grid, stay
+            those of the whole video).
 
         Yields
         ------
@@ -348,7 +359,9 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
         The video. A file object must be seekable; decord reads it whole into memory.
     backend : {"auto", "decord", "pyav"}
         ``"auto"`` uses decord and falls back to PyAV when decord is not installed or
-        cannot read the file.
+        cannot read the file; under a thread budget (:func:`persontrack.threads.limit_threads`,
+        as in a Dask segment task) it uses PyAV first, as decord cannot be held to one
+        thread (:data:`DECORD_CORES_AT_ONE_THREAD`).
 
     Returns
     -------
@@ -388,7 +401,9 @@ def _open(source: Source, name: str, backend: Backend) -> VideoReader:
         pyav = _readers.PyAVBackend(source)
     except _readers.BackendError as e:
         reasons["pyav"] = str(e)
-    if backend in ("auto", "decord"):
+    # under a thread budget PyAV keeps to it and decord does not
+    budgeted = backend == "auto" and pyav is not None and thread_budget() is not None
+    if backend in ("auto", "decord") and not budgeted:
         if _readers.decord_available():
             try:
                 probe = pyav.probe if pyav is not None else None
