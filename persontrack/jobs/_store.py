@@ -734,11 +734,7 @@ class JobStore:
             ).fetchone()
             if owner is None:
                 raise JobLostError(f"job {job_key} is no longer run by worker {worker_id}")
-            conn.executemany(
-                "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
-                "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
-                [(job_key, *r) for r in rows],
-            )
+            _insert_chunk(conn, job_key, rows)
 
     def append_stream(
         self,
@@ -767,11 +763,7 @@ class JobStore:
             ).rowcount
             if not done:
                 raise JobLostError(f"stream job {job_key} is no longer run by {worker_id}")
-            conn.executemany(
-                "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
-                "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
-                [(job_key, *r) for r in rows],
-            )
+            _insert_chunk(conn, job_key, rows)
 
     def _rank_by_index(self, conn: sqlite3.Connection, job_key: int) -> None:
         """Fill ``idx_rank`` of rows written by :meth:`add_chunk` (GetPersonTracking's
@@ -966,3 +958,17 @@ def _check_job_limit(conn: sqlite3.Connection, max_jobs: int) -> None:
             "wait for one to finish",
             "StartPersonTracking",
         )
+
+
+def _insert_chunk(
+    conn: sqlite3.Connection,
+    job_key: int,
+    rows: list[tuple[int, int, float | None, int, str, str]],
+) -> None:
+    """Append rows ``(ts_rank, Index, sort confidence, Timestamp, person, row)`` of a job
+    written chunk by chunk (``idx_rank`` is filled when the job is finished)."""
+    conn.executemany(
+        "INSERT INTO results (job_key, ts_rank, idx_rank, person_index, sort_conf, ts, "
+        "person, row) VALUES (?, ?, NULL, ?, ?, ?, ?, ?)",
+        [(job_key, *r) for r in rows],
+    )
