@@ -152,3 +152,25 @@ def test_every_module_imports_on_its_own():
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"
     names = sorted(_modules())
     subprocess.run([sys.executable, "-c", code, *names], check=True, timeout=300)
+
+
+def test_import_loads_only_what_is_used():
+    # `import persontrack` (every CLI command, job runner, Dask worker) stays light; the
+    # public names load their module on first use, and the names type checkers see are
+    # the ones loaded lazily.
+    code = (
+        "import sys, persontrack as pt\n"
+        "heavy = ('matplotlib', 'dask', 'openvino', 'cv2', 'pandas')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
+        "assert heavy == [], heavy\n"
+        "pt.track_video\n"
+        "assert 'persontrack.pipeline' in sys.modules and 'matplotlib' not in sys.modules\n"
+        "assert 'persontrack.jobs.client' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    tree = ast.parse((PACKAGE / "__init__.py").read_text())
+    checked = next(n for n in tree.body if isinstance(n, ast.If))  # if TYPE_CHECKING:
+    typed = {a.asname or a.name for n in checked.body for a in n.names}  # type: ignore[attr-defined]
+    assert typed == set(pt._LAZY)
+    eager = {a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert typed | eager - {"TYPE_CHECKING"} == set(PUBLIC_API)
