@@ -234,6 +234,13 @@ class TrackingSettings:
             raise InvalidParameterException(
                 f"face_min_height must be a number of pixels >= 0, got {fh!r}"
             )
+        up = self.detector_max_upscale
+        if up is not None and (
+            isinstance(up, bool) or not isinstance(up, (int, float)) or not 1.0 <= up <= 16.0
+        ):
+            raise InvalidParameterException(
+                f"detector_max_upscale must be None or a factor in [1, 16], got {up!r}"
+            )
         d = self.detector
         if d is not None and (not isinstance(d, str) or not d):
             raise InvalidParameterException(

@@ -81,6 +81,10 @@ def test_track_detector_option(sample_video, tmp_path):
     assert settings["detector"] == "person-vehicle-bike-detection-2003"
     assert settings["landmarks"] is False and resp["Persons"]
     assert all("BodyLandmarks" not in p["PersonTrack"] for p in resp["Persons"])
+    proc = run(*args, "--max-upscale", "0.5", check=False)
+    assert proc.returncode == 2 and "detector_max_upscale" in proc.stderr
+    run("track", str(sample_video), "--every-n", "4", "-q", "--max-upscale", "1", "-o", str(out))
+    assert json.loads(out.read_text())["PersonTrack"]["Settings"]["detector_max_upscale"] == 1.0
 
 
 def test_track_detections_on_mot_text(tmp_path):

@@ -121,6 +121,9 @@ def test_bad_inputs(tmp_path):
         pt.track_video(text, {"detector": 3})
     with pytest.raises(pt.InvalidParameterException, match="face_min_height"):
         pt.track_video(text, {"face_min_height": -1})
+    for up in (0.5, "2", True):
+        with pytest.raises(pt.InvalidParameterException, match="detector_max_upscale"):
+            pt.track_video(text, {"detector_max_upscale": up})
     for name in ("faces", "landmarks"):
         with pytest.raises(pt.InvalidParameterException, match=name):
             pt.track_video(text, {name: "yes"})
