@@ -222,7 +222,7 @@ class Tracker:
         detection. A lost track's predicted size keeps growing or shrinking with the size
         velocity it had when lost: a man walking towards the camera out of the frame at
         the bottom left (``pedestrian_survaillance.mp4``, box 0.64 of the frame high)
-        was predicted 1.1 frame heights tall and 0.1 as wide 1.4 s later, and measured in
+        was predicted 1.1 frame heights tall and 46 pixels wide 1.4 s later, and measured in
         that box's height a person entering at the top left (0.21 high) was near enough
         to continue his track (one Index for two people in a segment's tracker; the
         whole video's tracker, with another velocity, missed it by luck). That pair's
@@ -455,6 +455,10 @@ class Tracker:
                 f"got {merged_box_min_area!r}"
             )
         _int_at_least("camera_motion_min_tracks", camera_motion_min_tracks, 0)
+        if _non_negative("lost_size_ratio", lost_size_ratio) and lost_size_ratio < 1.0:
+            raise InvalidParameterException(
+                f"Tracker: lost_size_ratio must be 0 (off) or at least 1, got {lost_size_ratio!r}"
+            )
         if not _is_real(max_lost_ms) or not 0.0 <= max_lost_ms < math.inf:
             raise InvalidParameterException(
                 f"Tracker: max_lost_ms must be a finite number >= 0, got {max_lost_ms!r}"
