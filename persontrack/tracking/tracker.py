@@ -17,10 +17,13 @@ Each update:
    track seen on the previous update (a partly hidden person scores low; a false alarm
    rarely sits exactly where a track is predicted); then confident leftovers against
    tentative tracks. The default cost mixes IoU with the predicted-centre distance in
-   body heights (:func:`combined_cost`). When the detections carry appearance embeddings
+   body heights (:func:`combined_cost`); a lost track, whose predicted size drifts with
+   the size velocity it had, takes no box of a very different height
+   (``lost_size_ratio``). When the detections carry appearance embeddings
    (:attr:`Detections.embedding`, from :class:`~persontrack.vision.reid.AppearanceEmbedder`),
    pairs are ranked by a mix of that cost and the cosine distance to the track's
-   appearance, and pairs that look clearly different never match; appearance never
+   appearance, and pairs that look clearly different never match when the box looks
+   like another track that could be there (``veto_max_centroid``); appearance never
    widens the motion gate, so it cannot link people far apart. Last, with appearance, a
    confident leftover that looks like a lost (or weakly matched) track within a body
    height of its prediction continues it (``rescue_max_distance``): a person whose box
