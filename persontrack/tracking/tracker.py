@@ -168,6 +168,7 @@ class _Params:
     appearance_refresh_ms: float
     appearance_crowd_distance: float
     appearance_crowd_refresh_ms: float
+    appearance_clear_margin: float
     rescue_max_distance: float
     rescue_max_centroid: float
     merged_box_containment: float
@@ -394,6 +395,7 @@ class Tracker:
         appearance_refresh_ms: float = 0.0,
         appearance_crowd_distance: float = 1.0,
         appearance_crowd_refresh_ms: float = 0.0,
+        appearance_clear_margin: float = 0.0,
         rescue_max_distance: float = 0.25,
         rescue_max_centroid: float = 1.0,
         merged_box_containment: float = 0.0,
@@ -496,6 +498,9 @@ class Tracker:
             appearance_crowd_refresh_ms=_non_negative(
                 "appearance_crowd_refresh_ms", appearance_crowd_refresh_ms
             ),
+            appearance_clear_margin=_non_negative(
+                "appearance_clear_margin", appearance_clear_margin
+            ),
             rescue_max_distance=float(rescue_max_distance),
             rescue_max_centroid=_non_negative("rescue_max_centroid", rescue_max_centroid),
             merged_box_containment=float(merged_box_containment),
@@ -527,6 +532,7 @@ class Tracker:
             "appearance_refresh_ms": self._p.appearance_refresh_ms,
             "appearance_crowd_distance": self._p.appearance_crowd_distance,
             "appearance_crowd_refresh_ms": self._p.appearance_crowd_refresh_ms,
+            "appearance_clear_margin": self._p.appearance_clear_margin,
             "rescue_max_distance": self._p.rescue_max_distance,
             "rescue_max_centroid": self._p.rescue_max_centroid,
             "merged_box_containment": self._p.merged_box_containment,
@@ -664,6 +670,9 @@ class Tracker:
         touching = ((box_iou(pred, boxes) > 0).sum(axis=0) > 1) | (
             (box_iou(boxes, boxes) > 0).sum(axis=0) > 1
         )
+        if p.appearance_clear_margin > 0 and touching.any():
+            # Touching but clear to motion: waits for the crowd refresh.
+            touching &= ~self._clear_to_motion(cost, own, p.appearance_clear_margin)
         known = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
         age = float(timestamp_ms) - self._feat_ms[own]
         fresh = age <= np.where(crowded, p.appearance_crowd_refresh_ms, p.appearance_refresh_ms)
@@ -870,6 +879,23 @@ class Tracker:
             gate = self._p.tentative_max_cost
             cost[tentative] = np.minimum(cost[tentative], gate * sigma / self._p.max_sigma)
         return cost
+
+    def _clear_to_motion(self, cost: np.ndarray, own: np.ndarray, margin: float) -> np.ndarray:
+        """(D,) whether motion alone settles each detection: the (T, D) ``cost`` of its
+        best track ``own`` is lower by at least ``margin`` than that of every other track
+        for it and than that of every other detection for that track (costs above
+        ``max_cost`` counted as ``max_cost``: such pairs never match)."""
+        c = np.minimum(cost, self._p.max_cost)
+        cols = np.arange(c.shape[1])
+        best = c[own, cols]
+        # Another track for this detection, another detection for this track.
+        others = c.copy()
+        others[own, cols] = np.inf
+        rival_track = others.min(axis=0, initial=np.inf)
+        same_track = c[own]  # (D, D): each detection's best track against every detection
+        same_track[cols, cols] = np.inf
+        rival_det = same_track.min(axis=1, initial=np.inf)
+        return np.asarray((rival_track - best >= margin) & (rival_det - best >= margin))
 
     def _embeddings(self, detections: Detections) -> np.ndarray | None:
         """The detections' embeddings (None when there are none or appearance is off)."""
