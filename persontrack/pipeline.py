@@ -75,6 +75,7 @@ VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
     "max_cost": 0.75,
     "appearance_refresh_ms": 1000.0,
     "appearance_crowd_refresh_ms": 300.0,
+    "appearance_clear_margin": 0.3,
     "merged_box_containment": 0.6,
 }
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.

@@ -667,12 +667,12 @@ class Tracker:
         crowded = ((centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1) | (
             (centroid_cost(boxes, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1
         )
-        touching = ((box_iou(pred, boxes) > 0).sum(axis=0) > 1) | (
-            (box_iou(boxes, boxes) > 0).sum(axis=0) > 1
-        )
+        track_touch, det_touch = box_iou(pred, boxes) > 0, box_iou(boxes, boxes) > 0
+        touching = (track_touch.sum(axis=0) > 1) | (det_touch.sum(axis=0) > 1)
         if p.appearance_clear_margin > 0 and touching.any():
-            # Touching but clear to motion: waits for the crowd refresh.
-            touching &= ~self._clear_to_motion(cost, own, p.appearance_clear_margin)
+            # Touching but settled by motion: waits for the crowd refresh.
+            track_touch[own, np.arange(len(boxes))] = False
+            touching &= ~self._clear_to_motion(cost, own, explained, track_touch, det_touch)
         known = ~np.isnan(self._feat[own, 0]) if self._feat.shape[1] else np.zeros(len(own), bool)
         age = float(timestamp_ms) - self._feat_ms[own]
         fresh = age <= np.where(crowded, p.appearance_crowd_refresh_ms, p.appearance_refresh_ms)
@@ -880,12 +880,26 @@ class Tracker:
             cost[tentative] = np.minimum(cost[tentative], gate * sigma / self._p.max_sigma)
         return cost
 
-    def _clear_to_motion(self, cost: np.ndarray, own: np.ndarray, margin: float) -> np.ndarray:
-        """(D,) whether motion alone settles each detection: the (T, D) ``cost`` of its
-        best track ``own`` is lower by at least ``margin`` than that of every other track
-        for it and than that of every other detection for that track (costs above
-        ``max_cost`` counted as ``max_cost``: such pairs never match)."""
-        c = np.minimum(cost, self._p.max_cost)
+    def _clear_to_motion(
+        self,
+        cost: np.ndarray,
+        own: np.ndarray,
+        explained: np.ndarray,
+        track_touch: np.ndarray,
+        det_touch: np.ndarray,
+    ) -> np.ndarray:
+        """(D,) whether motion alone settles each detection, so appearance cannot matter.
+
+        The (T, D) ``cost`` of its best track ``own`` is lower by at least
+        ``appearance_clear_margin`` than that of every other track for it and than that of
+        every other detection for that track (costs above ``max_cost`` count as
+        ``max_cost``: such pairs never match); no lost or tentative track is within the
+        gate (their predictions are guesses: the person may be coming back right there);
+        and no detection its box touches (``det_touch``, (D, D) bool) is unexplained (a
+        newcomer beside a track is what its appearance must tell apart).
+        """
+        p = self._p
+        c = np.minimum(cost, p.max_cost)
         cols = np.arange(c.shape[1])
         best = c[own, cols]
         # Another track for this detection, another detection for this track.
@@ -895,7 +909,16 @@ class Tracker:
         same_track = c[own]  # (D, D): each detection's best track against every detection
         same_track[cols, cols] = np.inf
         rival_det = same_track.min(axis=1, initial=np.inf)
-        return np.asarray((rival_track - best >= margin) & (rival_det - best >= margin))
+        margin = p.appearance_clear_margin
+        clear = (rival_track - best >= margin) & (rival_det - best >= margin)
+        # Lost and tentative tracks' predictions are guesses.
+        guess = self._state != _CONFIRMED
+        clear &= ~(guess[:, None] & ((others < p.max_cost) | track_touch)).any(axis=0)
+        settled = explained & ~guess[own]
+        touch = det_touch.copy()
+        touch[cols, cols] = False
+        clear &= ~(touch & ~settled[None, :]).any(axis=1)
+        return np.asarray(clear)
 
     def _embeddings(self, detections: Detections) -> np.ndarray | None:
         """The detections' embeddings (None when there are none or appearance is off)."""
