@@ -309,12 +309,13 @@ class Tracker:
     appearance_clear_margin : float, default 0.0
         For :meth:`appearance_due`: a touching detection that motion alone settles is
         only crowded (embedded after ``appearance_crowd_refresh_ms``), not embedded on
-        every update. Settled: the cost of its cheapest track is lower by at least this
-        (in ``cost`` units, costs above ``max_cost`` counted as ``max_cost``) than that
-        of any other track for it and of any other detection for that track; no lost or
-        tentative track is within the gate or touches it (their predictions are
-        guesses); and every detection it touches is explained by a confirmed track (a
-        newcomer beside a track is what appearance must tell apart). Ties and
+        every update. Settled: its cheapest track is confirmed and its cost is lower by
+        at least this (in ``cost`` units, costs above ``max_cost`` counted as
+        ``max_cost``) than that of any other track for it and of any other detection for
+        that track; no other lost or tentative track is within the gate or touches it
+        (their predictions are guesses); and every detection it touches is explained by
+        a confirmed track (a newcomer beside a track is what appearance must tell
+        apart). Ties and
         near-ties, where the appearance ranking decides, stay due on every update. 0
         (the default) turns it off: every touching detection is due. The video
         pipeline uses 0.3 (:data:`persontrack.pipeline.VIDEO_TRACKER_SETTINGS`): on
@@ -912,13 +913,14 @@ class Tracker:
     ) -> np.ndarray:
         """(D,) whether motion alone settles each detection, so appearance cannot matter.
 
-        The (T, D) ``cost`` of its best track ``own`` is lower by at least
-        ``appearance_clear_margin`` than that of every other track for it and than that of
-        every other detection for that track (costs above ``max_cost`` count as
-        ``max_cost``: such pairs never match); no lost or tentative track is within the
-        gate (their predictions are guesses: the person may be coming back right there);
-        and no detection its box touches (``det_touch``, (D, D) bool) is unexplained (a
-        newcomer beside a track is what its appearance must tell apart).
+        Its best track ``own`` is confirmed, and its (T, D) ``cost`` is lower by at
+        least ``appearance_clear_margin`` than that of every other track for it and than
+        that of every other detection for that track (costs above ``max_cost`` count as
+        ``max_cost``: such pairs never match); no other lost or tentative track is within
+        the gate or touches it (``track_touch``, (T, D) bool, False for ``own``): their
+        predictions are guesses, the person may be coming back right there; and every
+        detection its box touches (``det_touch``, (D, D) bool) is explained by a
+        confirmed track (a newcomer beside a track is what appearance must tell apart).
         """
         p = self._p
         c = np.minimum(cost, p.max_cost)
@@ -935,6 +937,7 @@ class Tracker:
         clear = (rival_track - best >= margin) & (rival_det - best >= margin)
         # Lost and tentative tracks' predictions are guesses.
         guess = self._state != _CONFIRMED
+        clear &= ~guess[own]
         clear &= ~(guess[:, None] & ((others < p.max_cost) | track_touch)).any(axis=0)
         settled = explained & ~guess[own]
         touch = det_touch.copy()
