@@ -27,8 +27,9 @@ from persontrack.vision.reid import AppearanceEmbedder
 SETTINGS: dict[str, dict[str, Any]] = {
     "0277, every crop": {"appearance": "0277", "tracker": {"appearance_refresh_ms": 0.0}},
     "0287, every crop": {"appearance": "0287", "tracker": {"appearance_refresh_ms": 0.0}},
+    "0287, every crowded crop": {"tracker": {"appearance_crowd_refresh_ms": 0.0}},
+    "0287, every touching crop": {"tracker": {"appearance_clear_margin": 0.0}},
     "default (0287, crops that matter)": {},
-    "0287, crowded every 300 ms": {"tracker": {"appearance_crowd_refresh_ms": 300.0}},
 }
 
 

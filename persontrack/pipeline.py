@@ -75,6 +75,7 @@ VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
     "max_cost": 0.75,
     "appearance_refresh_ms": 1000.0,
     "appearance_crowd_refresh_ms": 300.0,
+    "appearance_clear_margin": 0.3,
     "merged_box_containment": 0.6,
 }
 """Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
@@ -93,11 +94,16 @@ crossings").
 
 Appearance: a person alone, whose track's appearance is under a second old
 (``appearance_refresh_ms``), is not embedded; nor is one with someone near (within a body
-height) whose appearance is under 300 ms old (``appearance_crowd_refresh_ms``), unless
-their boxes touch; new and unexplained detections always are. On PETS09-S2L1 end to end
-(0287, 864 px) that embeds 2.8 crops a frame, against 4.0 with every crowded one and 6.1
-with every crop, at the same identity IDF1 92.0 and 4 ID switches as with every crowded
-one (91.5 / 3 with every crop; README "Identity through crossings").
+height) whose appearance is under 300 ms old (``appearance_crowd_refresh_ms``), nor one
+whose box touches another's but whose track motion alone settles
+(``appearance_clear_margin`` 0.3 in cost units: no other track or detection nearly as
+close, no lost, tentative or unexplained neighbour); new, unexplained and contested
+detections always are. On PETS09-S2L1 end to end (0287, 864 px) that embeds 2.0 crops a
+frame, against 2.8 with every touching one, 4.0 with every crowded one and 6.1 with every
+crop, at the same identity IDF1 92.0 and 4 ID switches as with every touching or crowded
+one (91.5 / 3 with every crop; README "Identity through crossings"). On
+``pedestrian_survaillance.mp4``, where people walk in groups, 1.5 crops a frame instead of
+3.9 with every touching one (``benchmarks/speed_ceiling.py``), with the same 15 Indexes.
 """
 
 

@@ -305,6 +305,8 @@ def test_costs():
         {"appearance_refresh_ms": -1.0},
         {"appearance_crowd_distance": float("inf")},
         {"appearance_crowd_refresh_ms": -5},
+        {"appearance_clear_margin": -0.1},
+        {"appearance_clear_margin": float("nan")},
         {"rescue_max_distance": 2.5},
         {"rescue_max_centroid": -1},
         {"merged_box_containment": 1.5},

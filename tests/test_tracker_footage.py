@@ -61,7 +61,11 @@ def test_a_look_alike_far_away_does_not_veto_a_track_on_its_path(shared_data, ga
     # left edge 4 s before. That far look-alike vetoed his own track, on his path (no
     # limit on where the look-alike is: veto_max_centroid=1e9), and he got a second
     # Index; only a look-alike predicted within a body height of the box may veto.
-    extra = {} if gate is None else {"veto_max_centroid": gate}
+    # The distances above are those of the crops embedded when every touching box was
+    # (appearance_clear_margin=0); fewer crops give other averages, and no veto to test.
+    extra: dict[str, float] = {"appearance_clear_margin": 0.0}
+    if gate is not None:
+        extra["veto_max_centroid"] = gate
     frame = _track(shared_data, 0, 10800, **extra)
     right = frame[(frame["Left"] > 0.8) & (frame["Top"] > 0.45) & (frame["Height"] > 0.35)]
     before = right[right["Timestamp"] == 10567]
