@@ -315,9 +315,8 @@ class Tracker:
         that track; no other lost or tentative track is within the gate or touches it
         (their predictions are guesses); and every detection it touches is explained by
         a confirmed track (a newcomer beside a track is what appearance must tell
-        apart). Ties and
-        near-ties, where the appearance ranking decides, stay due on every update. 0
-        (the default) turns it off: every touching detection is due. The video
+        apart). Ties and near-ties, where the appearance ranking decides, stay due on
+        every update. 0 (the default) turns it off: every touching detection is due. The video
         pipeline uses 0.3 (:data:`persontrack.pipeline.VIDEO_TRACKER_SETTINGS`): on
         ``pedestrian_survaillance.mp4`` (people walking in groups, nearly every box
         touching another) it embeds 1.5 crops a frame instead of 3.9, with the same
