@@ -169,3 +169,26 @@ def test_built_wheel_holds_the_detector(tmp_path: Path) -> None:
                 assert hashlib.sha256(zf.read(member)).hexdigest() == digest
         assert "persontrack/vision/weights/LICENSE-open_model_zoo" in names
         assert "persontrack/vision/weights/PROVENANCE.md" in names
+
+
+def test_many_frames_at_once_give_the_one_thread_boxes(sample_video) -> None:
+    # Two frames in the network at once (the tracking pipeline's frame-ahead thread), each
+    # on one thread: the boxes of a one-thread network (a Dask segment task's), bit for bit.
+    frames = [f.image for f in pt.iter_frames(sample_video, every_n=15)][:6]
+    one = BoxModel(None, input_size=640, threads=1)
+    alone = [one.detect(image, min_score=0.1) for image in frames]
+    many = BoxModel(None, input_size=640, threads=2)
+    together = list(many.detect_many(iter(frames), min_score=0.1, streams=2))
+    assert sum(len(s) for _, s in alone) > len(frames)  # people found
+    assert len(together) == len(alone)
+    for (b1, s1), (b2, s2) in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(b1, b2)
+        np.testing.assert_array_equal(s1, s2)
+    # The caller may stop early: the requests still in the network are waited for.
+    first = many.detect_many(iter(frames), min_score=0.1)
+    np.testing.assert_array_equal(next(first)[0], alone[0][0])
+    first.close()
+    with pytest.raises(InvalidParameterException, match="one size"):
+        list(many.detect_many([frames[0], frames[0][:100]], min_score=0.1))
+    with pytest.raises(InvalidParameterException, match="streams"):
+        list(many.detect_many(frames, min_score=0.1, streams=0))

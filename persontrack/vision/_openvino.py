@@ -14,9 +14,10 @@ detector, re-id and landmark networks together, at every start of the CLI, a job
 or a Dask worker)."""
 
 
-def compile_config(threads: int | None) -> dict[str, object]:
+def compile_config(threads: int | None, *, streams: int = 1) -> dict[str, object]:
     """OpenVINO CPU compile settings for ``threads`` inference threads (None: OpenVINO's
-    choice, all cores), for low latency of one request at a time.
+    choice, all cores), for low latency of one request at a time; with ``streams`` > 1,
+    for that many requests at once, each on its own share of the threads.
 
     Threads are not pinned to cores: OpenVINO pins each network's threads from core 0
     upwards, so two single-thread processes (two Dask workers) or two networks running at
@@ -29,8 +30,12 @@ def compile_config(threads: int | None) -> dict[str, object]:
     --------
     >>> compile_config(1)["INFERENCE_NUM_THREADS"], compile_config(None)["ENABLE_CPU_PINNING"]
     (1, False)
+    >>> compile_config(None, streams=2)["NUM_STREAMS"]
+    2
     """
     config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY", "ENABLE_CPU_PINNING": False}
+    if streams > 1:
+        config.update(PERFORMANCE_HINT="THROUGHPUT", NUM_STREAMS=int(streams))
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
     cache = model_cache_dir() / CACHE_SUBDIR

@@ -40,9 +40,11 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import threading
+from collections.abc import Generator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 # Networks compiled in this process, shared by every detector of the same file and input
 # size: compiling takes about a second, more than a Dask segment task's frames may take.
-_COMPILED: dict[tuple[str, int, int, int, int, int | None], Any] = {}
+_COMPILED: dict[tuple[str, int, int, int, int, int | None, int], Any] = {}
 
 DEFAULT_MODEL = "person-vehicle-bike-detection-2003"
 """The shipped model used when no model file is given."""
@@ -246,13 +248,15 @@ class BoxModel:
         self.max_upscale = max_upscale
         self.threads = threads
         self._input_name = self._model.inputs[0].get_any_name()
-        # (compiled network, this detector's own infer request) by input (H, W)
-        self._compiled: dict[tuple[int, int], tuple[Any, Any]] = {}
+        # (compiled network, this detector's own infer request) by input (H, W) and streams
+        self._compiled: dict[tuple[int, int, int], tuple[Any, Any]] = {}
         self.calibration = SHIPPED[self.name].calibration if self.name else None
 
-    def _network(self, height: int, width: int) -> tuple[tuple[Any, Any], int, int]:
-        """The compiled model for frames of this size, an infer request of this detector's
-        own, and the input (H, W)."""
+    def _network(
+        self, height: int, width: int, streams: int = 1
+    ) -> tuple[tuple[Any, Any], int, int]:
+        """The compiled model for frames of this size (running ``streams`` requests at
+        once), an infer request of this detector's own, and the input (H, W)."""
         if self.input_size is None:
             assert self.native_size is not None
             in_h, in_w = self.native_size
@@ -262,15 +266,23 @@ class BoxModel:
                 scale = min(scale, self.max_upscale)
             in_h = max(int(round(height * scale / _STRIDE)) * _STRIDE, _STRIDE)
             in_w = max(int(round(width * scale / _STRIDE)) * _STRIDE, _STRIDE)
-        key = (in_h, in_w)
+        key = (in_h, in_w, streams)
         if key not in self._compiled:
             stat = self.path.stat()
             threads = self.threads or thread_budget()
-            cache_key = (str(self.path), stat.st_mtime_ns, stat.st_size, in_h, in_w, threads)
+            cache_key = (
+                str(self.path),
+                stat.st_mtime_ns,
+                stat.st_size,
+                in_h,
+                in_w,
+                threads,
+                streams,
+            )
             compiled = _COMPILED.get(cache_key)
             if compiled is None:
                 model = self._model.clone()
-                if self.native_size != key:
+                if self.native_size != (in_h, in_w):
                     try:
                         model.reshape({self._input_name: [1, 3, in_h, in_w]})
                     except RuntimeError as e:
@@ -278,10 +290,19 @@ class BoxModel:
                             f"{str(self.path)!r} cannot take a {in_w}x{in_h} input ({e}); "
                             "give input_size=None to use its own input size"
                         ) from e
-                config = compile_config(threads)
+                config = compile_config(threads, streams=streams)
                 compiled = _COMPILED[cache_key] = self._core.compile_model(model, "CPU", config)
             self._compiled[key] = (compiled, compiled.create_infer_request())
         return self._compiled[key], in_h, in_w
+
+    def _input(self, image: np.ndarray, in_h: int, in_w: int, rgb: bool) -> np.ndarray:
+        """The network's input blob for ``image``."""
+        import cv2
+
+        canvas = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
+        if rgb:
+            canvas = canvas[:, :, ::-1]
+        return np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
 
     def detect(
         self, image: np.ndarray, *, min_score: float, rgb: bool = True
@@ -301,17 +322,104 @@ class BoxModel:
             (N, 4) boxes clipped to the image and (N,) scores, in the model's order (no
             non-maximum suppression here).
         """
-        import cv2
-
         height, width = image.shape[:2]
         (compiled, request), in_h, in_w = self._network(height, width)
-        sx, sy = in_w / width, in_h / height
-        canvas = cv2.resize(image, (in_w, in_h), interpolation=cv2.INTER_LINEAR)
-        if rgb:
-            canvas = canvas[:, :, ::-1]
-        blob = np.ascontiguousarray(canvas.transpose(2, 0, 1)[None], dtype=np.float32)
-        result = request.infer(blob)
+        result = request.infer(self._input(image, in_h, in_w, rgb))
         outs = [np.asarray(result[o]) for o in compiled.outputs]
+        return self._boxes_of(outs, in_h, in_w, height, width, min_score)
+
+    def detect_many(
+        self,
+        images: Iterable[np.ndarray],
+        *,
+        min_score: float,
+        rgb: bool = True,
+        streams: int = 2,
+    ) -> Generator[tuple[np.ndarray, np.ndarray], None, None]:
+        """:meth:`detect` on a sequence of images, ``streams`` of them in the network at
+        once.
+
+        The network is compiled for throughput: each request runs on its own share of
+        the threads (one each when ``streams`` is the thread count), and the next image
+        is read and prepared while the network runs on the ones before. On 2 cores that
+        takes less CPU per image than one request at a time on both cores, whose two
+        threads wait for each other (``benchmarks/speed_ceiling.py``, README "Idle
+        machine"); and the boxes are those of a one-thread network, as in a Dask segment
+        task, to the last bit.
+
+        Parameters
+        ----------
+        images : iterable of numpy.ndarray
+            (H, W, 3) uint8 images, all of one size; read one at a time, up to
+            ``streams`` ahead of the results.
+        min_score, rgb
+            As for :meth:`detect`.
+        streams : int, default 2
+            Images in the network at once (1: one at a time, as :meth:`detect`).
+
+        Yields
+        ------
+        tuple of numpy.ndarray
+            Each image's boxes and scores, as :meth:`detect` returns them, in order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from persontrack.vision.box_models import BoxModel
+        >>> model = BoxModel(None, input_size=640)
+        >>> frames = (np.zeros((360, 640, 3), np.uint8) for _ in range(3))
+        >>> [len(s) for _, s in model.detect_many(frames, min_score=0.2)]
+        [0, 0, 0]
+        """
+        if isinstance(streams, bool) or not isinstance(streams, int) or streams < 1:
+            raise InvalidParameterException(f"streams must be an integer >= 1, got {streams!r}")
+        waiting: collections.deque[tuple[Any, int, int]] = collections.deque()
+        compiled: Any = None
+        requests: list[Any] = []
+        size = (0, 0)
+        try:
+            for k, image in enumerate(images):
+                height, width = image.shape[:2]
+                if compiled is None:
+                    size = (height, width)
+                    (compiled, _), in_h, in_w = self._network(height, width, streams)
+                    requests = [compiled.create_infer_request() for _ in range(streams)]
+                elif size != (height, width):
+                    raise InvalidParameterException(
+                        f"detect_many: images must share one size, got {width}x{height} "
+                        f"after {size[1]}x{size[0]}"
+                    )
+                if len(waiting) == streams:
+                    yield self._collect(compiled, waiting.popleft(), size, min_score)
+                request = requests[k % streams]
+                request.start_async(self._input(image, in_h, in_w, rgb))
+                waiting.append((request, in_h, in_w))
+            while waiting:
+                yield self._collect(compiled, waiting.popleft(), size, min_score)
+        finally:
+            for request, _, _ in waiting:  # stopped early: let the network finish
+                request.wait()
+
+    def _collect(
+        self, compiled: Any, job: tuple[Any, int, int], size: tuple[int, int], min_score: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The boxes and scores of a request started by :meth:`detect_many`."""
+        request, in_h, in_w = job
+        request.wait()
+        outs = [np.array(request.get_tensor(o).data) for o in compiled.outputs]
+        return self._boxes_of(outs, in_h, in_w, size[0], size[1], min_score)
+
+    def _boxes_of(
+        self,
+        outs: list[np.ndarray],
+        in_h: int,
+        in_w: int,
+        height: int,
+        width: int,
+        min_score: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes in image pixels and raw scores from the network's outputs."""
+        sx, sy = in_w / width, in_h / height
         if self.layout == "atss":
             boxes_out = next(o for o in outs if o.ndim == 2)
             labels = next(o for o in outs if o.ndim == 1)
