@@ -657,9 +657,10 @@ class _BoxesAhead:
     one thread (:meth:`PersonDetector.find_boxes_many`: on pedestrian_survaillance.mp4
     without landmarks and faces 11.9-12.0 s against 12.8-14.8 s with one frame on both
     threads, and the boxes a Dask segment task's one-thread network finds). At most
-    :attr:`AHEAD` frames wait, so memory stays flat. Errors of the thread are raised in the caller; leaving early stops the thread.
-    Under a thread budget of one (a Dask segment task: :mod:`persontrack.threads`) there is
-    no thread: each frame is detected when the caller asks for it."""
+    :attr:`AHEAD` frames wait, so memory stays flat. Errors of the thread are raised in the
+    caller; leaving early stops the thread. Under a thread budget of one (a Dask segment
+    task: :mod:`persontrack.threads`) there is no thread: each frame is detected when the
+    caller asks for it."""
 
     AHEAD = 2
     STREAMS = 2
