@@ -33,7 +33,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -675,7 +675,9 @@ class _BoxesAhead:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="persontrack-boxes", daemon=True)
 
-    def _run(self) -> None:
+    def _found(self) -> Generator[tuple[Frame, Detections], None, None]:
+        """Each frame with its boxes, in order (the frame's decoding and detection timed;
+        what the consumer does between frames is not)."""
         spent = self._per_frame.spent
         read: collections.deque[Frame] = collections.deque()
         decoding = [0.0]  # seconds spent decoding since the last frame's boxes
@@ -693,13 +695,22 @@ class _BoxesAhead:
                 read.append(frame)
                 yield frame.image
 
-        found = self._per_frame.detector.find_boxes_many(images(), streams=self.STREAMS)
+        streams = self.STREAMS if self._threaded else 1
+        found = self._per_frame.detector.find_boxes_many(images(), streams=streams)
         try:
             clock = time.perf_counter()
             for boxes in found:
                 spent["detect"] += time.perf_counter() - clock - decoding[0]
                 decoding[0] = 0.0
-                item = (read.popleft(), boxes)
+                yield read.popleft(), boxes
+                clock = time.perf_counter()
+        finally:
+            found.close()
+
+    def _run(self) -> None:
+        found = self._found()
+        try:
+            for item in found:
                 while not self._stop.is_set():
                     try:
                         self._queue.put(item, timeout=0.1)
@@ -708,7 +719,6 @@ class _BoxesAhead:
                         continue
                 if self._stop.is_set():
                     return
-                clock = time.perf_counter()
             self._put_final(None)
         except BaseException as e:  # handed to the caller
             self._put_final(e)
@@ -730,11 +740,7 @@ class _BoxesAhead:
 
     def __iter__(self) -> Iterator[tuple[Frame, Detections]]:
         if not self._threaded:
-            clock = time.perf_counter()
-            for frame in self._frames:
-                _lap(self._per_frame.spent, "decode", clock)
-                yield frame, self._per_frame.find_boxes(frame.image)
-                clock = time.perf_counter()
+            yield from self._found()
             return
         while True:
             item = self._queue.get()

@@ -382,8 +382,8 @@ class BoxModel:
                 height, width = image.shape[:2]
                 if compiled is None:
                     size = (height, width)
-                    (compiled, _), in_h, in_w = self._network(height, width, streams)
-                    requests = [compiled.create_infer_request() for _ in range(streams)]
+                    (compiled, own), in_h, in_w = self._network(height, width, streams)
+                    requests = [own] + [compiled.create_infer_request() for _ in range(streams - 1)]
                 elif size != (height, width):
                     raise InvalidParameterException(
                         f"detect_many: images must share one size, got {width}x{height} "
