@@ -240,6 +240,25 @@ def test_launcher_runs_a_job_to_success(finished, local):
     assert bytes(launcher.plot.value).startswith(PNG)
 
 
+def test_a_new_job_id_never_shows_beside_the_last_jobs_result(finished):
+    launcher, first_job, _ = finished
+    shown = []  # what the launcher showed at the moment the new JobId appeared
+    launcher.job_label.observe(
+        lambda _: shown.append(
+            (launcher.status.value, launcher.result.value, bytes(launcher.plot.value))
+        ),
+        "value",
+    )
+    job_id = launcher.start()
+    launcher.wait(timeout=300)
+    assert job_id is not None and job_id != first_job
+    status, result, plot = shown[0]
+    assert "SUCCEEDED" not in status and "IN_PROGRESS" in status, status
+    assert result == "" and plot == b""
+    # and the new job's own result once it is done
+    assert "SUCCEEDED" in launcher.status.value and "entries" in launcher.result.value
+
+
 def test_launcher_shows_refusals(local):
     launcher = JobLauncher(local)
     launcher.video.value = None

@@ -308,13 +308,15 @@ class JobLauncher(W.VBox):
         except Exception as exc:  # shown to the user, not raised into the event loop
             self.status.value = _error_html(exc)
             return None
-        self.job_id = job["JobId"]
-        self.job_label.value = f"JobId: <code>{html.escape(self.job_id)}</code>"
+        # the last job's result, plot and status go before the new JobId is shown, so the
+        # new id never appears beside the old job's SUCCEEDED
         self.result.value = ""
         self.plot.value = b""
         self.progress.value = 0.0
         self.progress.bar_style = "info"
+        self.job_id = job["JobId"]
         self.update()
+        self.job_label.value = f"JobId: <code>{html.escape(self.job_id)}</code>"
         self._watcher = threading.Thread(target=self._watch, name="persontrack-launcher")
         self._watcher.daemon = True
         self._watcher.start()
@@ -369,16 +371,19 @@ class JobLauncher(W.VBox):
         try:
             df = self.client.get_dataframe(job_id)
             people = df["Index"].nunique()
-            self.result.value = (
+            result = (
                 f"{len(df)} entries, {people} people · "
                 f"faces seen in {int(df['FaceLeft'].notna().sum())} entries"
             )
             path = self.client.storage.resolve(self.description["Video"]["S3Object"])
             with matplotlib.rc_context({"figure.dpi": 90}):
                 ax = plot_paths(df, image=frame_at(path, 0), anchor="center")
-            self.plot.value = figure_png(ax.figure)
+            plot = figure_png(ax.figure)
         except Exception as exc:
-            self.result.value = _error_html(exc)
+            result, plot = _error_html(exc), b""
+        if job_id == self.job_id:  # not replaced by a newer job meanwhile
+            self.result.value = result
+            self.plot.value = plot
 
     def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
         """Block until the job started last has finished and its result is shown."""
