@@ -588,7 +588,7 @@ class Tracker:
         # set by the first embeddings seen.
         self._feat = np.zeros((0, 0), dtype=np.float32)
         self._feat_ms = np.zeros(0)  # when each track's appearance was last updated
-        self._seen_wh = np.zeros((0, 2))  # width, height after the last Kalman update
+        self._seen_h = np.zeros(0)  # box height after the last Kalman update
         self._next_id = 0
         self._next_key = 0
         self._last_keys = np.zeros(0, dtype=np.int64)
@@ -1032,7 +1032,7 @@ class Tracker:
         lost = np.flatnonzero(self._state == _LOST)
         if not len(lost):
             return cost
-        ratio = (xyxy[:, 3] - xyxy[:, 1])[None, :] / self._seen_wh[lost, 1:2]
+        ratio = (xyxy[:, 3] - xyxy[:, 1])[None, :] / self._seen_h[lost, None]
         r = self._p.lost_size_ratio
         out = cost.copy()
         out[lost] = np.where((ratio > r) | (ratio < 1.0 / r), np.inf, cost[lost])
@@ -1145,7 +1145,7 @@ class Tracker:
         z = _to_cxcywh(xyxy)
         h2 = np.maximum(z[:, 3:4], 1.0) ** 2
         self._x = np.concatenate([self._x, z])
-        self._seen_wh = np.concatenate([self._seen_wh, z[:, 2:4]])
+        self._seen_h = np.concatenate([self._seen_h, z[:, 3]])
         self._v = np.concatenate([self._v, np.zeros((k, 4))])
         # Position as uncertain as two measurements; velocity unknown: about one body
         # height per second either way.
@@ -1169,9 +1169,9 @@ class Tracker:
         """Constant-velocity Kalman prediction of every track, ``dt`` seconds ahead."""
         p = self._p
         tau = p.lost_velocity_decay_ms
-        lost = self._state == _LOST
-        if lost.any():
-            if tau:
+        if tau:
+            lost = self._state == _LOST
+            if lost.any():
                 self._v[lost] *= math.exp(-dt * 1000.0 / tau)
         self._x += dt * self._v
         # Width and height cannot go below one pixel however the size velocity points.
@@ -1195,7 +1195,7 @@ class Tracker:
         self._pxx[rows] = (1 - kx) * pxx
         self._pxv[rows] = (1 - kx) * pxv
         self._pvv[rows] = pvv - kv * pxv
-        self._seen_wh[rows] = self._x[rows, 2:4]
+        self._seen_h[rows] = self._x[rows, 3]
 
 
 _ONES = np.ones((1, 4))
@@ -1214,7 +1214,7 @@ _ARRAYS = (
     "_key",
     "_feat",
     "_feat_ms",
-    "_seen_wh",
+    "_seen_h",
 )
 
 
