@@ -284,9 +284,9 @@ class TrackingSettings:
 
 def versions() -> dict[str, str]:
     """Versions of persontrack and the libraries that shape its output."""
-    import mediapipe
+    from importlib.metadata import version
 
-    return {"persontrack": __version__, "mediapipe": mediapipe.__version__, "numpy": np.__version__}
+    return {"persontrack": __version__, "mediapipe": version("mediapipe"), "numpy": np.__version__}
 
 
 @dataclass

@@ -54,6 +54,7 @@ import numpy as np
 from ..errors import InvalidParameterException
 from ..threads import thread_budget
 from ._openvino import compile_config
+from ._quiet import openvino
 
 __all__ = ["DEFAULT_MODEL", "SHIPPED", "BoxModel", "shipped_model_path"]
 
@@ -204,7 +205,7 @@ class BoxModel:
         person_label: int | None = None,
         threads: int | None = None,
     ) -> None:
-        import openvino as ov
+        ov = openvino()
 
         self.name: str | None = None
         if model is None or (isinstance(model, str) and model in SHIPPED):

@@ -66,6 +66,7 @@ from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
 from ..geometry import nms
 from . import _face_geometry as geo
+from ._quiet import mediapipe
 from .models import face_detector_model
 
 __all__ = ["LANDMARK_TYPES", "FaceAnalyzer", "attach_faces"]
@@ -182,7 +183,7 @@ class FaceAnalyzer:
         self.require_landmarks = require_landmarks
         self._types = LANDMARK_TYPES if landmarks == "all" else geo.DEFAULT_LANDMARK_TYPES
 
-        import mediapipe as mp
+        mp = mediapipe()
 
         self._mp = mp
         self._detector: Any

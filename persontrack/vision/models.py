@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InternalServerError, InvalidParameterException
+from ._quiet import mediapipe
 
 __all__ = [
     "face_detector_model",
@@ -262,15 +263,11 @@ def _check_user_bundle(path: str | os.PathLike[str], spec: _Spec, func: str) -> 
 
 
 def _modules_dir() -> Path:
-    import mediapipe
-
-    return Path(mediapipe.__file__).resolve().parent / "modules"
+    return Path(mediapipe().__file__).resolve().parent / "modules"
 
 
 def _mediapipe_version() -> str:
-    import mediapipe
-
-    return str(getattr(mediapipe, "__version__", "unknown"))
+    return str(getattr(mediapipe(), "__version__", "unknown"))
 
 
 def _source_bytes(part: _Part) -> bytes:
@@ -286,6 +283,7 @@ def _source_bytes(part: _Part) -> bytes:
 
 def _with_metadata(model: bytes, part: _Part) -> bytes:
     """The model with image-input normalisation metadata (and plain output metadata)."""
+    mediapipe()
     from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, writer_utils
 
     buf = bytearray(model)
@@ -300,6 +298,7 @@ def _with_metadata(model: bytes, part: _Part) -> bytes:
 
 
 def _build(spec: _Spec, sources: list[bytes], dest: Path) -> None:
+    mediapipe()
     from mediapipe.tasks.python.metadata.metadata_writers import model_asset_bundle_utils
 
     models = {

@@ -36,6 +36,7 @@ from .._checks import check_rgb_image
 from ..errors import InternalServerError, InvalidParameterException
 from ..threads import thread_budget
 from ._openvino import compile_config
+from ._quiet import openvino
 
 __all__ = ["CROP_SCALE", "SECOND_LOOK_BELOW", "PoseLandmarks"]
 
@@ -207,7 +208,7 @@ def _model_file(path: str | os.PathLike[str] | None) -> Path:
 
 
 def _compile(model_file: Path, threads: int | None, user: bool) -> Any:
-    import openvino as ov
+    ov = openvino()
 
     core = ov.Core()
     try:

@@ -45,6 +45,7 @@ import numpy as np
 from ..errors import InternalServerError, InvalidParameterException
 from ..threads import thread_budget
 from ._openvino import compile_config
+from ._quiet import openvino
 
 __all__ = ["REID_MODELS", "AppearanceEmbedder", "cosine_distance"]
 
@@ -235,7 +236,7 @@ def _compile(xml: Path, threads: int) -> object:
     key = (str(xml), threads)
     with _LOCK:
         if key not in _COMPILED:
-            import openvino as ov
+            ov = openvino()
 
             core = ov.Core()
             net = core.read_model(str(xml))
