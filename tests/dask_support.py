@@ -66,7 +66,7 @@ class DaskProcesses:
     def kill(self, proc: subprocess.Popen[bytes]) -> None:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.wait(timeout=30)
 
     def stop(self) -> None:
         for proc in [*self.workers, self.scheduler]:

@@ -63,7 +63,7 @@ class Clients:
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except Exception:
                     child.kill()
-                    child.wait()
+                    child.wait(timeout=10)
         from persontrack.jobs._store import pid_alive
 
         for pid in pids:

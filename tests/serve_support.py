@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from jobs_support import FAKE_TRACKER
+from procs import reap
 
 KEY_ID = "AKIDSERVETEST0001"
 SECRET = "serve-test-secret/0001+x"
@@ -46,8 +47,8 @@ class Server:
         try:
             _, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
+            _, err = reap(self.proc)
+            err = err or ""
         return self.proc.returncode, err
 
 
@@ -102,8 +103,7 @@ def start_server(
             break
     sel.close()
     if not line.startswith("persontrack serve: listening on "):
-        proc.kill()
-        _, err = proc.communicate()
+        _, err = reap(proc)
         raise RuntimeError(f"persontrack serve did not start ({proc.returncode}): {line}{err}")
     return Server(proc, line.split()[-1], data_dir)
 

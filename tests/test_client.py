@@ -213,7 +213,7 @@ def test_fifty_parallel_calls_with_one_token_give_one_job(clients):
     barrier = __import__("threading").Barrier(50)
 
     def call(_):
-        barrier.wait()
+        barrier.wait(timeout=60)
         return c.start_person_tracking(Video=VIDEO, ClientRequestToken="same")["JobId"]
 
     with ThreadPoolExecutor(50) as pool:

@@ -33,7 +33,7 @@ def test_fifty_threads_one_token_mixed_parameters(clients):
     barrier = threading.Barrier(50)
 
     def call(i):
-        barrier.wait()
+        barrier.wait(timeout=60)
         tag = "a" if i % 2 else "b"  # half the callers send other parameters
         try:
             return c.start_person_tracking(Video=VIDEO, ClientRequestToken="one", JobTag=tag)[

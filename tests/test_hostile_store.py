@@ -134,7 +134,7 @@ def test_callers_and_workers_wait_for_a_store_locked_by_another_process(clients)
     finally:
         if holder.poll() is None:
             holder.kill()
-            holder.wait()
+            holder.wait(timeout=30)
     assert c.wait(queued, timeout=60)["JobStatus"] == "SUCCEEDED"
     assert c.wait(job, timeout=60)["JobStatus"] == "SUCCEEDED"
     assert c.get_person_tracking(JobId=done, MaxResults=5)["JobStatus"] == "SUCCEEDED"

@@ -115,7 +115,8 @@ def test_dead_pid_fails_the_job_and_frees_the_worker_slot(tmp_path):
     job_id, _, _ = create(store)
     child = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(0,))
     child.start()
-    child.join()
+    child.join(timeout=60)
+    assert child.exitcode == 0
     store.register_worker("gone", child.pid)
     store.claim_next("gone", child.pid)
     assert not pid_alive(child.pid)

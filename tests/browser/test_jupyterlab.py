@@ -141,7 +141,7 @@ def jupyterlab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                proc.wait(timeout=30)
         log.close()
         shutil.rmtree(work, ignore_errors=True)
 

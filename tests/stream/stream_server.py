@@ -90,7 +90,7 @@ class StreamServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+                self.process.wait(timeout=10)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None

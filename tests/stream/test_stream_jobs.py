@@ -17,6 +17,7 @@ import time
 
 import pandas as pd
 import pytest
+from procs import reap
 from stream_server import StreamServer, ffmpeg_path, free_port
 
 import persontrack as pt
@@ -168,7 +169,7 @@ def job_id_of(proc: subprocess.Popen[str], timeout: float = 60) -> str:
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
     assert ready, "no JobId printed"
     line = proc.stdout.readline()  # printed as soon as the job is registered
-    assert line, proc.communicate()
+    assert line, reap(proc)
     return str(json.loads(line)["JobId"])
 
 
@@ -184,7 +185,7 @@ def test_cli_stream_job_until_ctrl_c(ffmpeg, sample_video, tmp_path):
         rek = pt.client(data_dir=data, bucket_root=tmp_path)
         end = time.monotonic() + 60
         while time.monotonic() < end and len(page_all(rek, job_id)) < 4:
-            assert proc.poll() is None, proc.communicate()
+            assert proc.poll() is None, reap(proc)
             time.sleep(0.5)
         got = subprocess.run(
             [sys.executable, "-m", "persontrack.cli", "get", job_id, "--all", "--data-dir",
@@ -201,8 +202,7 @@ def test_cli_stream_job_until_ctrl_c(ffmpeg, sample_video, tmp_path):
         assert time.monotonic() - t < 15
     finally:
         if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            reap(proc)
         server.stop()
     assert proc.returncode == 0, err[-2000:]
     assert "stopped" in err and job_id in err and "Traceback" not in err
@@ -229,8 +229,7 @@ def test_a_killed_stream_process_leaves_a_failed_job(ffmpeg, sample_video, tmp_p
         proc.communicate(timeout=20)
     finally:
         if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            reap(proc)
         server.stop()
     page = rek.get_person_tracking(JobId=job_id)
     assert page["JobStatus"] == "FAILED", page

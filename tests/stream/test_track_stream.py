@@ -9,6 +9,7 @@ import time
 
 import pandas as pd
 import pytest
+from procs import reap
 from stream_server import StreamServer, ffmpeg_path, free_port
 
 import persontrack as pt
@@ -101,7 +102,7 @@ def test_cli_tracks_a_stream_until_ctrl_c(ffmpeg, sample_video, tmp_path):
     try:
         end = time.monotonic() + 60
         while time.monotonic() < end and (not out.exists() or out.read_text().count("\n") < 4):
-            assert proc.poll() is None, proc.communicate()
+            assert proc.poll() is None, reap(proc)
             time.sleep(0.5)
         t = time.monotonic()
         proc.send_signal(signal.SIGINT)
@@ -109,8 +110,7 @@ def test_cli_tracks_a_stream_until_ctrl_c(ffmpeg, sample_video, tmp_path):
         assert time.monotonic() - t < 10
     finally:
         if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+            reap(proc)
         server.stop()
     assert proc.returncode == 0, err[-2000:]
     assert "stopped" in err and "Traceback" not in err
