@@ -445,7 +445,7 @@ def compare_results(
     cand_v = cand_all[cand_all["Timestamp"].between(*_span(ref, frame_ms))]
     cand_v = validate_frame(cand_v.reset_index(drop=True), fill_missing=True)
     ref_v = ref_all
-    aligned = _align(ref, _with_boxes(cand_v), frame_ms)
+    aligned = _align(ref, _with_boxes(cand_all), frame_ms)  # its frames just outside too
     mapping, frames = _index_map(aligned, threshold)
     scores = score_frames(frames, threshold)
     keys = ("IDF1", "HOTA", "MOTA", "DetA", "AssA", "LocA", "IDP", "IDR", "IDSW", "TP", "FN", "FP")

@@ -31,7 +31,9 @@ The rules follow Microsoft's "Spatial Analysis operations" page:
   ``dwellFrames`` (the person's detections inside during the visit).
 - ``personCountEvent``: per zone (the whole frame, zone ``"frame"``, when no zones are
   given), an initial count at the first timestamp and a new one whenever the number of
-  people inside (entered and not yet exited) changes; ``trigger`` ``"event"``.
+  people inside changes; ``trigger`` ``"event"``. A person counts from their entry to
+  their exit; one whose track ends inside still counts at that last detection and no
+  more at the next analysed timestamp.
 
 ``trackingId`` is the person's Index as 32 hex digits (``int(trackingId, 16)`` gives it
 back); as in Microsoft's samples a detection's ``id`` is its trackingId.
@@ -314,7 +316,7 @@ def spatial_analysis_events(
                 "zone": zone,
             }
             found.append((t, 3, event, [index]))
-    found.extend(_counts(df, moves, list(zs) if zs else ["frame"]))
+    found.extend(_counts(frames, moves, dict(zs) if zs else {"frame": None}))
 
     return _messages(found, frames, source_id, start)
 
@@ -342,33 +344,44 @@ def _zone_side(
 
 
 def _counts(
-    df: pd.DataFrame, moves: pd.DataFrame, zones: list[str]
+    frames: _Frames, moves: pd.DataFrame, zones: dict[str, np.ndarray | None]
 ) -> list[tuple[int, int, dict[str, Any], list[int]]]:
-    """personCountEvent per zone: at the first timestamp, then whenever the count changes."""
+    """personCountEvent per zone: at the first timestamp, then whenever the count changes.
+
+    A person counts from their entry; an exit at a detection outside the zone ends the
+    count there, an exit at their last detection inside (the track ends there) at the
+    next analysed timestamp.
+    """
+    times = sorted({t for t, _ in frames.rows})
+    if not times:
+        return []
+    nxt = dict(zip(times[:-1], times[1:], strict=True))
     out = []
-    first = int(df["Timestamp"].min()) if len(df) else 0
-    for zone in zones:
-        mine = moves[moves["Zone"] == zone]
+    for zone, poly in zones.items():
+        plan: dict[int, list[tuple[int, bool]]] = {times[0]: []}  # t -> (person, enters)
+        for m in moves[moves["Zone"] == zone].itertuples(index=False):
+            t, who = int(m.Timestamp), int(m.Index)
+            if m.Event == "exit" and (poly is None or _inside(poly, frames.point(t, who))):
+                if t not in nxt:
+                    continue  # still inside at the last timestamp
+                t = nxt[t]
+            plan.setdefault(t, []).append((who, m.Event == "enter"))
         inside: set[int] = set()
-        changes: list[tuple[int, set[int]]] = [(first, set())]
-        for t, at in mine.groupby("Timestamp", sort=True):
-            before = len(inside)
-            for m in at.itertuples(index=False):  # exits come before entries
-                (inside.add if m.Event == "enter" else inside.discard)(int(m.Index))
-            if int(t) == first:
-                changes[0] = (first, set(inside))
-            elif len(inside) != before:
-                changes.append((int(t), set(inside)))
-        for t, people in changes:
-            event = {
-                "id": _event_id("count", zone, t, len(people)),
-                "type": "personCountEvent",
-                "detectionIds": [],
-                "properties": {"personCount": len(people)},
-                "zone": zone,
-                "trigger": "event",
-            }
-            out.append((t, 0, event, sorted(people)))
+        last = None
+        for t in sorted(plan):
+            for who, enters in sorted(plan[t], key=lambda p: p[1]):  # exits first
+                (inside.add if enters else inside.discard)(who)
+            if last is None or len(inside) != last:
+                event = {
+                    "id": _event_id("count", zone, t, len(inside)),
+                    "type": "personCountEvent",
+                    "detectionIds": [],
+                    "properties": {"personCount": len(inside)},
+                    "zone": zone,
+                    "trigger": "event",
+                }
+                out.append((t, 0, event, sorted(inside)))
+                last = len(inside)
     return out
 
 
