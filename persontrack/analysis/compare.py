@@ -369,7 +369,7 @@ def _drift(
             "matched_max_abs_difference": int(dwell.max()) if len(dwell) else 0,
         },
     }
-    kw = {"anchor": anchor, "max_gap_ms": max_gap_ms}
+    kw: dict[str, Any] = {"anchor": anchor, "max_gap_ms": max_gap_ms}
     cr = crossing_counts(ref, lines, **kw).set_index("Line")
     cc = crossing_counts(cand, lines, **kw).set_index("Line")
     out["lines"] = {

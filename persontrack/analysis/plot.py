@@ -714,7 +714,7 @@ def plot_comparison(
     """
     aspect = 9 / 16 if image is None else image.shape[0] / image.shape[1]
     fig, axes = plt.subplots(1, 2, figsize=(13, 6.5 * aspect + 0.9), layout="constrained")
-    palette = plt.get_cmap("tab20").colors
+    palette = [tuple(c) for c in plt.get_cmap("tab20")(np.arange(20))]
     ref_colour = {int(r): palette[k % len(palette)] for k, r in enumerate(sorted(index_map))}
     cand_of = {int(c): int(r) for r, c in index_map.items()}
     for ax, df, own, title in (

@@ -258,8 +258,8 @@ def spatial_analysis_events(
     anchor = FOCUS[focus]
     start = _start(start_time)
     df = load_results(results)
-    ls = _lines(lines) if lines else {}
-    zs = {k: _open_polygon(v) for k, v in _zones(zones).items()} if zones else {}
+    ls: Any = _lines(lines) if lines else {}
+    zs: Any = {k: _open_polygon(v) for k, v in _zones(zones).items()} if zones else {}
     frames = _Frames(df, anchor, frame_size)
     kw: dict[str, Any] = {"anchor": anchor, "max_gap_ms": max_gap_ms}
     found: list[tuple[int, int, dict[str, Any], list[int]]] = []  # (t, order, event, people)
@@ -300,8 +300,8 @@ def spatial_analysis_events(
         elif zs and (index, zone) in entered:
             t0 = entered.pop((index, zone))
             ts = frames.by_person[index]
-            inside = ts[(ts >= t0) & (ts <= t)]
-            inside = [s for s in inside if _inside(zs[zone], frames.point(int(s), index))]
+            visit = ts[(ts >= t0) & (ts <= t)]
+            inside = [s for s in visit if _inside(zs[zone], frames.point(int(s), index))]
             event = {
                 "id": _event_id("dwell", zone, tid, t),
                 "type": "personZoneDwellTimeEvent",
@@ -396,7 +396,8 @@ def _messages(
     k = 0
     while k < len(found):
         t = found[k][0]
-        events, people = [], []
+        events: list[dict[str, Any]] = []
+        people: list[int] = []
         while k < len(found) and found[k][0] == t:
             _, order, event, who = found[k]
             seen = [i for i in who if (t, i) in frames.rows]

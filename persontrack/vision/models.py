@@ -263,7 +263,7 @@ def _check_user_bundle(path: str | os.PathLike[str], spec: _Spec, func: str) -> 
 
 
 def _modules_dir() -> Path:
-    return Path(mediapipe().__file__).resolve().parent / "modules"
+    return Path(str(mediapipe().__file__)).resolve().parent / "modules"
 
 
 def _mediapipe_version() -> str:
