@@ -391,11 +391,17 @@ def _compare(args: argparse.Namespace) -> int:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        image = None
+        if args.video:
+            from .analysis.plot import frame_at
+
+            image = frame_at(args.video, 0)
         fig = comparison.plot(
+            image=image,
             titles=(
                 f"Reference {Path(args.reference).name}",
                 f"Candidate {Path(args.candidate).name}",
-            )
+            ),
         )
         _mkparent(args.plot)
         fig.savefig(args.plot, dpi=110)
@@ -553,6 +559,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("reference", help="reference results: GetPersonTracking JSON (or pages), csv")
     c.add_argument("candidate", help="candidate results, same forms")
     c.add_argument("--plot", metavar="PNG", help="also draw both sets of paths side by side")
+    c.add_argument("--video", help="with --plot: draw the paths over this video's first frame")
     c.add_argument("--threshold", type=float, default=0.5, help="IoU of a match (default 0.5)")
     c.add_argument("--line", action="append", metavar="NAME:x1,y1,x2,y2", help=shape_help["line"])
     c.add_argument("--zone", action="append", metavar="NAME:x1,y1,…", help=shape_help["zone"])

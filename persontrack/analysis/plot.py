@@ -686,7 +686,7 @@ def plot_comparison(
     index_map: Mapping[int, int],
     *,
     image: np.ndarray | None = None,
-    anchor: str = "feet",
+    anchor: str | None = None,
     max_gap_ms: float = DEFAULT_MAX_GAP_MS,
     titles: tuple[str, str] = ("Reference", "Candidate"),
     fade: float = 0.45,
@@ -701,7 +701,10 @@ def plot_comparison(
         Reference Index -> candidate Index (e.g. ``Comparison.index_map``).
     image : numpy.ndarray, optional
         A frame to draw under both.
-    anchor, max_gap_ms, fade
+    anchor : {"feet", "center"}, optional
+        As in :func:`plot_paths`; by default ``feet``, or ``center`` when most of the
+        reference's boxes reach the bottom of the frame (people cut by it show no feet).
+    max_gap_ms, fade
         As in :func:`plot_paths`.
     titles : (str, str)
         Panel titles.
@@ -713,8 +716,14 @@ def plot_comparison(
         Index at its end, and the legend pairs reference and candidate Index values.
     """
     aspect = 9 / 16 if image is None else image.shape[0] / image.shape[1]
-    fig, axes = plt.subplots(1, 2, figsize=(13, 6.5 * aspect + 0.9), layout="constrained")
-    palette = [tuple(c) for c in plt.get_cmap("tab20")(np.arange(20))]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.9 * aspect + 0.7), layout="constrained")
+    if anchor is None:
+        ref = validate_frame(reference, fill_missing=True)
+        cut = ((ref["Top"] + ref["Height"]) >= 0.98).mean() > 0.5 if len(ref) else False
+        anchor = "center" if cut else "feet"
+    # tab20's strong colours first, then its light ones: neighbours differ in hue
+    order = np.r_[np.arange(0, 20, 2), np.arange(1, 20, 2)]
+    palette = [tuple(c) for c in plt.get_cmap("tab20")(order)]
     ref_colour = {int(r): palette[k % len(palette)] for k, r in enumerate(sorted(index_map))}
     cand_of = {int(c): int(r) for r, c in index_map.items()}
     for ax, df, own, title in (
