@@ -220,3 +220,12 @@ def test_a_permuted_thinned_jittered_copy_gives_the_permutation_and_trackevals_i
     for k in ("HOTA", "MOTA", "IDF1"):  # in fact the same figures
         assert c.metrics[k] == pytest.approx(theirs[k], abs=1e-6), k
     assert 80 < c.metrics["IDF1"] < 100
+
+
+def test_empty_results_compare_without_error():
+    ref = _walkers([0, 40], people=1)
+    empty = pt.empty_frame()
+    c = pt.compare_results(ref, empty)
+    assert (c.metrics["MOTA"], c.metrics["FN"], c.only_reference, c.index_map) == (0.0, 2, [0], {})
+    assert list(c.people.columns) == list(pt.analysis.compare.PEOPLE_COLUMNS)
+    assert pt.compare_results(empty, empty).summary()["people"] == []

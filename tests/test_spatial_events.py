@@ -184,3 +184,7 @@ def test_cli_refuses_a_malformed_line(tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2 and "InvalidParameterException" in bad.stderr
     assert "--line must be NAME:x1,y1,x2,y2" in bad.stderr
+
+
+def test_empty_results_give_no_messages():
+    assert pt.spatial_analysis_events(pt.empty_frame(), lines=MIDDLE, zones=LEFT_HALF) == []

@@ -56,13 +56,21 @@ from .analytics import (
     zone_dwell,
 )
 
-__all__ = ["DEFAULT_LINES", "Comparison", "compare_results", "load_results"]
+__all__ = ["DEFAULT_LINES", "PEOPLE_COLUMNS", "Comparison", "compare_results", "load_results"]
 
 DEFAULT_LINES: dict[str, list[tuple[float, float]]] = {
     "vertical_middle": [(0.5, 0.0), (0.5, 1.0)],
     "horizontal_middle": [(0.0, 0.5), (1.0, 0.5)],
 }
 """Counting lines compared when none are given: the frame's two middle lines."""
+
+PEOPLE_COLUMNS = (
+    "ReferenceIndex", "CandidateIndex", "ReferenceEntries", "CandidateEntries",
+    "ReferenceFirstMs", "ReferenceLastMs", "CandidateFirstMs", "CandidateLastMs", "MeanIoU",
+    "MatchedShare", "ReferenceFaces", "CandidateFaces", "FacesBoth", "PathOffset",
+    "ReferencePresentMs", "CandidatePresentMs",
+)  # fmt: skip
+"""Columns of :attr:`Comparison.people`."""
 
 _INTERPOLATE_STEP_FACTOR = 1.5
 """A gap between the candidate's timestamps is a sampling gap (interpolated) when it is at
@@ -207,6 +215,8 @@ def _groups(df: pd.DataFrame) -> dict[float, tuple[np.ndarray, np.ndarray, np.nd
     boxes = df[list(BOX_COLUMNS)].to_numpy(dtype=float)
     faces = df["FaceLeft"].notna().to_numpy()
     t = df["Timestamp"].to_numpy()
+    if not len(t):
+        return {}
     cuts = np.flatnonzero(np.r_[True, t[1:] != t[:-1], True])
     return {
         float(t[a]): (ids[a:b], boxes[a:b], faces[a:b])
@@ -326,11 +336,9 @@ def _per_person(
                 "CandidatePresentMs": int(sc["PresentMs"]) if sc is not None else 0,
             }
         )
-    out = pd.DataFrame(rows)
-    if len(out):
-        out = out.astype({"CandidateIndex": "Int64", "CandidateFirstMs": "Int64"})
-        out = out.astype({"CandidateLastMs": "Int64"})
-    return out
+    out = pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+    nullable = {c: "Int64" for c in ("CandidateIndex", "CandidateFirstMs", "CandidateLastMs")}
+    return out.astype(nullable)
 
 
 def _anchor(box: np.ndarray, anchor: str) -> np.ndarray:
