@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         zone_dwell,
     )
     from .analysis.annotate import annotate_video, show_video
+    from .analysis.compare import compare_results
     from .analysis.plot import (
         frame_at,
         path_points,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         plot_timeline,
         plot_zones,
     )
+    from .analysis.spatial_events import spatial_analysis_events
     from .analysis.widgets import JobLauncher, PathExplorer, ResultPager
     from .convert import (
         dataframe_to_persons,
@@ -120,6 +122,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "compare_results",
+    "spatial_analysis_events",
     "annotate_video",
     "show_video",
     "track_stream",
@@ -221,6 +225,8 @@ _LAZY: dict[str, str] = {
     "zone_dwell": "analysis.analytics",
     "annotate_video": "analysis.annotate",
     "show_video": "analysis.annotate",
+    "compare_results": "analysis.compare",
+    "spatial_analysis_events": "analysis.spatial_events",
     "frame_at": "analysis.plot",
     "path_points": "analysis.plot",
     "plot_frame": "analysis.plot",

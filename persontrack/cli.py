@@ -7,6 +7,8 @@ Forms (kept stable: scripts and benchmarks depend on them)::
     persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track rtsp://…|… --data-dir D [--tag T] [-o OUT.csv] …  (a job in the store)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
+    persontrack compare REF.json CAND.json [--plot PNG] [--line NAME:x1,y1,x2,y2] …
+    persontrack events RESULTS.json [--line NAME:x1,y1,x2,y2] [--zone NAME:x1,y1,x2,y2,…] …
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
     persontrack jobs
@@ -338,6 +340,96 @@ def _track_detections(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ratios(spec: str, what: str, points: int | None) -> tuple[str, list[tuple[float, float]]]:
+    """``NAME:x1,y1,x2,y2,…`` (ratios of the frame) -> (name, points)."""
+    from .errors import InvalidParameterException
+
+    name, sep, rest = spec.partition(":")
+    try:
+        values = [float(v) for v in rest.split(",")] if sep else []
+    except ValueError:
+        values = []
+    need = f"{points} points" if points else "at least 3 points"
+    if (
+        not name
+        or len(values) % 2
+        or (points is not None and len(values) != 2 * points)
+        or (points is None and len(values) < 6)
+    ):
+        raise InvalidParameterException(
+            f"--{what} must be NAME:x1,y1,x2,y2{'' if points else ',x3,y3,…'} ({need}), "
+            f"got {spec!r}"
+        )
+    if not all(0.0 <= v <= 1.0 for v in values):
+        raise InvalidParameterException(
+            f"--{what} {name}: points are ratios of the frame, from 0 to 1; got {rest!r}"
+        )
+    return name, list(zip(values[::2], values[1::2], strict=True))
+
+
+def _shapes(args: argparse.Namespace) -> tuple[dict, dict]:
+    lines = dict(_ratios(s, "line", 2) for s in args.line or [])
+    zones = dict(_ratios(s, "zone", None) for s in args.zone or [])
+    return lines, zones
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .analysis.compare import compare_results
+
+    lines, zones = _shapes(args)
+    comparison = compare_results(
+        args.reference,
+        args.candidate,
+        threshold=args.threshold,
+        lines=lines or None,
+        zones=zones or None,
+    )
+    sys.stdout.write(json.dumps(comparison.summary(), indent=1) + "\n")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        image = None
+        if args.video:
+            from .analysis.plot import frame_at
+
+            image = frame_at(args.video, 0)
+        fig = comparison.plot(
+            image=image,
+            titles=(
+                f"Reference {Path(args.reference).name}",
+                f"Candidate {Path(args.candidate).name}",
+            ),
+        )
+        _mkparent(args.plot)
+        fig.savefig(args.plot, dpi=110)
+        plt.close(fig)
+    return 0
+
+
+def _events(args: argparse.Namespace) -> int:
+    from .analysis.spatial_events import spatial_analysis_events
+
+    lines, zones = _shapes(args)
+    messages = spatial_analysis_events(
+        args.results,
+        lines=lines or None,
+        zones=zones or None,
+        focus=args.focus,
+        source_id=args.source_id,
+        start_time=args.start,
+    )
+    text = "".join(json.dumps(m) + "\n" for m in messages)
+    if args.output:
+        _mkparent(args.output)
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``persontrack`` command."""
     parser = argparse.ArgumentParser(
@@ -452,6 +544,51 @@ def build_parser() -> argparse.ArgumentParser:
         help="online ids only: no fragment linking, gap interpolation or smoothing",
     )
     d.set_defaults(func=_track_detections)
+
+    shape_help = {
+        "line": "a counting line, points as ratios of the frame (repeat for more)",
+        "zone": "a zone polygon of 3 or more points, ratios of the frame (repeat for more)",
+    }
+    c = sub.add_parser(
+        "compare",
+        help="compare results with a reference (an archived GetPersonTracking response)",
+        description="Score CAND against REF (the ground truth): MOTA, IDF1, HOTA as TrackEval "
+        "computes them, which reference Index is which candidate Index, per-person drift. "
+        "Prints the summary as JSON.",
+    )
+    c.add_argument("reference", help="reference results: GetPersonTracking JSON (or pages), csv")
+    c.add_argument("candidate", help="candidate results, same forms")
+    c.add_argument("--plot", metavar="PNG", help="also draw both sets of paths side by side")
+    c.add_argument("--video", help="with --plot: draw the paths over this video's first frame")
+    c.add_argument("--threshold", type=float, default=0.5, help="IoU of a match (default 0.5)")
+    c.add_argument("--line", action="append", metavar="NAME:x1,y1,x2,y2", help=shape_help["line"])
+    c.add_argument("--zone", action="append", metavar="NAME:x1,y1,…", help=shape_help["zone"])
+    c.set_defaults(func=_compare)
+
+    e = sub.add_parser(
+        "events",
+        help="Azure Spatial Analysis events (lines, zones, dwell, counts) of stored results",
+        description="Print the Spatial Analysis messages (personCountEvent, personLineEvent, "
+        "personZoneEnterExitEvent, personZoneDwellTimeEvent) of stored results, one JSON "
+        "message per line.",
+    )
+    e.add_argument("results", help="results: GetPersonTracking JSON (or pages), csv, parquet")
+    e.add_argument("--line", action="append", metavar="NAME:x1,y1,x2,y2", help=shape_help["line"])
+    e.add_argument("--zone", action="append", metavar="NAME:x1,y1,…", help=shape_help["zone"])
+    e.add_argument(
+        "--focus",
+        default="footprint",
+        choices=("footprint", "bottom_center", "center"),
+        help="point of the box events use (default footprint: the bottom centre)",
+    )
+    e.add_argument("--source-id", default="persontrack", help="sourceInfo.id (the camera)")
+    e.add_argument(
+        "--start",
+        metavar="ISO",
+        help="UTC time of the video's start, e.g. 2024-05-01T09:00:00Z (default 1970-01-01)",
+    )
+    e.add_argument("-o", "--output", help="write the messages here (default: standard output)")
+    e.set_defaults(func=_events)
 
     from .jobs.cli import add_job_commands
 

@@ -75,3 +75,13 @@ def clients(tmp_path, sample_video, dask_cluster, monkeypatch):
     )
     yield made
     made.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pedestrian_run(shared_data) -> dict:
+    """A real persontrack run on ``pedestrian_survaillance.mp4`` (body landmarks off), as its
+    GetPersonTracking response; shared by the compare and Spatial Analysis events tests."""
+    import persontrack as pt
+
+    video = shared_data / "videos" / "pedestrian_survaillance.mp4"
+    return pt.track_video(video, {"landmarks": False}).to_response()

@@ -32,6 +32,7 @@ PUBLIC_API = [
     "start_person_tracking", "strip_extensions", "track_mot_detections", "track_video",
     "trajectory_summary", "validate_frame", "validate_response", "versions",
     "write_mot_tracks", "write_results", "zone_dwell",
+    "compare_results", "spatial_analysis_events",
 ]  # fmt: skip
 
 SUBPACKAGES = ("io", "vision", "tracking", "jobs", "analysis")

@@ -43,6 +43,7 @@ __all__ = [
     "frame_at",
     "index_color",
     "path_points",
+    "plot_comparison",
     "plot_frame",
     "plot_heatmap",
     "plot_paths",
@@ -677,3 +678,87 @@ def plot_frame(
         fontsize=11,
     )
     return ax
+
+
+def plot_comparison(
+    reference: pd.DataFrame,
+    candidate: pd.DataFrame,
+    index_map: Mapping[int, int],
+    *,
+    image: np.ndarray | None = None,
+    anchor: str | None = None,
+    max_gap_ms: float = DEFAULT_MAX_GAP_MS,
+    titles: tuple[str, str] = ("Reference", "Candidate"),
+    fade: float = 0.45,
+) -> Any:
+    """Two results' paths side by side; a matched pair of people in one colour.
+
+    Parameters
+    ----------
+    reference, candidate : pandas.DataFrame
+        Results of the same video.
+    index_map : dict of int -> int
+        Reference Index -> candidate Index (e.g. ``Comparison.index_map``).
+    image : numpy.ndarray, optional
+        A frame to draw under both.
+    anchor : {"feet", "center"}, optional
+        As in :func:`plot_paths`; by default ``feet``, or ``center`` when most of the
+        reference's boxes reach the bottom of the frame (people cut by it show no feet).
+    max_gap_ms, fade
+        As in :func:`plot_paths`.
+    titles : (str, str)
+        Panel titles.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        People without a match are grey and dashed; each path is labelled with its own
+        Index at its end, and the legend pairs reference and candidate Index values.
+    """
+    aspect = 9 / 16 if image is None else image.shape[0] / image.shape[1]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5.9 * aspect + 0.7), layout="constrained")
+    if anchor is None:
+        ref = validate_frame(reference, fill_missing=True)
+        cut = ((ref["Top"] + ref["Height"]) >= 0.98).mean() > 0.5 if len(ref) else False
+        anchor = "center" if cut else "feet"
+    # tab20's strong colours first, then its light ones: neighbours differ in hue
+    order = np.r_[np.arange(0, 20, 2), np.arange(1, 20, 2)]
+    palette = [tuple(c) for c in plt.get_cmap("tab20")(order)]
+    ref_colour = {int(r): palette[k % len(palette)] for k, r in enumerate(sorted(index_map))}
+    cand_of = {int(c): int(r) for r, c in index_map.items()}
+    for ax, df, own, title in (
+        (axes[0], reference, lambda i: i if i in ref_colour else None, titles[0]),
+        (axes[1], candidate, lambda i: cand_of.get(i), titles[1]),
+    ):
+        sx, sy = _backdrop(ax, image, fade)
+        pts = _tracks(validate_frame(df, fill_missing=True), anchor, None, max_gap_ms)
+        matched = 0
+        for index, track in pts.groupby("Index", sort=True):
+            ref = own(int(index))
+            colour = ref_colour[ref] if ref is not None else "#8a8a8a"
+            matched += ref is not None
+            label = "_nolegend_"
+            if ref is not None:
+                label = f"{ref} \u2194 {index_map[ref]}"
+            for _, seg in track.groupby("Segment", sort=True):
+                x, y = seg["X"].to_numpy() * sx, seg["Y"].to_numpy() * sy
+                ax.plot(
+                    x, y, "-" if ref is not None else "--", color=colour,
+                    lw=2.4 if ref is not None else 1.4, path_effects=_OUTLINE, label=label,
+                )  # fmt: skip
+                label = "_nolegend_"
+            x, y = track["X"].to_numpy() * sx, track["Y"].to_numpy() * sy
+            ax.plot(x[0], y[0], "o", color=colour, ms=7, mec="white", mew=1.2, zorder=4)
+            ax.annotate(
+                str(int(index)), (x[-1], y[-1]), xytext=(5, -5), textcoords="offset points",
+                color=colour, fontsize=8, fontweight="bold", path_effects=_TEXT_OUTLINE,
+            )  # fmt: skip
+        people = int(pts["Index"].nunique())
+        ax.set_title(f"{title}: {_people(people)}, {matched} matched", loc="left", fontsize=11)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(
+            handles, labels, title="reference \u2194\ncandidate", fontsize=8,
+            loc="outside right upper", ncols=1 + len(handles) // 24, framealpha=0.9,
+        )  # fmt: skip
+    return fig
