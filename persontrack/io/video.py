@@ -462,3 +462,21 @@ def iter_frames(
             yield from frames
 
     return gen()
+
+
+def probe_duration(path: str | os.PathLike[str]) -> float | None:
+    """The container's duration in seconds, or None when it cannot be read cheaply."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return float(container.duration) / 1_000_000
+            durations = [
+                float(s.duration * s.time_base)
+                for s in container.streams.video
+                if s.duration is not None and s.time_base is not None
+            ]
+            return max(durations) if durations else None
+    except Exception:  # unreadable videos are reported by the job, not at start
+        return None

@@ -35,7 +35,6 @@ ResourceNotFoundException
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
@@ -62,6 +61,7 @@ from ..errors import (
     ResourceNotFoundException,
     ThrottlingException,
 )
+from ..segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
 from . import _notify
 from ._options import validate_options
 from ._params import validate_request
@@ -69,7 +69,7 @@ from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, STREAM_KIND, JobStore
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
 from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
-from .segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
+from .results import loads, records_frame, results_dataframe, splice
 
 __all__ = ["PersonTrackingClient", "client", "get_person_tracking", "start_person_tracking"]
 
@@ -311,7 +311,7 @@ class PersonTrackingClient:
         head, persons, tail = self._page(kwargs)
         return {
             **head,
-            "Persons": _loads("[" + persons + "]"),
+            "Persons": loads("[" + persons + "]"),
             **tail,
             "ResponseMetadata": _response_metadata(),
         }
@@ -338,7 +338,7 @@ class PersonTrackingClient:
         >>> rek.close()
         """
         head, persons, tail = self._page(kwargs)
-        return _splice(head, "Persons", [persons] if persons else [], tail)
+        return splice(head, "Persons", [persons] if persons else [], tail)
 
     def _page(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
         """GetPersonTracking's members before ``Persons``, the page's stored
@@ -443,7 +443,7 @@ class PersonTrackingClient:
                 + (f" ({job['status_message']})" if job["status_message"] else "")
                 + "; results exist once it has SUCCEEDED"
             )
-        frame = _records_frame(self.store.result_rows(job["job_key"]))
+        frame = records_frame(self.store.result_rows(job["job_key"]))
         frame.attrs["GetPersonTracking"] = {
             "JobStatus": "SUCCEEDED",
             "VideoMetadata": job["video_metadata"] or {},
@@ -483,7 +483,7 @@ class PersonTrackingClient:
         job = self._succeeded_job(JobId, chunk_rows)
         key, total = job["job_key"], job["result_count"] or 0
         for start in range(0, total, chunk_rows):
-            yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
+            yield records_frame(self.store.result_rows(key, start, start + chunk_rows))
 
     def results_dask(self, JobId: str, *, chunk_rows: int = 100_000) -> Any:
         """The results of a SUCCEEDED job as a ``dask.dataframe.DataFrame``.
@@ -491,7 +491,7 @@ class PersonTrackingClient:
         One partition per ``chunk_rows`` rows (TIMESTAMP order; index: the row's rank),
         each read from the store only when computed, by the Dask workers when a
         ``distributed.Client`` is active (they must see this data directory): for results
-        larger than memory (:mod:`persontrack.jobs.dask_results`). Computing after the
+        larger than memory (:mod:`persontrack.jobs.results`). Computing after the
         job is deleted raises ResourceNotFoundException.
 
         Examples
@@ -501,8 +501,6 @@ class PersonTrackingClient:
             ddf = rek.results_dask(job_id, chunk_rows=50_000)
             ddf.groupby("Index")["Timestamp"].agg(["min", "max"]).compute()
         """
-        from .dask_results import results_dataframe
-
         job = self._succeeded_job(JobId, chunk_rows)
         return results_dataframe(self.store.path, job, chunk_rows)
 
@@ -725,47 +723,6 @@ def _is_webhook_url(text: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and len(text) <= 2048
 
 
-def _loads(text: str) -> Any:
-    """``json.loads`` without cyclic garbage collection pauses.
-
-    A page is ~20,000 new dicts and lists; with the collector on, parsing one triggers
-    full collections over the notebook's whole heap (100+ ms). JSON cannot hold cycles,
-    so nothing is lost by pausing the collector while parsing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return json.loads(text)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _splice(head: dict[str, Any], name: str, items: list[str], tail: dict[str, Any]) -> str:
-    """Compact JSON of ``{**head, name: [items...], **tail}``, ``items`` being JSON texts.
-
-    Examples
-    --------
-    >>> _splice({"A": 1}, "L", ['{"x": 1}', "[2]"], {"B": "}"})
-    '{"A":1,"L":[{"x": 1},[2]],"B":"}"}'
-    >>> json.loads(_splice({}, "L", [], {}))
-    {'L': []}
-    """
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    parts = ["{", dumps(head)[1:-1], "," if head else "", json.dumps(name), ":["]
-    parts += [",".join(items), "]", "," if tail else "", dumps(tail)[1:-1], "}"]
-    return "".join(parts)
-
-
-def _records_frame(rows: list[str]) -> pd.DataFrame:
-    """A results DataFrame from stored row JSON strings (landmarks compact)."""
-    from ..schema import COLUMNS, compact_landmarks, validate_frame
-
-    records = _loads("[" + ",".join(rows) + "]")
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    return compact_landmarks(validate_frame(frame, fill_missing=True))
-
-
 def _callable_name(fn: Callable[..., Any]) -> str:
     module = getattr(fn, "__module__", None) or ""
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
@@ -847,10 +804,10 @@ def client(
         read the videos: the same local paths (a shared folder) or S3.
     segment_seconds : float, default 60
         Seconds of video per Dask task (see
-        :data:`persontrack.jobs.segments.DEFAULT_SEGMENT_SECONDS`).
+        :data:`persontrack.segments.DEFAULT_SEGMENT_SECONDS`).
     overlap_seconds : float, default 2
         Seconds each segment starts early, to give its people the previous segment's
-        Indexes (see :data:`persontrack.jobs.segments.DEFAULT_OVERLAP_SECONDS`).
+        Indexes (see :data:`persontrack.segments.DEFAULT_OVERLAP_SECONDS`).
     max_requests_per_second : float, optional
         Answer ThrottlingException above this request rate (default: no limit).
     heartbeat_timeout : float, default 60
