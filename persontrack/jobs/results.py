@@ -27,9 +27,29 @@ import pandas as pd
 
 from ..errors import ResourceNotFoundException
 from ..schema import COLUMNS, compact_landmarks, validate_frame
-from ._store import JobStore
+from ._store import STREAM_KIND, JobStore
+from ._tokens import TokenSigner
 
-__all__ = ["loads", "records_frame", "results_dataframe", "splice"]
+__all__ = [
+    "API_STATUS",
+    "DEFAULT_MAX_RESULTS",
+    "loads",
+    "page",
+    "records_frame",
+    "results_dataframe",
+    "splice",
+]
+
+DEFAULT_MAX_RESULTS = 1000
+"""GetPersonTracking's MaxResults when none is given (and its cap)."""
+
+API_STATUS = {
+    "QUEUED": "IN_PROGRESS",
+    "RUNNING": "IN_PROGRESS",
+    "SUCCEEDED": "SUCCEEDED",
+    "FAILED": "FAILED",
+}
+"""Rekognition's JobStatus of each state of the store."""
 
 
 def loads(text: str) -> Any:
@@ -108,3 +128,56 @@ def _read_block(block: tuple[str, int, str, int, int]) -> Any:
             "GetDataFrame",
         )
     return records_frame(rows).set_axis(range(start, stop))
+
+
+def page(
+    store: JobStore, signer: TokenSigner, job: dict[str, Any], request: dict[str, Any]
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """One GetPersonTracking page of ``job`` for a checked ``request``: the members before
+    ``Persons``, the page's stored PersonDetection JSON texts joined by commas, and the
+    members after (Rekognition's order). A NextToken is signed by ``signer``."""
+    sort_by = request.get("SortBy", "TIMESTAMP")
+    limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
+    status = API_STATUS[job["state"]]
+    offset = 0
+    if "NextToken" in request:
+        offset = signer.verify(
+            request["NextToken"],
+            job_id=job["job_id"],
+            job_key=job["job_key"],
+            generation=job["generation"],
+            sort_by=sort_by,
+        )
+    head: dict[str, Any] = {"JobStatus": status}
+    if job["status_message"] is not None:
+        head["StatusMessage"] = job["status_message"]
+    if job["video_metadata"] is not None:
+        head["VideoMetadata"] = job["video_metadata"]
+    persons = ""
+    if (
+        status == "IN_PROGRESS"
+        and sort_by == "TIMESTAMP"
+        and job["source"].get("kind") == STREAM_KIND
+    ):
+        persons, count = store.page_text(job["job_key"], sort_by, offset, limit)
+        head["NextToken"] = signer.sign(
+            job_id=job["job_id"],
+            job_key=job["job_key"],
+            generation=job["generation"],
+            sort_by=sort_by,
+            offset=offset + count,
+        )
+    elif status == "SUCCEEDED":
+        persons, _ = store.page_text(job["job_key"], sort_by, offset, limit)
+        if offset + limit < (job["result_count"] or 0):
+            head["NextToken"] = signer.sign(
+                job_id=job["job_id"],
+                job_key=job["job_key"],
+                generation=job["generation"],
+                sort_by=sort_by,
+                offset=offset + limit,
+            )
+    tail: dict[str, Any] = {"JobId": job["job_id"], "Video": job["video"]}
+    if job["job_tag"] is not None:
+        tail["JobTag"] = job["job_tag"]
+    return head, persons, tail
