@@ -39,7 +39,7 @@ import numpy as np
 
 from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
-from ..geometry import nms
+from ..geometry import box_intersection, nms
 from .box_models import BoxModel, calibrate
 from .detections import Detections
 from .pose import PoseLandmarks
@@ -380,10 +380,7 @@ def _drop_extended(boxes: np.ndarray, max_containment: float) -> np.ndarray:
     kept: list[int] = []
     for i, b in enumerate(boxes):
         if kept:
-            k = boxes[kept]
-            w = np.clip(np.minimum(b[2], k[:, 2]) - np.maximum(b[0], k[:, 0]), 0, None)
-            h = np.clip(np.minimum(b[3], k[:, 3]) - np.maximum(b[1], k[:, 1]), 0, None)
-            inside = w * h / np.maximum(area[kept], 1e-9)
+            inside = box_intersection(b[None], boxes[kept])[0] / np.maximum(area[kept], 1e-9)
             similar = area[kept] >= 0.25 * area[i]
             if np.any((inside >= max_containment) & similar):
                 continue
