@@ -38,7 +38,7 @@ searched for on every frame: on ``pedestrian_survaillance.mp4`` that was 4.8 s o
 run, for 9 Face entries. Measured with ``benchmarks/face_retry.py`` (first 20 s): at 125
 ms the face stage costs 2.5 s there; the face videos keep 52 of 57 (walking), 69 of 75
 (classroom) and all of their Face entries (walking-and-pause, head-pose); at 250 ms,
-52 and 61 (README "Landmarks and faces")."""
+52 and 61 (docs/benchmarks/landmark_sizes.md)."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ class TrackingSettings:
         Most body-landmark analyses per second of video for one person (tracked by key):
         the other entries of that person carry no landmarks. The landmark network runs
         once or twice per landmarked person (~11 ms each on 2 cores); at 8 a second the
-        default settings run at about 1.04x real time on 2 cores (README "Idle machine").
+        default settings run at about 1.04x real time on 2 cores
+        (docs/benchmarks/idle_machine.md).
         ``None``: every analysed frame.
     faces : bool, default True
         Find the faces of the tracked people at least ``face_min_height`` pixels tall and
@@ -83,7 +84,7 @@ class TrackingSettings:
         Least person box height in pixels for a face to be searched for and attached.
         Measured by shrinking people of the shared videos whose face is found at full
         size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
-        3 at 64 px (README "Landmarks and faces").
+        3 at 64 px (docs/benchmarks/landmark_sizes.md).
     face_retry_ms : float or None, default 125
         A person whose face was not found is searched for again only after this many
         milliseconds of video (their entries in between have no Face); people whose face

@@ -44,7 +44,7 @@ thread 0.93 s and 0.91 CPU seconds). Two Dask workers decoding with decord side 
 therefore fought over the cores (each 43 % slower than alone, PyAV 1 % slower): with
 ``open_video(backend="auto")`` reading with PyAV under a thread budget, 2 workers tracked
 20 minutes of video 1.75x as fast as one, against 1.49x with decord
-(``benchmarks/long_video.py --minutes 20 --workers 1 2``, README "Idle machine")."""
+(``benchmarks/long_video.py --minutes 20 --workers 1 2``, docs/benchmarks/idle_machine.md)."""
 
 MAX_FRAME_PIXELS = _readers.MAX_FRAME_PIXELS
 """Largest frame read, in pixels (8K UHD, 7680x4320); larger is VideoTooLargeException."""
