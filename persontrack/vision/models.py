@@ -263,7 +263,9 @@ def _check_user_bundle(path: str | os.PathLike[str], spec: _Spec, func: str) -> 
 
 
 def _modules_dir() -> Path:
-    return Path(mediapipe().__file__).resolve().parent / "modules"
+    init = mediapipe().__file__
+    assert init is not None  # the mediapipe wheel is a regular package
+    return Path(init).resolve().parent / "modules"
 
 
 def _mediapipe_version() -> str:
