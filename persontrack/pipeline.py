@@ -36,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from .boxes_ahead import BoxesAhead
-from .convert import EXTENSION_KEY, RESPONSE_ATTR, sort_results
+from .convert import sort_results
 from .io.video import open_video
-from .result import TrackingResult, versions
+from .result import TrackingResult, tracking_result, versions
 from .rows import frame_rows, link_fragments, pixel_tracks, rows_frame, smooth_boxes
 from .schema import compact_landmarks
 from .settings import (
@@ -412,13 +412,14 @@ def track_video(
         df = smooth_boxes(df, float(s.smooth_ms), width, height)
     df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
-    result = TrackingResult(
-        df, meta, s.to_dict(), versions(), {**spent, "frames": analysed}, appearance
+    result = tracking_result(
+        df,
+        meta,
+        s.to_dict(),
+        versions(),
+        timings={**spent, "frames": analysed},
+        appearance=appearance,
     )
-    df.attrs[RESPONSE_ATTR] = {
-        "VideoMetadata": meta.to_dict(),
-        EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},
-    }
     if progress is not None:
         progress(1.0)
     return result

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .convert import EXTENSION_KEY, dataframe_to_response
+from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response
 from .io.video import VideoMetadata
 
-__all__ = ["TrackingResult", "versions"]
+__all__ = ["TrackingResult", "tracking_result", "versions"]
 
 
 def versions() -> dict[str, str]:
@@ -63,3 +63,27 @@ class TrackingResult:
         extra = dict(kwargs.pop("extra", None) or {})
         extra.setdefault(EXTENSION_KEY, {"Versions": self.versions, "Settings": self.settings})
         return dataframe_to_response(self.frame, self.metadata, extra=extra, **kwargs)
+
+
+def tracking_result(
+    frame: pd.DataFrame,
+    metadata: VideoMetadata,
+    settings: dict[str, Any],
+    versions: dict[str, str],
+    *,
+    timings: dict[str, float] | None = None,
+    appearance: dict[int, np.ndarray] | None = None,
+    response_metadata: dict[str, Any] | None = None,
+) -> TrackingResult:
+    """The one place a :class:`TrackingResult` is made (whole video or stitched segments).
+
+    ``frame.attrs`` gets what :func:`~persontrack.dataframe_to_response` needs to make the
+    response from the frame alone: the VideoMetadata (``response_metadata``, else
+    ``metadata.to_dict()``), versions and settings.
+    """
+    result = TrackingResult(frame, metadata, settings, versions, dict(timings or {}), appearance)
+    frame.attrs[RESPONSE_ATTR] = {
+        "VideoMetadata": metadata.to_dict() if response_metadata is None else response_metadata,
+        EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},
+    }
+    return result

@@ -30,10 +30,10 @@ from typing import Any
 
 import pandas as pd
 
-from .convert import EXTENSION_KEY, RESPONSE_ATTR, sort_results
+from .convert import sort_results
 from .errors import InvalidParameterException
 from .io.video import VideoMetadata, probe_duration, read_metadata
-from .result import TrackingResult
+from .result import TrackingResult, tracking_result
 from .schema import compact_landmarks, empty_frame
 from .settings import as_settings
 from .threads import limit_threads, pin_process
@@ -529,9 +529,6 @@ def track_in_segments(
     assert last is not None  # there is always one segment
     frame = pd.concat(chunks, ignore_index=True) if chunks else empty_frame()
     meta = VideoMetadata.from_dict(last.metadata)
-    result = TrackingResult(frame, meta, last.settings, last.versions)
-    frame.attrs[RESPONSE_ATTR] = {
-        "VideoMetadata": last.metadata,
-        EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings},
-    }
-    return result
+    return tracking_result(
+        frame, meta, last.settings, last.versions, response_metadata=last.metadata
+    )
