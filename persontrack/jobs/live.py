@@ -129,7 +129,7 @@ class StreamJob:
                 job_id=self.job_id,
                 request={"Video": video, **({"JobTag": job_tag} if job_tag is not None else {})},
                 source={"kind": STREAM_KIND, "url": url},
-                config={"settings": settings, "tracker": "persontrack.stream:track_stream"},
+                config={"settings": settings, "tracker": "persontrack.jobs.live:track_stream"},
                 worker_id=self.worker_id,
                 pid=os.getpid(),
                 max_jobs=rek.max_jobs,
