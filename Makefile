@@ -1,6 +1,7 @@
 # Two entry points, each installs what it needs into .venv first:
-#   make demo   a People Pathing job on the sample video in data/ (SQLite job store in out/jobs,
-#               a local Dask cluster) -> out/sample.json, its GetPersonTracking response
+#   make demo   a People Pathing job on real footage in data/ (Intel's CC BY 4.0 sample clip;
+#               SQLite job store in out/jobs, a local Dask cluster) -> out/demo.json, its
+#               GetPersonTracking response
 #   make test   run every test (what .ci/run runs)
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,14 +21,15 @@ $(VENV)/.installed: pyproject.toml Makefile
 install: $(VENV)/.installed
 
 DEMO := --data-dir out/jobs --bucket-root out/buckets
+DEMO_VIDEO ?= data/face-demographics-walking-and-pause.mp4
 demo: install
 	mkdir -p out/buckets/videos
-	cp data/sample.mp4 out/buckets/videos/sample.mp4
-	$(VENV)/bin/persontrack start $(DEMO) --bucket videos --name sample.mp4 --token demo --wait \
+	cp $(DEMO_VIDEO) out/buckets/videos/demo.mp4
+	$(VENV)/bin/persontrack start $(DEMO) --bucket videos --name demo.mp4 --token demo-walking --wait \
 		> out/job.json
 	$(VENV)/bin/persontrack get $(DEMO) --all \
-		$$($(PY) -c "import json; print(json.load(open('out/job.json'))['JobId'])") > out/sample.json
-	@echo "out/sample.json: $$($(PY) -c "import json; print(len(json.load(open('out/sample.json'))['Persons']))") Persons"
+		$$($(PY) -c "import json; print(json.load(open('out/job.json'))['JobId'])") > out/demo.json
+	@echo "out/demo.json: $$($(PY) -c "import json; print(len(json.load(open('out/demo.json'))['Persons']))") Persons"
 
 lint: install
 	$(VENV)/bin/ruff check persontrack tests benchmarks
@@ -38,7 +40,7 @@ test: lint
 	$(PY) -m pytest
 	$(PY) -m pytest --nbval-lax notebooks/
 
-# Benchmarks (scripts that print figures; see README "Measured").
+# Benchmarks (scripts that print figures; their write-ups are in docs/benchmarks/).
 # The tracker peers and TrackEval need numpy 2: they get their own venv.
 BENCH_VENV ?= /tmp/pt-bench
 .PHONY: bench-venv bench-trackers bench-detection bench-pipeline bench-landmarks bench-jobs bench-serve

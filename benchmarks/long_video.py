@@ -72,7 +72,7 @@ def run_once(
 
     from persontrack.io.files import ResultsWriter
     from persontrack.io.video import read_metadata
-    from persontrack.jobs.segments import dask_client, overlap_for, plan_segments, track_segments
+    from persontrack.segments import dask_client, overlap_for, plan_segments, track_segments
 
     overlap = overlap_for(settings, read_metadata(video).FrameRate, 2.0)
     segments = plan_segments(minutes * 60, segment_seconds=segment, overlap_seconds=overlap)

@@ -23,7 +23,7 @@ import pandas as pd
 from _shared import shared_data
 
 from persontrack.io.mot import read_mot_detections, read_mot_ground_truth
-from persontrack.jobs.segments import plan_segments
+from persontrack.segments import plan_segments
 from persontrack.tracking._mot_metrics import score_mot
 from persontrack.tracking.mot import track_mot_detections
 from persontrack.tracking.stitch import MIN_OVERLAP_SCORE, Stitcher

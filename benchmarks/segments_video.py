@@ -4,7 +4,7 @@ Issue #12 asks that a video tracked in segments (each a Dask task, stitched by
 ``persontrack.tracking.stitch``) has as many ``Index`` values as when tracked whole. This
 script tracks each video whole (one task) and in ``--segments`` segments (the video's
 length divided by N, each starting ``--overlap`` seconds early), both through
-``persontrack.jobs.segments.track_segments`` on a LocalCluster of ``--workers`` processes,
+``persontrack.segments.track_segments`` on a LocalCluster of ``--workers`` processes,
 and prints per run: rows, Index values, and Indexes first seen within ``--overlap`` s
 after a boundary of the finest cut (a person the stitching did not carry over is born
 there; the whole run's count at the same times is the baseline)::
@@ -26,7 +26,7 @@ import pandas as pd
 from _shared import shared_data
 
 from persontrack.io.video import read_metadata
-from persontrack.jobs.segments import (
+from persontrack.segments import (
     dask_client,
     overlap_for,
     plan_segments,

@@ -78,20 +78,17 @@ if TYPE_CHECKING:
         get_person_tracking,
         start_person_tracking,
     )
-    from .pipeline import (
-        VIDEO_TRACKER_SETTINGS,
-        TrackingResult,
-        TrackingSettings,
-        track_video,
-        versions,
-    )
+    from .jobs.live import track_stream
+    from .pipeline import VIDEO_TRACKER_SETTINGS, track_video
+    from .result import TrackingResult, versions
     from .schema import (
         COLUMNS,
         body_landmarks_array,
         empty_frame,
         validate_frame,
     )
-    from .stream import StreamTracking, track_stream
+    from .settings import TrackingSettings
+    from .stream import StreamTracking
     from .tracking.mot import track_mot_detections
     from .tracking.postprocess import (
         INTERPOLATED_CONFIDENCE,
@@ -260,16 +257,16 @@ _LAZY: dict[str, str] = {
     "get_person_tracking": "jobs.client",
     "start_person_tracking": "jobs.client",
     "VIDEO_TRACKER_SETTINGS": "pipeline",
-    "TrackingResult": "pipeline",
-    "TrackingSettings": "pipeline",
+    "TrackingResult": "result",
+    "TrackingSettings": "settings",
     "track_video": "pipeline",
-    "versions": "pipeline",
+    "versions": "result",
     "COLUMNS": "schema",
     "body_landmarks_array": "schema",
     "empty_frame": "schema",
     "validate_frame": "schema",
     "StreamTracking": "stream",
-    "track_stream": "stream",
+    "track_stream": "jobs.live",
     "track_mot_detections": "tracking.mot",
     "INTERPOLATED_CONFIDENCE": "tracking.postprocess",
     "interpolate_tracks": "tracking.postprocess",

@@ -160,7 +160,7 @@ def _track_stream(args: argparse.Namespace, settings: Any) -> int:
     import time
 
     from .io.files import write_results
-    from .stream import track_stream
+    from .jobs.live import track_stream
 
     if args.annotate or args.plot:
         raise SystemExit("persontrack: --annotate and --plot need a video file, not a live stream")
@@ -257,7 +257,7 @@ def _track_on_dask(args: argparse.Namespace, settings: Any, fmt: str, progress: 
 
     from .convert import EXTENSION_KEY
     from .io.files import ResultsWriter
-    from .jobs.segments import iter_segments
+    from .segments import iter_segments
 
     if fmt == "parquet" and not args.output:
         raise SystemExit("persontrack: --format parquet needs -o OUT")

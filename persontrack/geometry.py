@@ -1,4 +1,5 @@
-"""Box geometry shared by the detector, the face analyser and the tracker.
+"""Box geometry shared by the detector, the face analyser and the tracker: the one place
+that computes how boxes overlap.
 
 Boxes are ``[x1, y1, x2, y2]`` arrays in any one unit (pixels or ratios).
 
@@ -13,6 +14,20 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+
+
+def box_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Area shared by every box in ``a`` with every box in ``b``: (N, M), in ``a``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> box_intersection(np.array([[0.0, 0, 2, 2]]), np.array([[1.0, 0, 3, 2], [5.0, 5, 6, 6]]))
+    array([[2., 0.]])
+    """
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    return np.clip(iw, 0, None) * np.clip(ih, 0, None)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -36,9 +51,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    inter = box_intersection(a, b)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter

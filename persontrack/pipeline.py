@@ -26,48 +26,48 @@ dict_keys(['Pitch', 'Roll', 'Yaw'])
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import itertools
 import os
-import queue
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ._version import __version__
-from .convert import EXTENSION_KEY, RESPONSE_ATTR, dataframe_to_response, sort_results
-from .errors import InvalidParameterException
-from .io.video import Frame, VideoMetadata, open_video
-from .schema import COLUMNS, compact_landmarks, validate_frame
-from .threads import thread_budget
-from .tracking.postprocess import link_tracks, smooth_tracks, track_appearance
+from .boxes_ahead import BoxesAhead
+from .convert import sort_results
+from .io.video import open_video
+from .result import TrackingResult, tracking_result, versions
+from .rows import frame_rows, link_fragments, pixel_tracks, rows_frame, smooth_boxes
+from .schema import compact_landmarks
+from .settings import (
+    DEFAULT_TARGET_FPS,
+    FACE_MIN_HEIGHT,
+    FACE_RETRY_MS,
+    TrackingSettings,
+    as_settings,
+)
+from .tracking.postprocess import track_appearance
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
 from .vision.detections import Detections
 from .vision.faces import FaceAnalyzer, attach_faces
 from .vision.reid import AppearanceEmbedder
 
-DEFAULT_TARGET_FPS = 16.0
-"""Frames analysed per second of video when no rate is given: about the number of entries
-per second Rekognition People Pathing reports for a person."""
-
-FACE_MIN_HEIGHT = 80.0
-"""Default ``face_min_height`` (pixels): see :class:`TrackingSettings`."""
-
-FACE_RETRY_MS = 125.0
-"""Default ``face_retry_ms``: a person whose face was not found is searched for again on
-about every other analysed frame. People seen from behind or too far for their face were
-searched for on every frame: on ``pedestrian_survaillance.mp4`` that was 4.8 s of a 22-s
-run, for 9 Face entries. Measured with ``benchmarks/face_retry.py`` (first 20 s): at 125
-ms the face stage costs 2.5 s there; the face videos keep 52 of 57 (walking), 69 of 75
-(classroom) and all of their Face entries (walking-and-pause, head-pose); at 250 ms,
-52 and 61 (README "Landmarks and faces")."""
+__all__ = [
+    "DEFAULT_TARGET_FPS",
+    "FACE_MIN_HEIGHT",
+    "FACE_RETRY_MS",
+    "STAGES",
+    "VIDEO_TRACKER_SETTINGS",
+    "FrameTracking",
+    "TrackingResult",
+    "TrackingSettings",
+    "rows_frame",
+    "track_video",
+    "versions",
+]
 
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
@@ -106,346 +106,6 @@ one (91.5 / 3 with every crop; README "Identity through crossings"). On
 ``pedestrian_survaillance.mp4``, where people walk in groups, 1.5 crops a frame instead of
 3.9 with every touching one (``benchmarks/speed_ceiling.py``), with the same 15 Indexes.
 """
-
-
-@dataclass(frozen=True)
-class TrackingSettings:
-    """Everything that decides a run's output (stored with the results).
-
-    Parameters
-    ----------
-    every_n_frames : int, optional
-        Analyse frames 0, n, 2n, … (1: every frame). Exclusive with ``target_fps``.
-    target_fps : float, optional
-        Analyse about this many frames per second (never more than the video has). When
-        neither this nor ``every_n_frames`` is given, :data:`DEFAULT_TARGET_FPS` (about
-        Rekognition's rate of entries per second).
-    max_frames : int, optional
-        Stop after analysing this many frames (a preview of a long video).
-    detector_preset : {"fast", "balanced", "thorough"}, default "balanced"
-        Person detector speed/recall trade-off (see :class:`PersonDetector`).
-    detector_max_upscale : float or None, default None
-        Most a video smaller than the preset's input size is enlarged for the detector
-        (:class:`~persontrack.DetectorSettings` ``max_upscale``); ``None``: to the preset's
-        size; 1.0: never (the detector's time falls by a third to two thirds on small
-        videos, and small, far or partly hidden people are found less often).
-    detector : str, optional
-        The person box detector: a path to an OpenVINO IR ``.xml`` or a YOLOX ``.onnx``
-        file, or the name of a model shipped in the package; ``None`` (default) for the
-        shipped ``person-vehicle-bike-detection-2003`` (see
-        :mod:`persontrack.vision.box_models`).
-    landmarks : bool, default True
-        Add the 33 body landmarks of the tracked people at least ``landmark_min_height``
-        pixels tall (:class:`~persontrack.DetectorSettings`); others get none.
-    landmark_fps : float, optional, default 8
-        Most body-landmark analyses per second of video for one person (tracked by key):
-        the other entries of that person carry no landmarks. The landmark network runs
-        once or twice per landmarked person (~11 ms each on 2 cores); at 8 a second the
-        default settings run at about 1.04x real time on 2 cores (README "Idle machine").
-        ``None``: every analysed frame.
-    faces : bool, default True
-        Find the faces of the tracked people at least ``face_min_height`` pixels tall and
-        attach them to those people.
-    face_min_height : float, default 80
-        Least person box height in pixels for a face to be searched for and attached.
-        Measured by shrinking people of the shared videos whose face is found at full
-        size (benchmarks/landmark_sizes.py): 7 faces in 10 are still found at 80 px, 1 in
-        3 at 64 px (README "Landmarks and faces").
-    face_retry_ms : float or None, default 125
-        A person whose face was not found is searched for again only after this many
-        milliseconds of video (their entries in between have no Face); people whose face
-        was found are searched for on every analysed frame. ``None``: everyone on every
-        analysed frame. See :data:`FACE_RETRY_MS`.
-    pose_model, face_detector_model : str, optional
-        Paths of official MediaPipe files (``pose_landmarker*.task``,
-        ``blaze_face_short_range.tflite``) to use instead of the models built from the
-        installed mediapipe wheel.
-    appearance : str or None, default "0287"
-        Re-identification model whose embeddings of each person's crop help the tracker
-        keep one Index per person through crossings, occlusions and exits (see
-        :mod:`persontrack.vision.reid`): ``"0287"`` (int8, about 0.4 of 0277's cost),
-        ``"0277"`` (more accurate per crop on the benchmark's boxes; end to end on
-        PETS09-S2L1, embedding every crop, both give identity IDF1 91.5) or the path
-        of an OpenVINO IR ``.xml`` file.
-        ``None`` tracks by motion only. Only the crops the tracker needs are embedded
-        (:meth:`Tracker.appearance_due`; ``appearance_refresh_ms`` in
-        :data:`VIDEO_TRACKER_SETTINGS`).
-    tracker : dict
-        Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
-        the tracker's own defaults.
-    link_fragments : bool, default True
-        After the video, give one Index to track fragments that are the same person
-        (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
-        found again, or, with ``appearance``, who left the view and came back within 5
-        minutes). Off: each Index is final when its frame is analysed.
-    smooth_ms : float, default 0
-        After the video, average each person's boxes over time with a Gaussian of this
-        standard deviation in milliseconds (:func:`persontrack.tracking.postprocess.smooth_tracks`
-        over the analysed frames): steadier paths, as a person's box otherwise alternates
-        between the landmarks' extent and a detector's box. 0 keeps each frame's own box,
-        as Rekognition reported it. Faces and body landmarks are not moved.
-    video_backend : {"auto", "decord", "pyav"}, default "auto"
-        Frame reader.
-    """
-
-    every_n_frames: int | None = None
-    target_fps: float | None = None
-    max_frames: int | None = None
-    detector_preset: str = "balanced"
-    detector_max_upscale: float | None = None
-    detector: str | None = None
-    landmarks: bool = True
-    landmark_fps: float | None = 8.0
-    faces: bool = True
-    face_min_height: float = FACE_MIN_HEIGHT
-    face_retry_ms: float | None = FACE_RETRY_MS
-    pose_model: str | None = None
-    face_detector_model: str | None = None
-    appearance: str | None = "0287"
-    tracker: Mapping[str, Any] = field(default_factory=dict)
-    link_fragments: bool = True
-    smooth_ms: float = 0.0
-    video_backend: Literal["auto", "decord", "pyav"] = "auto"
-
-    def __post_init__(self) -> None:
-        m = self.max_frames
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
-            raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
-        sm = self.smooth_ms
-        if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not 0 <= sm <= 10_000:
-            raise InvalidParameterException(
-                f"smooth_ms must be a number of milliseconds in [0, 10000], got {sm!r}"
-            )
-        for name in ("faces", "landmarks"):
-            if not isinstance(getattr(self, name), bool):
-                raise InvalidParameterException(
-                    f"{name} must be True or False, got {getattr(self, name)!r}"
-                )
-        lf = self.landmark_fps
-        if lf is not None and (
-            isinstance(lf, bool) or not isinstance(lf, (int, float)) or not 0 < lf <= 1000
-        ):
-            raise InvalidParameterException(
-                f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
-                f"got {lf!r}"
-            )
-        fr = self.face_retry_ms
-        if fr is not None and (
-            isinstance(fr, bool) or not isinstance(fr, (int, float)) or not 0 <= fr <= 60_000
-        ):
-            raise InvalidParameterException(
-                f"face_retry_ms must be None or milliseconds in [0, 60000], got {fr!r}"
-            )
-        fh = self.face_min_height
-        if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
-            raise InvalidParameterException(
-                f"face_min_height must be a number of pixels >= 0, got {fh!r}"
-            )
-        up = self.detector_max_upscale
-        if up is not None and (
-            isinstance(up, bool) or not isinstance(up, (int, float)) or not 1.0 <= up <= 16.0
-        ):
-            raise InvalidParameterException(
-                f"detector_max_upscale must be None or a factor in [1, 16], got {up!r}"
-            )
-        d = self.detector
-        if d is not None and (not isinstance(d, str) or not d):
-            raise InvalidParameterException(
-                f"detector must be a model file path, a shipped model's name or None, got {d!r}"
-            )
-        a = self.appearance
-        if a is not None and (not isinstance(a, str) or not a):
-            raise InvalidParameterException(
-                f"appearance must be a re-id model name, a model file path or None, got {a!r}"
-            )
-        if not isinstance(self.tracker, Mapping):
-            raise InvalidParameterException(
-                f"tracker settings must be a dict, got {type(self.tracker).__name__}"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        """Settings as a JSON-compatible dict."""
-        d = dataclasses.asdict(self)
-        d["tracker"] = dict(self.tracker)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> TrackingSettings:
-        """Settings from a dict; unknown keys raise InvalidParameterException."""
-        data = dict(data or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InvalidParameterException(
-                f"unknown tracking settings {unknown}; known settings are {sorted(known)}"
-            )
-        return cls(**data)
-
-
-def versions() -> dict[str, str]:
-    """Versions of persontrack and the libraries that shape its output."""
-    from importlib.metadata import version
-
-    return {"persontrack": __version__, "mediapipe": version("mediapipe"), "numpy": np.__version__}
-
-
-@dataclass
-class TrackingResult:
-    """The output of :func:`track_video`.
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        Results, one row per person per analysed timestamp (see :mod:`persontrack.schema`).
-    metadata : VideoMetadata
-        The video's Rekognition VideoMetadata.
-    settings : dict
-        The settings used.
-    versions : dict
-        persontrack and mediapipe versions.
-    timings : dict
-        Wall-clock seconds spent in each stage of :data:`STAGES` (``convert``: making the
-        result rows and the DataFrame, linking and smoothing included), and ``frames``, the
-        number of frames analysed. Not part of the results.
-    appearance : dict or None
-        ``{Index: unit vector}``, each person's mean appearance embedding (without
-        ``appearance`` in the settings: None). Not part of the results; segments of one
-        video are stitched by it (:class:`persontrack.tracking.stitch.Stitcher`).
-    """
-
-    frame: pd.DataFrame
-    metadata: VideoMetadata
-    settings: dict[str, Any]
-    versions: dict[str, str]
-    timings: dict[str, float] = field(default_factory=dict, compare=False)
-    appearance: dict[int, np.ndarray] | None = field(default=None, compare=False, repr=False)
-
-    def to_response(self, **kwargs: Any) -> dict[str, Any]:
-        """The full GetPersonTracking response (see :func:`dataframe_to_response`).
-
-        With ``extensions=True`` (the default here) the response also carries the frame
-        numbers, detection confidences, body landmarks, versions and settings.
-        """
-        kwargs.setdefault("extensions", True)
-        extra = dict(kwargs.pop("extra", None) or {})
-        extra.setdefault(EXTENSION_KEY, {"Versions": self.versions, "Settings": self.settings})
-        return dataframe_to_response(self.frame, self.metadata, extra=extra, **kwargs)
-
-
-def _as_settings(settings: TrackingSettings | Mapping[str, Any] | None) -> TrackingSettings:
-    if settings is None:
-        return TrackingSettings()
-    if isinstance(settings, TrackingSettings):
-        return settings
-    if isinstance(settings, Mapping):
-        return TrackingSettings.from_dict(settings)
-    raise InvalidParameterException(
-        f"settings must be TrackingSettings or a dict, got {type(settings).__name__}"
-    )
-
-
-def _rows(
-    timestamp_ms: int,
-    frame_number: int,
-    ids: np.ndarray,
-    xyxy: np.ndarray,
-    confidence: np.ndarray,
-    landmarks: np.ndarray | None,
-    faces: list[dict[str, Any] | None],
-    width: int,
-    height: int,
-) -> list[tuple[Any, ...]]:
-    rows = []
-    for k, index in enumerate(ids):
-        x1, y1, x2, y2 = xyxy[k]
-        face = faces[k]
-        if face is not None:
-            fb, pose, q = face["BoundingBox"], face.get("Pose", {}), face.get("Quality", {})
-            face_values: tuple[Any, ...] = (
-                fb["Left"],
-                fb["Top"],
-                fb["Width"],
-                fb["Height"],
-                face["Confidence"],
-                pose.get("Pitch", np.nan),
-                pose.get("Roll", np.nan),
-                pose.get("Yaw", np.nan),
-                q.get("Brightness", np.nan),
-                q.get("Sharpness", np.nan),
-                face.get("Landmarks"),
-            )
-        else:
-            face_values = (np.nan,) * 10 + (None,)
-        # A person too small for landmarks (or without a plausible skeleton) has NaN ones.
-        body = None
-        if landmarks is not None and not np.isnan(landmarks[k]).all():
-            body = np.round(landmarks[k], 6).tolist()
-        rows.append(
-            (
-                timestamp_ms,
-                frame_number,
-                int(index),
-                x1 / width,
-                y1 / height,
-                (x2 - x1) / width,
-                (y2 - y1) / height,
-                float(confidence[k]) * 100.0,
-                *face_values,
-                None,
-                body,
-            )
-        )
-    return rows
-
-
-def _pixel_tracks(df: pd.DataFrame, frame: np.ndarray, width: int, height: int) -> pd.DataFrame:
-    """Results as the MOT-style rows of :mod:`persontrack.tracking.postprocess` (pixel boxes), with
-    ``row``, each row's position in ``df``, to put the answer back in order."""
-    return pd.DataFrame(
-        {
-            "frame": frame,
-            "id": df["Index"].to_numpy(),
-            "x": df["Left"].to_numpy() * width,
-            "y": df["Top"].to_numpy() * height,
-            "w": df["Width"].to_numpy() * width,
-            "h": df["Height"].to_numpy() * height,
-            "row": np.arange(len(df)),
-        }
-    )
-
-
-def _link_fragments(
-    df: pd.DataFrame,
-    frame_rate: float,
-    width: int,
-    height: int,
-    embeddings: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Join fragments of one person under one Index, renumbered 0, 1, … by first sighting.
-
-    ``embeddings``: (len(df), D) appearance of each row, NaN rows for none.
-    """
-    mot = _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height)
-    linked = link_tracks(mot, frame_rate, embeddings=embeddings).sort_values("row")
-    ids = pd.Series(linked["id"].to_numpy(), index=df.index)
-    first = df.assign(_id=ids).groupby("_id")["Timestamp"].min().sort_values(kind="mergesort")
-    order = {old: k for k, old in enumerate(first.index)}
-    return df.assign(Index=ids.map(order).astype("int64"))
-
-
-def _smooth_boxes(df: pd.DataFrame, sigma_ms: float, width: int, height: int) -> pd.DataFrame:
-    """Each Index's boxes smoothed over the analysed frames (consecutive in that order)."""
-    frames = np.sort(df["FrameNumber"].unique())
-    ordinal = pd.Series(np.arange(1, len(frames) + 1), index=frames)
-    span_s = (df["Timestamp"].max() - df["Timestamp"].min()) / 1000.0
-    fps = (len(frames) - 1) / span_s if len(frames) > 1 and span_s > 0 else 1.0
-    mot = _pixel_tracks(df, ordinal.loc[df["FrameNumber"]].to_numpy(), width, height)
-    smooth = smooth_tracks(mot, fps, sigma_ms=sigma_ms).sort_values("row")
-    left = np.clip(smooth["x"].to_numpy() / width, 0.0, 1.0)
-    top = np.clip(smooth["y"].to_numpy() / height, 0.0, 1.0)
-    w = np.clip(smooth["w"].to_numpy() / width, 0.0, 1.0 - left)
-    h = np.clip(smooth["h"].to_numpy() / height, 0.0, 1.0 - top)
-    return df.assign(Left=left, Top=top, Width=w, Height=h)
 
 
 def _landmarks_due(
@@ -601,7 +261,7 @@ class FrameTracking:
                 else:
                     self.faceless.pop(int(kept_keys[i]), None)
         clock = _lap(spent, "faces", clock)
-        new_rows = _rows(
+        new_rows = frame_rows(
             timestamp_ms,
             frame_index,
             ids[tracked],
@@ -650,117 +310,6 @@ class FrameTracking:
         self.close()
 
 
-class _BoxesAhead:
-    """Frames with their person boxes, decoded and detected in a thread of their own while
-    the caller describes and tracks the frames before (OpenVINO and the decoder release the
-    GIL, so the two share the cores). Two frames are in the box network at once, each on
-    one thread (:meth:`PersonDetector.find_boxes_many`: on pedestrian_survaillance.mp4
-    without landmarks and faces 11.9-12.0 s against 12.8-14.8 s with one frame on both
-    threads, and the boxes a Dask segment task's one-thread network finds). At most
-    :attr:`AHEAD` frames wait, so memory stays flat. Errors of the thread are raised in the
-    caller; leaving early stops the thread. Under a thread budget of one (a Dask segment
-    task: :mod:`persontrack.threads`) there is no thread: each frame is detected when the
-    caller asks for it."""
-
-    AHEAD = 2
-    STREAMS = 2
-    """Frames in the box network at once (:meth:`PersonDetector.find_boxes_many`)."""
-
-    def __init__(self, frames: Iterator[Frame], per_frame: FrameTracking) -> None:
-        self._frames, self._per_frame = frames, per_frame
-        self._threaded = (thread_budget() or 2) > 1
-        self._queue: queue.Queue[tuple[Frame, Detections] | BaseException | None] = queue.Queue(
-            self.AHEAD
-        )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="persontrack-boxes", daemon=True)
-
-    def _found(self) -> Generator[tuple[Frame, Detections], None, None]:
-        """Each frame with its boxes, in order (the frame's decoding and detection timed;
-        what the consumer does between frames is not)."""
-        spent = self._per_frame.spent
-        read: collections.deque[Frame] = collections.deque()
-        decoding = [0.0]  # seconds spent decoding since the last frame's boxes
-
-        def images() -> Iterator[np.ndarray]:
-            frames = iter(self._frames)
-            while True:
-                clock = time.perf_counter()
-                frame = next(frames, None)
-                took = time.perf_counter() - clock
-                spent["decode"] += took
-                decoding[0] += took
-                if frame is None:
-                    return
-                read.append(frame)
-                yield frame.image
-
-        streams = self.STREAMS if self._threaded else 1
-        found = self._per_frame.detector.find_boxes_many(images(), streams=streams)
-        try:
-            clock = time.perf_counter()
-            for boxes in found:
-                spent["detect"] += time.perf_counter() - clock - decoding[0]
-                decoding[0] = 0.0
-                yield read.popleft(), boxes
-                clock = time.perf_counter()
-        finally:
-            found.close()
-
-    def _run(self) -> None:
-        found = self._found()
-        try:
-            for item in found:
-                while not self._stop.is_set():
-                    try:
-                        self._queue.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
-                    return
-            self._put_final(None)
-        except BaseException as e:  # handed to the caller
-            self._put_final(e)
-        finally:
-            found.close()
-
-    def _put_final(self, item: BaseException | None) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                continue
-
-    def __enter__(self) -> _BoxesAhead:
-        if self._threaded:
-            self._thread.start()
-        return self
-
-    def __iter__(self) -> Iterator[tuple[Frame, Detections]]:
-        if not self._threaded:
-            yield from self._found()
-            return
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._threaded:
-            self._thread.join()
-
-
-def rows_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """Rows from :meth:`FrameTracking.step` as a results DataFrame."""
-    return validate_frame(pd.DataFrame.from_records(rows, columns=list(COLUMNS)), fill_missing=True)
-
-
 def track_video(
     source: str | os.PathLike[str] | Any,
     settings: TrackingSettings | Mapping[str, Any] | None = None,
@@ -787,7 +336,7 @@ def track_video(
     workers : int, optional
         Track the video in time segments on this many Dask worker processes (a
         LocalCluster on this machine, or the cluster of ``$PERSONTRACK_DASK_SCHEDULER``),
-        as the jobs API does: see :func:`persontrack.jobs.segments.track_in_segments`.
+        as the jobs API does: see :func:`persontrack.segments.track_in_segments`.
 
     Returns
     -------
@@ -802,10 +351,10 @@ def track_video(
         When a setting is invalid.
     """
     if workers is not None:
-        from .jobs.segments import track_in_segments
+        from .segments import track_in_segments
 
         return track_in_segments(source, settings, workers=workers, progress=progress)
-    s = _as_settings(settings)
+    s = as_settings(settings)
     target_fps = s.target_fps
     if target_fps is None and s.every_n_frames is None:
         target_fps = DEFAULT_TARGET_FPS
@@ -838,7 +387,7 @@ def track_video(
                 ),
                 s.max_frames,
             )
-            with _BoxesAhead(frames, per_frame) as ahead:
+            with BoxesAhead(frames, per_frame.detector, spent) as ahead:
                 for frame, boxes in ahead:
                     analysed += 1
                     rows += per_frame.step(frame.image, frame.timestamp_ms, frame.index, boxes)
@@ -852,24 +401,25 @@ def track_video(
         nan = np.full(dimension, np.nan, np.float32)
         embeddings = np.stack([nan if e is None else e for e in row_emb]) if row_emb else None
     if s.link_fragments and len(df):
-        df = _link_fragments(df, meta.FrameRate, width, height, embeddings)
+        df = link_fragments(df, meta.FrameRate, width, height, embeddings)
     appearance = None
     if dimension:
         appearance = {} if embeddings is None else track_appearance(
-            _pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height),
+            pixel_tracks(df, df["FrameNumber"].to_numpy(np.int64) + 1, width, height),
             embeddings,
         )  # fmt: skip
     if s.smooth_ms > 0 and len(df):
-        df = _smooth_boxes(df, float(s.smooth_ms), width, height)
+        df = smooth_boxes(df, float(s.smooth_ms), width, height)
     df = compact_landmarks(sort_results(df, "TIMESTAMP"))
     _lap(spent, "convert", clock)
-    result = TrackingResult(
-        df, meta, s.to_dict(), versions(), {**spent, "frames": analysed}, appearance
+    result = tracking_result(
+        df,
+        meta,
+        s.to_dict(),
+        versions(),
+        timings={**spent, "frames": analysed},
+        appearance=appearance,
     )
-    df.attrs[RESPONSE_ATTR] = {
-        "VideoMetadata": meta.to_dict(),
-        EXTENSION_KEY: {"Versions": result.versions, "Settings": result.settings},
-    }
     if progress is not None:
         progress(1.0)
     return result

@@ -19,10 +19,10 @@ joined afterwards, as :func:`track_video` does); a person's first rows appear wi
 that confirms them, so a chunk may hold rows a little older than its first frame.
 ``chunk.drop(columns="WallClock")`` is a results DataFrame for every other function.
 
-With ``store`` (a :func:`persontrack.client` or its data directory) the stream is also a
-job in the job store: :attr:`StreamTracking.job_id` is its JobId, each chunk's rows are
-appended to it as they settle, and ``get_person_tracking(JobId=…)`` pages them while the
-stream plays (JobStatus IN_PROGRESS until it is stopped); see :mod:`persontrack.jobs.live`.
+Each chunk may also go to a sink (:class:`StreamSink`): that is how
+``pt.track_stream(source, store=rek)`` (:func:`persontrack.jobs.live.track_stream`) makes the
+stream a job of the job store, whose rows are appended as they settle, without this engine
+knowing of jobs.
 
 Examples
 --------
@@ -44,20 +44,18 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from .errors import InvalidParameterException, InvalidS3ObjectException
-from .io.stream import StreamFrame, StreamReader
-from .pipeline import (
-    DEFAULT_TARGET_FPS,
-    FrameTracking,
-    TrackingSettings,
-    _as_settings,
-    rows_frame,
-)
+from .io.stream import StreamFrame, StreamReader, StreamStats
+from .pipeline import FrameTracking
+from .rows import rows_frame
+from .settings import DEFAULT_TARGET_FPS, TrackingSettings, as_settings
+
+__all__ = ["CHUNK_S", "MAX_CHUNKS", "StreamSink", "StreamTracking"]
 
 CHUNK_S = 1.0
 """Seconds of wall-clock time per chunk: results reach the user within about a second plus
@@ -65,10 +63,6 @@ the time to analyse a frame."""
 
 MAX_CHUNKS = 64
 """Chunks kept for a consumer that does not take them (the oldest is dropped beyond it)."""
-
-if TYPE_CHECKING:
-    from .jobs.client import PersonTrackingClient
-    from .jobs.live import StreamJob
 
 _LATENCIES_KEPT = 1000
 _WALL_TIMES_KEPT = 512  # frames whose receipt time is remembered, for rows settled late
@@ -84,17 +78,44 @@ def _check_settings(s: TrackingSettings) -> None:
         raise InvalidParameterException("smooth_ms needs the whole video: not for live streams")
 
 
+class StreamSink(Protocol):
+    """Where a :class:`StreamTracking` also hands its rows (a job of the job store:
+    :class:`persontrack.jobs.live.StreamJob`)."""
+
+    @property
+    def job_id(self) -> str | None:
+        """The JobId of the sink's job (None: none)."""
+
+    def started(self, stats: StreamStats, width: int, height: int) -> None:
+        """The first frame has come (``stats``: the reader's counters and format)."""
+
+    def append(self, chunk: pd.DataFrame, settled_before_ms: float, seen_ms: int) -> None:
+        """A chunk; no row older than ``settled_before_ms`` can still come; ``seen_ms``:
+        the latest frame's Timestamp."""
+
+    def finish(self, error: BaseException | None, ended: str | None) -> Any:
+        """The tracking has ended: with ``error``, or by itself (``ended``: why), or stopped."""
+
+
+SinkFactory = Callable[[str, dict[str, Any]], StreamSink]
+"""Makes the sink once the source is open: called with the source (as the reader names
+it) and the settings as a dict."""
+
+
 class StreamTracking:
-    """A running :func:`track_stream`: iterate it for chunks, or let it call ``on_chunk``.
+    """A running :func:`~persontrack.track_stream`: iterate it for chunks, or let it call
+    ``on_chunk``.
 
     Stop it with :meth:`stop` (or leave its ``with`` block); it also stops when the source
     is gone for good (``reconnect=False``, ``max_attempts``) or after ``max_frames``.
-    One with a job in the store (``store``) is stopped when the interpreter exits, so its
-    job ends SUCCEEDED rather than waiting for a client to find its process gone.
+    One with a sink (``sink``, a job in the store) is stopped when the interpreter exits,
+    so its job ends SUCCEEDED rather than waiting for a client to find its process gone.
+    Parameters are :func:`~persontrack.track_stream`'s, but ``sink``: a
+    :data:`SinkFactory` instead of ``store`` and ``job_tag``.
     """
 
     job_id: str | None
-    """The JobId of the stream's job in the store (None without ``store``)."""
+    """The JobId of the stream's job in the store (None without one)."""
 
     def __init__(
         self,
@@ -105,11 +126,10 @@ class StreamTracking:
         chunk_frames: int | None = None,
         on_chunk: Callable[[pd.DataFrame], None] | None = None,
         max_chunks: int = MAX_CHUNKS,
-        store: PersonTrackingClient | str | os.PathLike[str] | None = None,
-        job_tag: str | None = None,
+        sink: SinkFactory | None = None,
         **reader_options: Any,
     ) -> None:
-        self.settings = _as_settings(settings)
+        self.settings = as_settings(settings)
         _check_settings(self.settings)
         if isinstance(chunk_s, bool) or not isinstance(chunk_s, (int, float)) or chunk_s <= 0:
             raise InvalidParameterException(f"chunk_s must be a number > 0, got {chunk_s!r}")
@@ -119,22 +139,18 @@ class StreamTracking:
             raise InvalidParameterException(f"chunk_frames must be >= 1, got {chunk_frames!r}")
         if not isinstance(max_chunks, int) or max_chunks < 1:
             raise InvalidParameterException(f"max_chunks must be >= 1, got {max_chunks!r}")
-        if job_tag is not None and store is None:
-            raise InvalidParameterException("job_tag names a job in the store: give store too")
         self.chunk_s, self.chunk_frames, self.on_chunk = float(chunk_s), chunk_frames, on_chunk
         self.reader = StreamReader(source, **reader_options)
         self.source = self.reader.source
-        self.job: StreamJob | None = None
-        if store is not None:
-            from .jobs.live import StreamJob
-
+        self.sink: StreamSink | None = None
+        if sink is not None:
             try:
-                self.job = StreamJob(store, self.source, self.settings.to_dict(), job_tag=job_tag)
+                self.sink = sink(self.source, self.settings.to_dict())
             except BaseException:
                 self.reader.stop()
                 raise
             _with_jobs.add(self)
-        self.job_id = None if self.job is None else self.job.job_id
+        self.job_id = None if self.sink is None else self.sink.job_id
         self._ended: str | None = None
         self.frame_size: tuple[int, int] | None = None
         self._chunks: queue.Queue[pd.DataFrame | None] = queue.Queue(maxsize=max_chunks)
@@ -150,7 +166,7 @@ class StreamTracking:
     def __iter__(self) -> Iterator[pd.DataFrame]:
         if self.on_chunk is not None:
             raise InvalidParameterException("chunks go to on_chunk: use wait() or stop()")
-        if self.job is not None:
+        if self.sink is not None:
             raise InvalidParameterException(
                 "chunks go to the job store: page them with get_person_tracking(JobId="
                 "live.job_id), or pass on_chunk; use wait() or stop()"
@@ -228,9 +244,9 @@ class StreamTracking:
             self._error = exc
         finally:
             self.reader.stop()
-            if self.job is not None:
+            if self.sink is not None:
                 try:
-                    self.job.finish(self._error, self._ended)
+                    self.sink.finish(self._error, self._ended)
                 except BaseException as exc:  # not finished: a client will find it dead
                     self._error = self._error or exc
             self._put(None)
@@ -246,8 +262,8 @@ class StreamTracking:
             )
         height, width = first.image.shape[:2]
         self.frame_size = (width, height)
-        if self.job is not None:
-            self.job.started(self.reader.stats, width, height)
+        if self.sink is not None:
+            self.sink.started(self.reader.stats, width, height)
         min_gap_ms = 1000.0 / (s.target_fps or DEFAULT_TARGET_FPS)
         wall_of: dict[int, float] = {}
         rows: list[tuple[Any, ...]] = []
@@ -304,11 +320,11 @@ class StreamTracking:
         walls = [wall_of.get(int(n), np.nan) for n in chunk["FrameNumber"]]
         chunk["WallClock"] = pd.to_datetime(pd.Series(walls, dtype="float64"), unit="s", utc=True)
         self._counts["chunks"] += 1
-        if self.job is not None:
-            self.job.append(chunk, settled_before_ms, seen_ms)
+        if self.sink is not None:
+            self.sink.append(chunk, settled_before_ms, seen_ms)
         if self.on_chunk is not None:
             self.on_chunk(chunk)
-        elif self.job is None:
+        elif self.sink is None:
             self._put(chunk)
 
     def _put(self, chunk: pd.DataFrame | None) -> None:
@@ -342,77 +358,3 @@ def _stop_jobs() -> None:
     finds the process gone and fails them)."""
     for live in list(_with_jobs):
         live.stop()
-
-
-def track_stream(
-    source: str | os.PathLike[str],
-    settings: TrackingSettings | Mapping[str, Any] | None = None,
-    *,
-    chunk_s: float = CHUNK_S,
-    chunk_frames: int | None = None,
-    on_chunk: Callable[[pd.DataFrame], None] | None = None,
-    max_chunks: int = MAX_CHUNKS,
-    store: PersonTrackingClient | str | os.PathLike[str] | None = None,
-    job_tag: str | None = None,
-    **reader_options: Any,
-) -> StreamTracking:
-    """Track the people of a live stream; results come in DataFrame chunks as it plays.
-
-    Parameters
-    ----------
-    source : str
-        ``rtsp://…``, ``rtmp://…``, ``udp://…``, ``tcp://…``, ``srt://…``, ``http(s)://…``,
-        a capture device (``/dev/video0``) or a file (read as fast as it decodes).
-    settings : TrackingSettings or dict, optional
-        As for :func:`track_video`. ``target_fps`` caps the frames analysed per second
-        (default :data:`~persontrack.pipeline.DEFAULT_TARGET_FPS`), ``max_frames`` stops
-        after that many; ``every_n_frames`` and ``smooth_ms`` do not
-        apply to a live stream, and fragments are not joined (``link_fragments``).
-    chunk_s : float, default :data:`CHUNK_S`
-        A chunk every this many seconds (wall clock).
-    chunk_frames : int, optional
-        A chunk every this many analysed frames instead.
-    on_chunk : callable, optional
-        Called with each chunk (from the analysis thread) instead of iterating.
-    max_chunks : int, default :data:`MAX_CHUNKS`
-        Undelivered chunks kept when iterating slower than they come.
-    store : PersonTrackingClient or path, optional
-        Also run the stream as a job of this job store (a client, or its data directory):
-        ``live.job_id`` names it, ``get_person_tracking`` pages its rows while it runs
-        (TIMESTAMP order), and it ends SUCCEEDED when stopped, FAILED if the tracking
-        fails (see :mod:`persontrack.jobs.live`). Chunks then go to the store and to
-        ``on_chunk``, not to iteration.
-    job_tag : str, optional
-        The job's JobTag (with ``store``).
-    **reader_options
-        For :class:`~persontrack.io.stream.StreamReader`: ``reconnect``, ``max_attempts``,
-        ``open_timeout_s``, ``read_timeout_s``, ``backoff_s``, ``max_backoff_s``,
-        ``options`` (FFmpeg's, e.g. ``{"rtsp_transport": "tcp"}``), ``format``.
-
-    Returns
-    -------
-    StreamTracking
-        Running already: iterate it for chunks (columns of the results DataFrame plus
-        ``WallClock``), or :meth:`~StreamTracking.wait` for it with ``on_chunk``; stop it
-        with :meth:`~StreamTracking.stop`; :meth:`~StreamTracking.stats` for counters.
-
-    Raises
-    ------
-    InvalidParameterException
-        When a setting is invalid.
-    InvalidS3ObjectException
-        (While iterating, or from ``wait``) when the source gives no frame at all.
-    LimitExceededException
-        With ``store``, when it already has ``max_jobs`` jobs running or waiting.
-    """
-    return StreamTracking(
-        source,
-        settings,
-        chunk_s=chunk_s,
-        chunk_frames=chunk_frames,
-        on_chunk=on_chunk,
-        max_chunks=max_chunks,
-        store=store,
-        job_tag=job_tag,
-        **reader_options,
-    )

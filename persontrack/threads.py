@@ -2,7 +2,7 @@
 
 By default (no budget) OpenVINO, OpenCV and the video decoders each size their thread pools
 to the machine: one tracking run keeps every core busy. A Dask worker is given a budget
-instead (:func:`persontrack.jobs.segments.run_segment` sets one thread per task, as Dask
+instead (:func:`persontrack.segments.run_segment` sets one thread per task, as Dask
 itself sets ``OMP_NUM_THREADS=1`` in its workers): N single-threaded workers then use N
 cores without fighting over them. Inside :func:`limit_threads`:
 
@@ -18,7 +18,7 @@ cores without fighting over them. Inside :func:`limit_threads`:
 MediaPipe (body landmarks, faces) offers no thread setting in its Python API: its graph
 runs calculators on a pool sized to the machine's cores. A worker process is bounded as a
 whole by its CPU affinity (:func:`pin_process`, which the LocalCluster of
-:func:`persontrack.jobs.segments.dask_client` applies to each of its workers).
+:func:`persontrack.segments.dask_client` applies to each of its workers).
 
 Examples
 --------

@@ -107,7 +107,7 @@ def test_unreachable_scheduler_fails_the_job_with_a_message(on_cluster):
 def test_track_in_segments_outside_the_jobs_api(own_cluster, sample_video):
     from jobs_fakes import fake_frame
 
-    from persontrack.jobs.segments import iter_segments, track_in_segments
+    from persontrack.segments import iter_segments, track_in_segments
 
     # the fake's default: 50 rows of 7 people over 0-280 ms; spans of 100 ms
     options = {"scheduler_address": own_cluster.address, "tracker": SEGMENTED}
@@ -129,7 +129,7 @@ def test_track_in_segments_outside_the_jobs_api(own_cluster, sample_video):
 def test_segment_tasks_keep_to_one_thread_per_worker_thread(own_cluster, sample_video):
     from distributed import Client
 
-    from persontrack.jobs.segments import Segment, run_segment
+    from persontrack.segments import Segment, run_segment
 
     report = f"{Path(__file__).with_name('threads_fakes.py')}:report_threads"
     with Client(own_cluster.address, timeout="30s") as client:
@@ -145,7 +145,7 @@ def test_segment_tasks_keep_to_one_thread_per_worker_thread(own_cluster, sample_
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
 def test_local_cluster_workers_can_be_pinned_to_one_core_each(monkeypatch):
-    from persontrack.jobs.segments import dask_client
+    from persontrack.segments import dask_client
 
     monkeypatch.delenv("PERSONTRACK_DASK_SCHEDULER", raising=False)
     cores = sorted(os.sched_getaffinity(0))

@@ -175,3 +175,117 @@ def test_import_loads_only_what_is_used():
     assert typed == set(pt._LAZY)
     eager = {a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
     assert typed | eager - {"TYPE_CHECKING"} == set(PUBLIC_API)
+
+
+# The layers, lowest first: a module imports only from its own layer or lower ones, at
+# module level, inside functions and under TYPE_CHECKING alike (docs/architecture.md).
+LAYERS = (
+    ("base", {"_version", "errors", "_checks", "_shapes", "geometry", "schema", "threads"}),
+    ("domain", {"convert", "io", "vision", "tracking"}),
+    ("engine", {"pipeline", "settings", "result", "rows", "boxes_ahead", "segments", "stream"}),
+    ("service", {"jobs"}),
+    ("front", {"analysis", "cli"}),
+)
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if len(parts) == 1:
+        return len(LAYERS) - 1  # persontrack/__init__.py: the public names, over all
+    for rank, (_, tops) in enumerate(LAYERS):
+        if parts[1] in tops:
+            return rank
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the package's modules it imports, relative or absolute, at any depth of
+    its code (module level, functions, TYPE_CHECKING blocks)."""
+    modules = _modules()
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")
+                    base = base[: len(base) - (node.level - 1)]
+                    target = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    target = node.module or ""
+                found = [target, *(f"{target}.{a.name}" for a in node.names)]
+            elif isinstance(node, ast.Import):
+                found = [a.name for a in node.names]
+            else:
+                continue
+            deps.update(t for t in found if t in modules)
+        # a package's __init__ importing its own children is not a cycle
+        graph[name] = {d for d in deps if d != name and not d.startswith(name + ".")}
+    return graph
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for dep in graph[todo.pop()]:
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def test_every_module_is_in_a_layer_and_imports_only_downward():
+    graph = _import_graph()
+    upward = [
+        f"{name} ({LAYERS[_layer(name)][0]}) -> {dep} ({LAYERS[_layer(dep)][0]})"
+        for name, deps in sorted(graph.items())
+        for dep in sorted(deps)
+        if _layer(dep) > _layer(name)
+    ]
+    assert upward == []
+
+
+def test_the_engine_never_reaches_the_jobs_service():
+    # at any depth: not through a helper module, not inside a function
+    graph = _import_graph()
+    engine = [m for m in graph if _layer(m) <= _layer("persontrack.pipeline")]
+    reached = {
+        name: sorted(d for d in _reachable(graph, name) if d.startswith("persontrack.jobs"))
+        for name in engine
+    }
+    assert {name: jobs for name, jobs in reached.items() if jobs} == {}
+    assert "persontrack.segments" in engine and "persontrack.stream" in engine
+
+
+def test_no_import_cycles_at_any_depth():
+    # imports inside functions too: a cycle there is two modules that cannot be
+    # understood (or moved) one without the other
+    graph = _import_graph()
+    cycles = sorted(
+        " -> ".join([name, *path]) for name in graph for path in _cycles_from(graph, name)
+    )
+    assert cycles == []
+
+
+def _cycles_from(graph: dict[str, set[str]], name: str) -> list[list[str]]:
+    """A shortest import path from ``name`` back to itself, if there is one."""
+    parents: dict[str, str] = {}
+    todo = [name]
+    while todo:
+        nxt = []
+        for node in todo:
+            for dep in sorted(graph[node]):
+                if dep == name:
+                    path = [dep]
+                    while node != name:
+                        path.insert(0, node)
+                        node = parents[node]
+                    return [path]
+                if dep not in parents:
+                    parents[dep] = node
+                    nxt.append(dep)
+        todo = nxt
+    return []

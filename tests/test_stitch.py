@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from persontrack.jobs.segments import plan_segments
+from persontrack.segments import plan_segments
 from persontrack.tracking.stitch import Stitcher, match_tracks
 
 

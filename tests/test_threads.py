@@ -9,7 +9,7 @@ import cv2
 import pytest
 
 from persontrack.errors import InvalidParameterException
-from persontrack.jobs.segments import Segment, run_segment
+from persontrack.segments import Segment, run_segment
 from persontrack.threads import limit_threads, pin_process, thread_budget
 
 REPORT = f"{Path(__file__).with_name('threads_fakes.py')}:report_threads"

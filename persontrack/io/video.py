@@ -44,7 +44,7 @@ thread 0.93 s and 0.91 CPU seconds). Two Dask workers decoding with decord side 
 therefore fought over the cores (each 43 % slower than alone, PyAV 1 % slower): with
 ``open_video(backend="auto")`` reading with PyAV under a thread budget, 2 workers tracked
 20 minutes of video 1.75x as fast as one, against 1.49x with decord
-(``benchmarks/long_video.py --minutes 20 --workers 1 2``, README "Idle machine")."""
+(``benchmarks/long_video.py --minutes 20 --workers 1 2``, docs/benchmarks/idle_machine.md)."""
 
 MAX_FRAME_PIXELS = _readers.MAX_FRAME_PIXELS
 """Largest frame read, in pixels (8K UHD, 7680x4320); larger is VideoTooLargeException."""
@@ -462,3 +462,21 @@ def iter_frames(
             yield from frames
 
     return gen()
+
+
+def probe_duration(path: str | os.PathLike[str]) -> float | None:
+    """The container's duration in seconds, or None when it cannot be read cheaply."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if container.duration is not None:
+                return float(container.duration) / 1_000_000
+            durations = [
+                float(s.duration * s.time_base)
+                for s in container.streams.video
+                if s.duration is not None and s.time_base is not None
+            ]
+            return max(durations) if durations else None
+    except Exception:  # unreadable videos are reported by the job, not at start
+        return None

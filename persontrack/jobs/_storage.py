@@ -43,7 +43,7 @@ from ..errors import (
     InvalidS3ObjectException,
     VideoTooLargeException,
 )
-from ..io.video import FrameTooLargeError
+from ..io.video import FrameTooLargeError, probe_duration
 from ..io.video import check_frame_size as _readers_check
 
 MAX_VIDEO_BYTES = 10 * 1024**3
@@ -54,24 +54,6 @@ MAX_VIDEO_SECONDS = 6 * 3600
 # A local bucket is a single folder name (S3 rules for bucket names, loosened to the model's
 # character set so upper case and '_' folders work).
 _BUCKET = re.compile(r"[0-9A-Za-z._-]{3,255}", re.ASCII)
-
-
-def probe_duration(path: Path) -> float | None:
-    """The container's duration in seconds, or None when it cannot be read cheaply."""
-    try:
-        import av
-
-        with av.open(str(path)) as container:
-            if container.duration is not None:
-                return float(container.duration) / 1_000_000
-            durations = [
-                float(s.duration * s.time_base)
-                for s in container.streams.video
-                if s.duration is not None and s.time_base is not None
-            ]
-            return max(durations) if durations else None
-    except Exception:  # unreadable videos are reported by the job, not at start
-        return None
 
 
 def probe_frame_size(path: Path) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ client's threads nor dies with the notebook kernel or the ``persontrack start`` 
 It connects to the Dask scheduler named by ``--scheduler`` or, without one, starts a
 ``LocalCluster`` of ``--workers`` worker processes (sized to the machine's cores by the
 client) on 127.0.0.1. Each claimed job runs in a thread of the runner: its video is cut into
-time segments (:mod:`persontrack.jobs.segments`), the segments are Dask tasks, and each
+time segments (:mod:`persontrack.segments`), the segments are Dask tasks, and each
 segment's stitched rows are written to the store as soon as it is done, so the runner's
 memory does not grow with the video. A segment lost with its Dask worker is run again by
 Dask elsewhere; the job fails only when its work fails (its StatusMessage says why).
@@ -40,11 +40,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PersonTrackError
+from ..io.video import probe_duration
 from ..schema import landmarks_as_list
-from . import _notify
-from ._storage import check_limits, open_source, probe_duration
-from ._store import JobLostError, JobStore
-from .segments import (
+from ..segments import (
     DEFAULT_OVERLAP_SECONDS,
     DEFAULT_SEGMENT_SECONDS,
     dask_client,
@@ -54,6 +52,9 @@ from .segments import (
     supports_segments,
     track_segments,
 )
+from . import _notify
+from ._storage import check_limits, open_source
+from ._store import JobLostError, JobStore
 
 DEFAULT_TRACKER = "persontrack.pipeline:track_video"
 HEARTBEAT_INTERVAL = 2.0
@@ -238,6 +239,7 @@ def run_job(
                 segments,
                 # each task opens the video itself (a local one within its bucket root)
                 source=job["source"],
+                opener=open_source,
                 progress=progress,
                 name=f"job-{job['job_id'][:12]}",
             ):

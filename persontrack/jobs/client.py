@@ -35,13 +35,11 @@ ResourceNotFoundException
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import json
 import os
 import secrets
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -62,14 +60,22 @@ from ..errors import (
     ResourceNotFoundException,
     ThrottlingException,
 )
-from . import _notify
+from ..segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
 from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
-from ._store import ACTIVE_STATES, DB_FILE, STREAM_KIND, JobStore
+from ._store import ACTIVE_STATES, DB_FILE, JobStore
+from ._supervise import Notifier, spawn_runner
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
 from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
-from .segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
+from .results import (
+    API_STATUS,
+    loads,
+    page,
+    records_frame,
+    results_dataframe,
+    splice,
+)
 
 __all__ = ["PersonTrackingClient", "client", "get_person_tracking", "start_person_tracking"]
 
@@ -81,14 +87,6 @@ HEARTBEAT_TIMEOUT = 60.0
 """Seconds without a heartbeat after which a job runner counts as dead."""
 RUNNERS = 1
 """Job runner processes per store: one runner drives every job of the store on Dask."""
-DEFAULT_MAX_RESULTS = 1000
-
-_API_STATUS = {
-    "QUEUED": "IN_PROGRESS",
-    "RUNNING": "IN_PROGRESS",
-    "SUCCEEDED": "SUCCEEDED",
-    "FAILED": "FAILED",
-}
 
 
 def _response_metadata() -> dict[str, Any]:
@@ -189,10 +187,7 @@ class PersonTrackingClient:
         self.store = JobStore(self.data_dir / DB_FILE, busy_timeout=busy_timeout)
         self.signer = TokenSigner(load_or_create_key(self.data_dir), ttl=token_ttl)
         self._children: list[subprocess.Popen[bytes]] = []
-        self._callbacks: dict[str, Callable[[dict[str, Any]], Any]] = {}
-        self._callback_lock = threading.Lock()
-        self._watcher: threading.Thread | None = None
-        self._closed = threading.Event()
+        self._notifier = Notifier(self.store, self.heartbeat_timeout)
         self.recover()
 
     # -- Rekognition API ----------------------------------------------------------------
@@ -289,7 +284,7 @@ class PersonTrackingClient:
                     self.store.discard_job(job_id, worker_id)
                 raise
         if callback is not None and created:
-            self._watch(job_id, callback)
+            self._notifier.watch(job_id, callback)
         return {"JobId": job_id, "ResponseMetadata": _response_metadata()}
 
     def get_person_tracking(self, **kwargs: Any) -> dict[str, Any]:
@@ -311,7 +306,7 @@ class PersonTrackingClient:
         head, persons, tail = self._page(kwargs)
         return {
             **head,
-            "Persons": _loads("[" + persons + "]"),
+            "Persons": loads("[" + persons + "]"),
             **tail,
             "ResponseMetadata": _response_metadata(),
         }
@@ -338,7 +333,7 @@ class PersonTrackingClient:
         >>> rek.close()
         """
         head, persons, tail = self._page(kwargs)
-        return _splice(head, "Persons", [persons] if persons else [], tail)
+        return splice(head, "Persons", [persons] if persons else [], tail)
 
     def _page(self, kwargs: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, Any]]:
         """GetPersonTracking's members before ``Persons``, the page's stored
@@ -348,47 +343,7 @@ class PersonTrackingClient:
         self._throttle(op)
         request = validate_request(op, kwargs)
         job = self._job(request["JobId"], op)
-        sort_by = request.get("SortBy", "TIMESTAMP")
-        limit = request.get("MaxResults", DEFAULT_MAX_RESULTS)
-        status = _API_STATUS[job["state"]]
-        offset = 0
-        if "NextToken" in request:
-            offset = self.signer.verify(
-                request["NextToken"],
-                job_id=job["job_id"],
-                job_key=job["job_key"],
-                generation=job["generation"],
-                sort_by=sort_by,
-            )
-        head: dict[str, Any] = {"JobStatus": status}
-        if job["status_message"] is not None:
-            head["StatusMessage"] = job["status_message"]
-        if job["video_metadata"] is not None:
-            head["VideoMetadata"] = job["video_metadata"]
-        persons = ""
-        if status == "IN_PROGRESS" and sort_by == "TIMESTAMP" and _is_stream(job):
-            persons, count = self.store.page_text(job["job_key"], sort_by, offset, limit)
-            head["NextToken"] = self.signer.sign(
-                job_id=job["job_id"],
-                job_key=job["job_key"],
-                generation=job["generation"],
-                sort_by=sort_by,
-                offset=offset + count,
-            )
-        elif status == "SUCCEEDED":
-            persons, _ = self.store.page_text(job["job_key"], sort_by, offset, limit)
-            if offset + limit < (job["result_count"] or 0):
-                head["NextToken"] = self.signer.sign(
-                    job_id=job["job_id"],
-                    job_key=job["job_key"],
-                    generation=job["generation"],
-                    sort_by=sort_by,
-                    offset=offset + limit,
-                )
-        tail: dict[str, Any] = {"JobId": job["job_id"], "Video": job["video"]}
-        if job["job_tag"] is not None:
-            tail["JobTag"] = job["job_tag"]
-        return head, persons, tail
+        return page(self.store, self.signer, job, request)
 
     # -- notebook extras ----------------------------------------------------------------
 
@@ -439,11 +394,11 @@ class PersonTrackingClient:
         job = self._job(self._job_id(JobId), "GetDataFrame")
         if job["state"] != "SUCCEEDED":
             raise InvalidParameterException(
-                f"job {job['job_id']} is {_API_STATUS[job['state']]}"
+                f"job {job['job_id']} is {API_STATUS[job['state']]}"
                 + (f" ({job['status_message']})" if job["status_message"] else "")
                 + "; results exist once it has SUCCEEDED"
             )
-        frame = _records_frame(self.store.result_rows(job["job_key"]))
+        frame = records_frame(self.store.result_rows(job["job_key"]))
         frame.attrs["GetPersonTracking"] = {
             "JobStatus": "SUCCEEDED",
             "VideoMetadata": job["video_metadata"] or {},
@@ -462,7 +417,7 @@ class PersonTrackingClient:
         job = self._job(self._job_id(JobId), "GetDataFrame")
         if job["state"] != "SUCCEEDED":
             raise InvalidParameterException(
-                f"job {job['job_id']} is {_API_STATUS[job['state']]}; "
+                f"job {job['job_id']} is {API_STATUS[job['state']]}; "
                 "results exist once it has SUCCEEDED"
             )
         return job
@@ -483,7 +438,7 @@ class PersonTrackingClient:
         job = self._succeeded_job(JobId, chunk_rows)
         key, total = job["job_key"], job["result_count"] or 0
         for start in range(0, total, chunk_rows):
-            yield _records_frame(self.store.result_rows(key, start, start + chunk_rows))
+            yield records_frame(self.store.result_rows(key, start, start + chunk_rows))
 
     def results_dask(self, JobId: str, *, chunk_rows: int = 100_000) -> Any:
         """The results of a SUCCEEDED job as a ``dask.dataframe.DataFrame``.
@@ -491,7 +446,7 @@ class PersonTrackingClient:
         One partition per ``chunk_rows`` rows (TIMESTAMP order; index: the row's rank),
         each read from the store only when computed, by the Dask workers when a
         ``distributed.Client`` is active (they must see this data directory): for results
-        larger than memory (:mod:`persontrack.jobs.dask_results`). Computing after the
+        larger than memory (:mod:`persontrack.jobs.results`). Computing after the
         job is deleted raises ResourceNotFoundException.
 
         Examples
@@ -501,8 +456,6 @@ class PersonTrackingClient:
             ddf = rek.results_dask(job_id, chunk_rows=50_000)
             ddf.groupby("Index")["Timestamp"].agg(["min", "max"]).compute()
         """
-        from .dask_results import results_dataframe
-
         job = self._succeeded_job(JobId, chunk_rows)
         return results_dataframe(self.store.path, job, chunk_rows)
 
@@ -601,7 +554,7 @@ class PersonTrackingClient:
 
         The job runner keeps running: jobs finish even after the client is gone.
         """
-        self._closed.set()
+        self._notifier.close()
         self.store.close()
 
     def __enter__(self) -> PersonTrackingClient:
@@ -637,83 +590,16 @@ class PersonTrackingClient:
         return job
 
     def _spawn(self, worker_id: str) -> None:
-        logs = self.data_dir / "logs"
-        env = dict(os.environ)
-        package_parent = str(Path(__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
-        try:
-            logs.mkdir(exist_ok=True)
-            # one log for all workers (appends of whole lines do not interleave)
-            with open(logs / "runner.log", "ab") as log:
-                child = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "persontrack.jobs._worker",
-                        "--db",
-                        str(self.store.path),
-                        "--worker-id",
-                        worker_id,
-                        "--workdir",
-                        str(self.data_dir / "tmp"),
-                        "--heartbeat",
-                        str(min(HEARTBEAT_INTERVAL, self.heartbeat_timeout / 4)),
-                        "--workers",
-                        str(self.max_workers),
-                        *(
-                            ["--scheduler", self.scheduler_address]
-                            if self.scheduler_address
-                            else []
-                        ),
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=log,
-                    env=env,
-                    start_new_session=True,
-                )
-        except OSError as exc:
-            with contextlib.suppress(ClientError):
-                self.store.remove_worker(worker_id)
-            raise InternalServerError(f"cannot start a worker process: {exc}") from exc
-        self._children.append(child)
-
-    def _watch(self, job_id: str, callback: Callable[[dict[str, Any]], Any]) -> None:
-        with self._callback_lock:
-            self._callbacks[job_id] = callback
-            if self._watcher is None or not self._watcher.is_alive():
-                self._watcher = threading.Thread(
-                    target=self._watch_loop, daemon=True, name="persontrack-notify"
-                )
-                self._watcher.start()
-
-    def _watch_loop(self, poll: float = 0.1) -> None:
-        try:
-            while not self._closed.wait(poll):
-                with self._callback_lock:
-                    pending = dict(self._callbacks)
-                    if not pending:
-                        self._watcher = None
-                        return
-                for job_id, callback in pending.items():
-                    try:
-                        job = self.store.get_job(job_id)
-                        if job is not None and job["state"] in ACTIVE_STATES:
-                            self.store.reap(self.heartbeat_timeout)
-                            job = self.store.get_job(job_id)
-                    except ClientError:
-                        continue  # store busy: look again on the next round
-                    if job is not None and job["state"] in ACTIVE_STATES:
-                        continue
-                    with self._callback_lock:
-                        self._callbacks.pop(job_id, None)
-                    if job is None:  # deleted meanwhile
-                        continue
-                    error = _notify.call(callback, _notify.completion_message(job))
-                    with contextlib.suppress(ClientError):
-                        self.store.record_notification(job["job_key"], error)
-        finally:
-            self.store.close()  # this thread's connection
+        self._children.append(
+            spawn_runner(
+                self.data_dir,
+                self.store,
+                worker_id,
+                heartbeat=min(HEARTBEAT_INTERVAL, self.heartbeat_timeout / 4),
+                max_workers=self.max_workers,
+                scheduler_address=self.scheduler_address,
+            )
+        )
 
 
 def _is_webhook_url(text: str) -> bool:
@@ -723,47 +609,6 @@ def _is_webhook_url(text: str) -> bool:
     except (UnicodeEncodeError, ValueError):
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname) and len(text) <= 2048
-
-
-def _loads(text: str) -> Any:
-    """``json.loads`` without cyclic garbage collection pauses.
-
-    A page is ~20,000 new dicts and lists; with the collector on, parsing one triggers
-    full collections over the notebook's whole heap (100+ ms). JSON cannot hold cycles,
-    so nothing is lost by pausing the collector while parsing.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return json.loads(text)
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _splice(head: dict[str, Any], name: str, items: list[str], tail: dict[str, Any]) -> str:
-    """Compact JSON of ``{**head, name: [items...], **tail}``, ``items`` being JSON texts.
-
-    Examples
-    --------
-    >>> _splice({"A": 1}, "L", ['{"x": 1}', "[2]"], {"B": "}"})
-    '{"A":1,"L":[{"x": 1},[2]],"B":"}"}'
-    >>> json.loads(_splice({}, "L", [], {}))
-    {'L': []}
-    """
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    parts = ["{", dumps(head)[1:-1], "," if head else "", json.dumps(name), ":["]
-    parts += [",".join(items), "]", "," if tail else "", dumps(tail)[1:-1], "}"]
-    return "".join(parts)
-
-
-def _records_frame(rows: list[str]) -> pd.DataFrame:
-    """A results DataFrame from stored row JSON strings (landmarks compact)."""
-    from ..schema import COLUMNS, compact_landmarks, validate_frame
-
-    records = _loads("[" + ",".join(rows) + "]")
-    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    return compact_landmarks(validate_frame(frame, fill_missing=True))
 
 
 def _callable_name(fn: Callable[..., Any]) -> str:
@@ -784,16 +629,12 @@ def _settings_dict(settings: Mapping[str, Any] | Any | None) -> dict[str, Any] |
     )
 
 
-def _is_stream(job: dict[str, Any]) -> bool:
-    return bool(job["source"].get("kind") == STREAM_KIND)
-
-
 def _describe(job: dict[str, Any]) -> dict[str, Any]:
     # a live stream's job has Video {"Stream": {"Url": …}}: its URL shows as the Name
     s3 = job["video"].get("S3Object") or {"Bucket": None, "Name": job["video"]["Stream"]["Url"]}
     return {
         "JobId": job["job_id"],
-        "JobStatus": _API_STATUS[job["state"]],
+        "JobStatus": API_STATUS[job["state"]],
         "StatusMessage": job["status_message"],
         "Progress": 1.0 if job["state"] == "SUCCEEDED" else float(job["progress"]),
         "JobTag": job["job_tag"],
@@ -847,10 +688,10 @@ def client(
         read the videos: the same local paths (a shared folder) or S3.
     segment_seconds : float, default 60
         Seconds of video per Dask task (see
-        :data:`persontrack.jobs.segments.DEFAULT_SEGMENT_SECONDS`).
+        :data:`persontrack.segments.DEFAULT_SEGMENT_SECONDS`).
     overlap_seconds : float, default 2
         Seconds each segment starts early, to give its people the previous segment's
-        Indexes (see :data:`persontrack.jobs.segments.DEFAULT_OVERLAP_SECONDS`).
+        Indexes (see :data:`persontrack.segments.DEFAULT_OVERLAP_SECONDS`).
     max_requests_per_second : float, optional
         Answer ThrottlingException above this request rate (default: no limit).
     heartbeat_timeout : float, default 60

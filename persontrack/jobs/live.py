@@ -38,21 +38,27 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import secrets
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 
+from ..errors import InvalidParameterException
+from ..result import versions
+from ..settings import TrackingSettings
+from ..stream import CHUNK_S, MAX_CHUNKS, StreamTracking
 from ._params import validate_request
 from ._store import STREAM_KIND, JobStore
 from ._worker import HEARTBEAT_INTERVAL, _Heartbeat, chunk_rows, failure_message
 from .client import PersonTrackingClient, client
 
-__all__ = ["StreamJob", "public_url"]
+__all__ = ["StreamJob", "public_url", "track_stream"]
 
 
 def public_url(source: str) -> str:
@@ -123,7 +129,7 @@ class StreamJob:
                 job_id=self.job_id,
                 request={"Video": video, **({"JobTag": job_tag} if job_tag is not None else {})},
                 source={"kind": STREAM_KIND, "url": url},
-                config={"settings": settings, "tracker": "persontrack.stream:track_stream"},
+                config={"settings": settings, "tracker": "persontrack.jobs.live:track_stream"},
                 worker_id=self.worker_id,
                 pid=os.getpid(),
                 max_jobs=rek.max_jobs,
@@ -196,8 +202,6 @@ class StreamJob:
                 return self.store.finish(
                     self.key, self.worker_id, state="FAILED", status_message=message
                 )
-            from ..pipeline import versions
-
             return self.store.finish(
                 self.key,
                 self.worker_id,
@@ -215,3 +219,93 @@ class StreamJob:
 
     def __repr__(self) -> str:
         return f"StreamJob({self.job_id[:12]}…, rows={self.count})"
+
+
+def track_stream(
+    source: str | os.PathLike[str],
+    settings: TrackingSettings | Mapping[str, Any] | None = None,
+    *,
+    chunk_s: float = CHUNK_S,
+    chunk_frames: int | None = None,
+    on_chunk: Callable[[pd.DataFrame], None] | None = None,
+    max_chunks: int = MAX_CHUNKS,
+    store: PersonTrackingClient | str | os.PathLike[str] | None = None,
+    job_tag: str | None = None,
+    **reader_options: Any,
+) -> StreamTracking:
+    """Track the people of a live stream; results come in DataFrame chunks as it plays.
+
+    The engine is :class:`persontrack.stream.StreamTracking`; ``store`` adds a job of the
+    job store as its sink (:class:`StreamJob`).
+
+    Parameters
+    ----------
+    source : str
+        ``rtsp://…``, ``rtmp://…``, ``udp://…``, ``tcp://…``, ``srt://…``, ``http(s)://…``,
+        a capture device (``/dev/video0``) or a file (read as fast as it decodes).
+    settings : TrackingSettings or dict, optional
+        As for :func:`track_video`. ``target_fps`` caps the frames analysed per second
+        (default :data:`~persontrack.settings.DEFAULT_TARGET_FPS`), ``max_frames`` stops
+        after that many; ``every_n_frames`` and ``smooth_ms`` do not
+        apply to a live stream, and fragments are not joined (``link_fragments``).
+    chunk_s : float, default :data:`~persontrack.stream.CHUNK_S`
+        A chunk every this many seconds (wall clock).
+    chunk_frames : int, optional
+        A chunk every this many analysed frames instead.
+    on_chunk : callable, optional
+        Called with each chunk (from the analysis thread) instead of iterating.
+    max_chunks : int, default :data:`~persontrack.stream.MAX_CHUNKS`
+        Undelivered chunks kept when iterating slower than they come.
+    store : PersonTrackingClient or path, optional
+        Also run the stream as a job of this job store (a client, or its data directory):
+        ``live.job_id`` names it, ``get_person_tracking`` pages its rows while it runs
+        (TIMESTAMP order), and it ends SUCCEEDED when stopped, FAILED if the tracking
+        fails (this module's docstring). Chunks then go to the store and to
+        ``on_chunk``, not to iteration.
+    job_tag : str, optional
+        The job's JobTag (with ``store``).
+    **reader_options
+        For :class:`~persontrack.io.stream.StreamReader`: ``reconnect``, ``max_attempts``,
+        ``open_timeout_s``, ``read_timeout_s``, ``backoff_s``, ``max_backoff_s``,
+        ``options`` (FFmpeg's, e.g. ``{"rtsp_transport": "tcp"}``), ``format``.
+
+    Returns
+    -------
+    StreamTracking
+        Running already: iterate it for chunks (columns of the results DataFrame plus
+        ``WallClock``), or :meth:`~StreamTracking.wait` for it with ``on_chunk``; stop it
+        with :meth:`~StreamTracking.stop`; :meth:`~StreamTracking.stats` for counters.
+
+    Raises
+    ------
+    InvalidParameterException
+        When a setting is invalid.
+    InvalidS3ObjectException
+        (While iterating, or from ``wait``) when the source gives no frame at all.
+    LimitExceededException
+        With ``store``, when it already has ``max_jobs`` jobs running or waiting.
+    """
+    if job_tag is not None and store is None:
+        raise InvalidParameterException("job_tag names a job in the store: give store too")
+    sink = None
+    if store is not None:
+        sink = functools.partial(_stream_job, store, job_tag)
+    return StreamTracking(
+        source,
+        settings,
+        chunk_s=chunk_s,
+        chunk_frames=chunk_frames,
+        on_chunk=on_chunk,
+        max_chunks=max_chunks,
+        sink=sink,
+        **reader_options,
+    )
+
+
+def _stream_job(
+    store: PersonTrackingClient | str | os.PathLike[str],
+    job_tag: str | None,
+    source: str,
+    settings: dict[str, Any],
+) -> StreamJob:
+    return StreamJob(store, source, settings, job_tag=job_tag)

@@ -344,9 +344,9 @@ class BoxModel:
         the threads (one each when ``streams`` is the thread count), and the next image
         is read and prepared while the network runs on the ones before. On 2 cores that
         takes less CPU per image than one request at a time on both cores, whose two
-        threads wait for each other (``benchmarks/speed_ceiling.py``, README "Idle
-        machine"); and the boxes are those of a one-thread network, as in a Dask segment
-        task, to the last bit.
+        threads wait for each other (``benchmarks/speed_ceiling.py``,
+        docs/benchmarks/idle_machine.md); and the boxes are those of a one-thread network,
+        as in a Dask segment task, to the last bit.
 
         Parameters
         ----------

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
-from ..geometry import nms
+from ..geometry import box_intersection, nms
 from .box_models import BoxModel, calibrate
 from .detections import Detections
 from .pose import PoseLandmarks
@@ -63,14 +63,16 @@ class DetectorSettings:
     input_size : int or None
         Longer side in pixels of the detector's input; the frame is scaled to it, keeping
         its aspect ratio. Larger finds smaller people, at a cost growing with its square
-        (measured on MOT17 frames: README "Person detection"). ``None``: the model's own
+        (measured on MOT17 frames: docs/benchmarks/detection_mot_frames.md). ``None``: the
+        model's own
         input size, the frame stretched to it.
     max_upscale : float or None
         Most a frame smaller than ``input_size`` is enlarged for the detector; ``None`` (the
         default): always to ``input_size``; 1.0: never, the detector sees it at its own size
         (rounded to the network's stride of 32), for a third to two thirds of the
         detector's time on the shared videos (all smaller than 864 px;
-        benchmarks/upscale_videos.py, README "Person detection"). Enlarging finds small and
+        benchmarks/upscale_videos.py, docs/benchmarks/detection_mot_frames.md). Enlarging
+        finds small and
         partly hidden people the own size misses: end to end on PETS09-S2L1 (768x576,
         people 50-150 px tall) identity IDF1 91.6 enlarged to 864 against 84.9 at 768; a
         person seated behind the cook of the smallest video (426x240) makes 1.75 people a
@@ -98,8 +100,8 @@ class DetectorSettings:
         Least box height in pixels for the landmarker to run on a person. Measured by
         shrinking people of the shared videos (benchmarks/landmark_sizes.py): at 80 px a
         skeleton is found for 83 % of them, its landmarks 2.0 % of the height from where
-        they are at full size; at 64 px 74 % (2.6 %), at 32 px the error is 9 % (README
-        "Landmarks and faces"). Each landmarked person costs a landmark network run.
+        they are at full size; at 64 px 74 % (2.6 %), at 32 px the error is 9 %
+        (docs/benchmarks/landmark_sizes.md). Each landmarked person costs a landmark network run.
     landmark_crop_scale : float
         Side of the square crop given to the landmark network, relative to the box's
         longer side (:data:`persontrack.vision.pose.CROP_SCALE`).
@@ -175,7 +177,7 @@ PRESETS: dict[str, DetectorSettings] = {
     "thorough": DetectorSettings(input_size=1280),
 }
 """Named settings of :class:`PersonDetector`; ``balanced`` is the default (measured on
-MOT17 frames, README "Person detection")."""
+MOT17 frames, docs/benchmarks/detection_mot_frames.md)."""
 
 
 class PersonDetector:
@@ -380,10 +382,7 @@ def _drop_extended(boxes: np.ndarray, max_containment: float) -> np.ndarray:
     kept: list[int] = []
     for i, b in enumerate(boxes):
         if kept:
-            k = boxes[kept]
-            w = np.clip(np.minimum(b[2], k[:, 2]) - np.maximum(b[0], k[:, 0]), 0, None)
-            h = np.clip(np.minimum(b[3], k[:, 3]) - np.maximum(b[1], k[:, 1]), 0, None)
-            inside = w * h / np.maximum(area[kept], 1e-9)
+            inside = box_intersection(b[None], boxes[kept])[0] / np.maximum(area[kept], 1e-9)
             similar = area[kept] >= 0.25 * area[i]
             if np.any((inside >= max_containment) & similar):
                 continue

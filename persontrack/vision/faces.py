@@ -64,7 +64,7 @@ from scipy.optimize import linear_sum_assignment
 
 from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
-from ..geometry import nms
+from ..geometry import box_intersection, nms
 from . import _face_geometry as geo
 from ._quiet import mediapipe
 from .models import face_detector_model
@@ -429,14 +429,10 @@ def attach_faces(
     region = np.column_stack(
         [x1 - 0.1 * bw, y1 - 0.1 * bh, x2 + 0.1 * bw, y1 + upper_fraction * bh]
     )
-    fa = face_boxes[None]
-    ra = region[:, None]
-    iw = np.clip(np.minimum(fa[..., 2], ra[..., 2]) - np.maximum(fa[..., 0], ra[..., 0]), 0, None)
-    ih = np.clip(np.minimum(fa[..., 3], ra[..., 3]) - np.maximum(fa[..., 1], ra[..., 1]), 0, None)
     face_area = np.maximum(
         (face_boxes[:, 2] - face_boxes[:, 0]) * (face_boxes[:, 3] - face_boxes[:, 1]), 1e-9
     )
-    overlap = iw * ih / face_area[None]  # (people, faces)
+    overlap = box_intersection(region, face_boxes) / face_area[None]  # (people, faces)
     fcx = (face_boxes[:, 0] + face_boxes[:, 2]) / 2
     fcy = (face_boxes[:, 1] + face_boxes[:, 3]) / 2
     dx = (fcx[None] - ((x1 + x2) / 2)[:, None]) / bw[:, None]

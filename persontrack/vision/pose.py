@@ -9,7 +9,7 @@ mediapipe wheel, or the ``pose_landmarks_detector.tflite`` of an official
 crop centred on each box, all people of a frame in one batch. Measured against
 ``PoseLandmarker`` on the same people of the shared videos (benchmarks/pose_landmarks.py):
 the landmarks land a median 2.9 % of the person's height from its, at a third of the time
-per person (README "Landmarks and faces").
+per person (docs/benchmarks/landmark_sizes.md).
 
 Examples
 --------

@@ -8,7 +8,7 @@ length. A segment lost with its worker is run again by Dask on another worker.
 
 Examples
 --------
->>> from persontrack.jobs.segments import plan_segments
+>>> from persontrack.segments import plan_segments
 >>> [(s.warmup_ms, s.start_ms, s.end_ms) for s in plan_segments(25.0, segment_seconds=10)]
 [(0, 0, 10000), (8000, 10000, 20000), (18000, 20000, None)]
 """
@@ -30,9 +30,19 @@ from typing import Any
 
 import pandas as pd
 
-from ..convert import sort_results
-from ..threads import limit_threads, pin_process
-from ..tracking.stitch import Stitcher
+from .convert import sort_results
+from .errors import InvalidParameterException
+from .io.video import VideoMetadata, probe_duration, read_metadata
+from .result import TrackingResult, tracking_result
+from .schema import compact_landmarks, empty_frame
+from .settings import as_settings
+from .threads import limit_threads, pin_process
+from .tracking.stitch import Stitcher
+
+Opener = Callable[[dict[str, Any], Path], contextlib.AbstractContextManager[Path]]
+"""How a task makes a video source it cannot read as a path readable: called with the
+source and a work folder, it gives the local file for the duration of a ``with`` block
+(the jobs service passes its own, which opens local buckets and downloads S3 objects)."""
 
 DEFAULT_SEGMENT_SECONDS = 60.0
 """Seconds of video per task.
@@ -178,6 +188,7 @@ def run_segment(
     segment: Segment,
     *,
     source: Mapping[str, Any] | None = None,
+    opener: Opener | None = None,
     topic: str | None = None,
 ) -> SegmentResult:
     """Track one segment (a Dask task; also callable directly).
@@ -188,7 +199,9 @@ def run_segment(
         ``"module:function"`` with :func:`persontrack.track_video`'s signature.
     video : str
         The video's path; when it is not on this machine, ``source`` (the job store's
-        source, e.g. an S3 object) is downloaded instead.
+        source, e.g. an S3 object) is made readable by ``opener`` instead.
+    opener : callable, optional
+        See :data:`Opener`; needed with ``source``.
     settings : dict, optional
         Tracking settings.
     segment : Segment
@@ -198,7 +211,7 @@ def run_segment(
     """
     fn = load_callable(tracker)
     report = _reporter(topic, segment.number)
-    with _local_copy(video, source) as path, limit_threads(_task_threads()):
+    with _local_copy(video, source, opener) as path, limit_threads(_task_threads()):
         if segment.warmup_ms == 0 and segment.end_ms is None:
             result = fn(path, settings, progress=report)
         else:
@@ -220,7 +233,9 @@ def run_segment(
 
 
 @contextlib.contextmanager
-def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
+def _local_copy(
+    video: str, source: Mapping[str, Any] | None, opener: Opener | None
+) -> Iterator[str]:
     """The video as a path where this task runs.
 
     A job's local video is opened here, where it is read (within its bucket root, never
@@ -231,10 +246,10 @@ def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
     if source is None or (not local and Path(video).is_file()):
         yield video
         return
-    from ._storage import open_source
-
+    if opener is None:
+        raise InvalidParameterException("a video source that is not a path needs an opener")
     with tempfile.TemporaryDirectory(prefix="persontrack-") as tmp:
-        with open_source(dict(source), Path(tmp)) as path:
+        with opener(dict(source), Path(tmp)) as path:
             yield str(path)
 
 
@@ -277,6 +292,7 @@ def track_segments(
     segments: list[Segment],
     *,
     source: Mapping[str, Any] | None = None,
+    opener: Opener | None = None,
     progress: Callable[[float], None] | None = None,
     name: str = "segment",
 ) -> Iterator[tuple[Segment, pd.DataFrame, SegmentResult]]:
@@ -286,7 +302,7 @@ def track_segments(
     ----------
     dask_client : distributed.Client
         The cluster.
-    tracker, video, settings, source
+    tracker, video, settings, source, opener
         As for :func:`run_segment`.
     segments : list of Segment
         From :func:`plan_segments`.
@@ -336,6 +352,7 @@ def track_segments(
                 settings,
                 seg,
                 source=source,
+                opener=opener,
                 topic=topic,
                 key=f"{name}-{token}-{seg.number}",
                 pure=False,
@@ -483,17 +500,10 @@ def iter_segments(
         The rows (TIMESTAMP order, final Indexes, landmarks compact) and the task's
         metadata, settings and versions.
     """
-    from ..errors import InvalidParameterException
-    from ..pipeline import _as_settings
-    from ..schema import compact_landmarks
-    from ._storage import probe_duration
-
     if not isinstance(source, (str, os.PathLike)):
         raise InvalidParameterException("tracking on Dask workers needs a video file path")
-    from ..io.video import read_metadata
-
     path = Path(source)
-    s = _as_settings(settings)
+    s = as_settings(settings)
     duration = None if s.max_frames is not None else probe_duration(path)
     overlap = overlap_for(s.to_dict(), read_metadata(path).FrameRate, overlap_seconds)
     segments = plan_segments(duration, segment_seconds=segment_seconds, overlap_seconds=overlap)
@@ -504,15 +514,13 @@ def iter_segments(
             yield compact_landmarks(rows), part
 
 
-def track_in_segments(source: str | os.PathLike[str], settings: Any = None, **options: Any) -> Any:
+def track_in_segments(
+    source: str | os.PathLike[str], settings: Any = None, **options: Any
+) -> TrackingResult:
     """:func:`persontrack.track_video` on Dask: the video in segments, stitched, one result.
 
     ``options`` are those of :func:`iter_segments`. Returns a ``TrackingResult``.
     """
-    from ..convert import EXTENSION_KEY, RESPONSE_ATTR
-    from ..io.video import VideoMetadata
-    from ..pipeline import TrackingResult
-    from ..schema import empty_frame
 
     chunks, last = [], None
     for rows, part in iter_segments(source, settings, **options):
@@ -521,9 +529,6 @@ def track_in_segments(source: str | os.PathLike[str], settings: Any = None, **op
     assert last is not None  # there is always one segment
     frame = pd.concat(chunks, ignore_index=True) if chunks else empty_frame()
     meta = VideoMetadata.from_dict(last.metadata)
-    result = TrackingResult(frame, meta, last.settings, last.versions)
-    frame.attrs[RESPONSE_ATTR] = {
-        "VideoMetadata": last.metadata,
-        EXTENSION_KEY: {"Versions": last.versions, "Settings": last.settings},
-    }
-    return result
+    return tracking_result(
+        frame, meta, last.settings, last.versions, response_metadata=last.metadata
+    )
