@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         plot_timeline,
         plot_zones,
     )
+    from .analysis.redact import redact_video
     from .analysis.widgets import JobLauncher, PathExplorer, ResultPager
     from .convert import (
         dataframe_to_persons,
@@ -122,6 +123,7 @@ if TYPE_CHECKING:
 __all__ = [
     "annotate_video",
     "show_video",
+    "redact_video",
     "track_stream",
     "StreamTracking",
     "VIDEO_TRACKER_SETTINGS",
@@ -221,6 +223,7 @@ _LAZY: dict[str, str] = {
     "zone_dwell": "analysis.analytics",
     "annotate_video": "analysis.annotate",
     "show_video": "analysis.annotate",
+    "redact_video": "analysis.redact",
     "frame_at": "analysis.plot",
     "path_points": "analysis.plot",
     "plot_frame": "analysis.plot",
