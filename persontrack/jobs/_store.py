@@ -53,6 +53,7 @@ from ..errors import (
     PersonTrackError,
     ProvisionedThroughputExceededException,
 )
+from ._private import FILE_MODE, make_private
 
 T = TypeVar("T")
 
@@ -215,6 +216,7 @@ class JobStore:
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._identity: tuple[int, int] | None = None
+        _private_files(self.path)
         with _sqlite_errors(busy_timeout):
             self._retrying(self._init_schema)
             st = os.stat(self.path)
@@ -297,6 +299,8 @@ class JobStore:
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                # deleted rows are overwritten with zeros, not left in free pages (delete_job)
+                conn.execute("PRAGMA secure_delete=ON")
                 # Pages of SortBy=INDEX read rows scattered over the table: map the file and
                 # keep a larger page cache so they cost memory reads, not system calls.
                 conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
@@ -496,7 +500,12 @@ class JobStore:
         )
 
     def delete_job(self, job_id: str) -> bool:
-        """Remove a finished job and its results; False when it does not exist."""
+        """Remove a finished job and its results; False when it does not exist.
+
+        Nothing of the job stays in the store's files: ``secure_delete`` overwrites its rows
+        with zeros, and :meth:`scrub` empties the WAL, which still holds earlier images of
+        the pages they were on.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT job_key, state FROM jobs WHERE job_id = ?", (job_id,)
@@ -509,7 +518,40 @@ class JobStore:
                 )
             _drop_results(conn, row["job_key"])
             conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
-            return True
+        self.scrub()
+        return True
+
+    def purge_jobs(self, older_than: float) -> list[str]:
+        """Delete (as :meth:`delete_job`) every finished job that ended more than
+        ``older_than`` seconds ago; their JobIds, oldest first."""
+        cutoff = time.time() - older_than
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT job_key, job_id FROM jobs WHERE state IN ('SUCCEEDED', 'FAILED') "
+                "AND coalesce(finished_at, created_at) < ? ORDER BY job_key",
+                (cutoff,),
+            ).fetchall()
+            for row in rows:
+                _drop_results(conn, row["job_key"])
+                conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
+        if rows:
+            self.scrub()
+        return [row["job_id"] for row in rows]
+
+    def scrub(self) -> None:
+        """Copy the WAL into the store file and truncate it to nothing.
+
+        Waits (up to ``busy_timeout``) for readers of older snapshots to finish; then no
+        earlier image of any page is left in ``jobs.sqlite3-wal``.
+        """
+
+        def checkpoint() -> None:
+            busy = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                raise sqlite3.OperationalError("database is busy: the WAL is still being read")
+
+        with _sqlite_errors(self.busy_timeout):
+            self._retrying(checkpoint)
 
     def discard_job(self, job_id: str, worker_id: str | None = None) -> None:
         """Undo :meth:`create_job` of a job no worker has claimed (its start failed)."""
@@ -899,6 +941,18 @@ _PAGE_BY_INDEX_UNCOPIED = (
 )
 _HAS_INDEX_COPY = "SELECT 1 FROM results_by_index WHERE job_key = ? LIMIT 1"
 _JOINED = "SELECT coalesce(group_concat(person, ','), ''), count(*) FROM ({})"
+
+
+def _private_files(path: Path) -> None:
+    """The store file (made here when missing) and its WAL and shared memory: 0600.
+
+    SQLite gives ``-wal`` and ``-shm`` the mode of the store file, so making that one
+    0600 before SQLite opens it keeps all three private whatever the umask.
+    """
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        make_private(path.with_name(name), FILE_MODE)
 
 
 def _drop_results(conn: sqlite3.Connection, job_key: int) -> None:
