@@ -66,8 +66,12 @@ def test_delete_job_leaves_no_byte_of_the_job_in_the_data_dir(clients):
     # the check can see it
     assert any(job_id.encode() in b for b in _contents(clients.data_dir).values())
 
+    log = clients.data_dir / "logs" / "runner.log"
+    with log.open("ab") as f:  # as a traceback of the job would
+        f.write(f"kept line\nerror in job-{job_id[:12]}: {job_id} failed\n".encode())
     c.delete_job(job_id)
 
+    assert b"kept line\n" in log.read_bytes()
     needles = [job_id, tag, token, *texts, *values]
     for path, data in _contents(clients.data_dir).items():
         found = [n for n in needles if n.encode() in data]
@@ -132,6 +136,10 @@ def test_store_is_private_to_its_owner_whatever_the_umask(clients):
     assert modes.pop(".") == "0o700"
     assert {"jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm", "signing.key"} <= set(modes)
     assert "logs/runner.log" in modes
+    # README "What persontrack stores": these files and folders, nothing else
+    documented = {"jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm", "signing.key"}
+    documented |= {"logs", "logs/runner.log", "tmp", "dask.json"}
+    assert set(modes) <= documented, set(modes) - documented
     wrong = {
         name: mode
         for name, mode in modes.items()
@@ -151,3 +159,52 @@ def test_an_existing_world_readable_store_is_made_private(tmp_path):
     JobStore(tmp_path / "jobs.sqlite3").list_jobs()
     for name in ("jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm"):
         assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600", name
+
+
+def _stored_keys(rows) -> set[str]:
+    keys: set[str] = set()
+    for *_, person, row in rows:
+        keys |= set(json.loads(row))
+        keys |= _nested_keys(json.loads(person))
+    return keys
+
+
+def _nested_keys(value) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _nested_keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _nested_keys(v)}
+    return set()
+
+
+def test_what_a_job_stores_is_its_rows_without_embeddings_or_pixels(sample_video):
+    """The rows a job runner stores for a real tracking run: the results table's columns
+    and the PersonDetection fields, no appearance embedding, no image."""
+    from persontrack.jobs._worker import chunk_rows
+    from persontrack.pipeline import TrackingSettings, track_video
+    from persontrack.schema import COLUMNS
+
+    result = track_video(sample_video, TrackingSettings(max_frames=40))
+    rows = chunk_rows(result.frame, 0)
+    assert rows and result.frame["BodyLandmarks"].notna().any()
+    row_keys = {k for *_, row in rows for k in json.loads(row)}
+    assert row_keys == set(COLUMNS)
+    longest = max(
+        len(v) for *_, row in rows for v in json.loads(row).values() if isinstance(v, list)
+    )
+    assert longest == 33  # the body landmarks; an embedding would be 256 or 512 numbers
+    assert not {k for k in _stored_keys(rows) if "mbed" in k or "Image" in k or "Pixel" in k}
+
+
+def test_faces_and_landmarks_off_store_none(sample_video):
+    from persontrack.jobs._worker import chunk_rows
+    from persontrack.pipeline import TrackingSettings, track_video
+
+    settings = TrackingSettings(max_frames=40, faces=False, landmarks=False)
+    rows = chunk_rows(track_video(sample_video, settings).frame, 0)
+    assert rows
+    for *_, person, row in rows:
+        stored = json.loads(row)
+        assert stored["BodyLandmarks"] is None and stored["FaceLandmarks"] is None
+        assert all(stored[c] is None for c in stored if c.startswith("Face"))
+        assert "Face" not in json.loads(person)["Person"]
