@@ -427,8 +427,9 @@ class PersonTrackingClient:
     def delete_job(self, JobId: str) -> None:
         """Remove a finished job and its results (its ClientRequestToken becomes free).
 
-        Nothing of the job stays under ``data_dir``: its rows are overwritten in the store
-        file and gone from its WAL, and the log lines that name it are removed.
+        Nothing of the job stays under ``data_dir``: the store file is rewritten without
+        its rows (``VACUUM``, about 16 s per GB of store), its WAL emptied, and the log lines
+        that name it are removed.
         """
         job_id = self._job_id(JobId)
         if not self.store.delete_job(job_id):
