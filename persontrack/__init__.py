@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         plot_zones,
     )
     from .analysis.spatial_events import spatial_analysis_events
+    from .analysis.redact import redact_video
     from .analysis.widgets import JobLauncher, PathExplorer, ResultPager
     from .convert import (
         dataframe_to_persons,
@@ -123,6 +124,7 @@ __all__ = [
     "spatial_analysis_events",
     "annotate_video",
     "show_video",
+    "redact_video",
     "track_stream",
     "StreamTracking",
     "VIDEO_TRACKER_SETTINGS",
@@ -224,6 +226,7 @@ _LAZY: dict[str, str] = {
     "show_video": "analysis.annotate",
     "compare_results": "analysis.compare",
     "spatial_analysis_events": "analysis.spatial_events",
+    "redact_video": "analysis.redact",
     "frame_at": "analysis.plot",
     "path_points": "analysis.plot",
     "plot_frame": "analysis.plot",

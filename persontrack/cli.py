@@ -3,7 +3,9 @@
 Forms (kept stable: scripts and benchmarks depend on them)::
 
     persontrack track VIDEO [-o OUT] [--format json|mot|csv|parquet] [--plot PNG]
-                    [--annotate MP4] [--workers N] …
+                    [--annotate MP4 [--blur faces|people]] [--workers N] …
+    persontrack redact VIDEO RESULTS.json -o OUT.mp4 [--blur faces|people]
+                    [--method gaussian|pixelate]
     persontrack track rtsp://…|udp://…|http://…|/dev/videoN [-o OUT.csv] …  (until Ctrl-C)
     persontrack track rtsp://…|… --data-dir D [--tag T] [-o OUT.csv] …  (a job in the store)
     persontrack track-detections DETECTIONS.txt --frame-rate FPS [-o OUT]
@@ -11,7 +13,9 @@ Forms (kept stable: scripts and benchmarks depend on them)::
     persontrack events RESULTS.json [--line NAME:x1,y1,x2,y2] [--zone NAME:x1,y1,x2,y2,…] …
     persontrack start --bucket B --name N [--token T] [--tag T]
     persontrack get JOB_ID [--max-results N] [--next-token T] [--sort-by INDEX|TIMESTAMP]
-    persontrack jobs
+    persontrack jobs [--json]
+    persontrack jobs delete JOB_ID
+    persontrack jobs purge --older-than DAYS
     persontrack serve [--host 127.0.0.1] [--port 8080] [--credentials FILE] [--workers N]
 """
 
@@ -85,6 +89,8 @@ def _track(args: argparse.Namespace) -> int:
         video_backend=args.backend,
         appearance=None if args.appearance == "off" else args.appearance,
     )
+    if args.blur and not args.annotate:
+        raise SystemExit("persontrack: --blur applies to --annotate MP4")
     if is_stream_source(args.video):
         return _track_stream(args, settings)
     fmt = args.format or infer_format(args.output)
@@ -140,7 +146,7 @@ def _track(args: argparse.Namespace) -> int:
     if args.annotate:
         from .analysis.annotate import annotate_video
 
-        annotate_video(args.video, df, args.annotate, progress=not args.quiet)
+        annotate_video(args.video, df, args.annotate, blur=args.blur, progress=not args.quiet)
     if not args.quiet:
         people = df["Index"].nunique()
         faces = int(df["FaceConfidence"].notna().sum())
@@ -326,6 +332,25 @@ def _plot(df: Any, video: str, result: Any, out: str) -> None:
     plt.close(fig)
 
 
+def _redact(args: argparse.Namespace) -> int:
+    from .analysis.redact import redact_video
+    from .io.files import read_results
+    from .io.video import read_metadata
+
+    read_metadata(args.video)  # a clear error before reading the results
+    df = read_results(args.results)
+    _mkparent(args.output)
+    redact_video(
+        args.video, df, args.output, blur=args.blur, method=args.method, progress=not args.quiet
+    )
+    if not args.quiet:
+        print(
+            f"persontrack: {df['Index'].nunique()} people's {args.blur} covered -> {args.output}",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def _track_detections(args: argparse.Namespace) -> int:
     from .io.mot import read_mot_detections, write_mot_tracks
     from .tracking.mot import track_mot_detections
@@ -458,6 +483,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MP4",
         help="also write the video with each person's box, Index and trail drawn (H.264)",
     )
+    t.add_argument(
+        "--blur",
+        choices=("faces", "people"),
+        help="with --annotate: blur each tracked person's face (or whole body) in that video",
+    )
     t.add_argument("--every-n", type=int, metavar="N", help="analyse every Nth frame")
     t.add_argument(
         "--target-fps",
@@ -533,6 +563,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     t.add_argument("-v", "--verbose", action="store_true", help="show MediaPipe's own logs")
     t.set_defaults(func=_track)
+
+    r = sub.add_parser(
+        "redact", help="copy a video with each tracked person's face (or body) blurred"
+    )
+    r.add_argument("video", help="the video the results are of")
+    r.add_argument("results", help="its results: GetPersonTracking JSON, csv or parquet")
+    r.add_argument("-o", "--output", required=True, help="the redacted copy (.mp4, .mkv, …)")
+    r.add_argument(
+        "--blur",
+        default="faces",
+        choices=("faces", "people"),
+        help="faces: each face (its head where none was found); people: whole boxes",
+    )
+    r.add_argument("--method", default="gaussian", choices=("gaussian", "pixelate"))
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    r.set_defaults(func=_redact)
 
     d = sub.add_parser("track-detections", help="run the tracker alone on MOT detections")
     d.add_argument("detections", help="MOT det.txt: frame,-1,x,y,w,h,score[,…]")

@@ -17,7 +17,7 @@ PUBLIC_API = [
     "InternalServerError", "InvalidPaginationTokenException", "InvalidParameterException",
     "InvalidS3ObjectException", "JobLauncher", "LANDMARK_TYPES", "LimitExceededException",
     "PRESETS", "PathExplorer", "PersonDetector", "PersonTrackError", "PersonTrackingClient",
-    "annotate_video", "show_video", "track_stream", "StreamTracking",
+    "annotate_video", "show_video", "redact_video", "track_stream", "StreamTracking",
     "ProvisionedThroughputExceededException", "ResourceNotFoundException", "ResultPager",
     "ThrottlingException", "Track", "TrackState", "Tracker", "TrackingResult",
     "TrackingSettings", "VIDEO_TRACKER_SETTINGS", "VideoMetadata", "VideoReader",

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
-from fractions import Fraction
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InvalidParameterException
-from ..schema import BODY_LANDMARK_NAMES, validate_frame
+from ..schema import BODY_LANDMARK_NAMES
+from ._frames import analysis_step, as_results, groups_by_time, rewrite_video
 from .plot import index_color
 
 TRAIL_MS = 2000.0
@@ -55,12 +55,6 @@ smooth at the cost of about 1 ms a frame at 640x360)."""
 
 MIN_VISIBILITY = 0.5
 """Body landmarks less visible than this (MediaPipe's visibility, 0-1) are not drawn."""
-
-H264_ENCODERS = ("libx264", "libopenh264")
-"""H.264 encoders tried in this order (every browser plays H.264 in MP4)."""
-
-FALLBACK_ENCODERS = ("libvpx-vp9", "libvpx")
-"""Encoders used when PyAV has no H.264 encoder: VP9/VP8 also play in every current browser."""
 
 _BONES_BY_NAME = (
     ("left_shoulder", "right_shoulder"),
@@ -105,25 +99,6 @@ def rgb255(index: int) -> tuple[int, int, int]:
     """
     r, g, b, _ = index_color(index)
     return round(r * 255), round(g * 255), round(b * 255)
-
-
-def as_results(results: Any) -> pd.DataFrame:
-    """Results given as a DataFrame, a TrackingResult or GetPersonTracking response(s)."""
-    from ..convert import response_to_dataframe
-
-    frame = getattr(results, "frame", None)
-    if isinstance(frame, pd.DataFrame):
-        results = frame
-    if isinstance(results, pd.DataFrame):
-        return validate_frame(results, fill_missing=True)
-    if isinstance(results, Mapping) or (
-        isinstance(results, Iterable) and not isinstance(results, (str, bytes))
-    ):
-        return response_to_dataframe(results)
-    raise InvalidParameterException(
-        "results must be a results DataFrame, a TrackingResult or a GetPersonTracking "
-        f"response, got {type(results).__name__}"
-    )
 
 
 def _thickness(shape: tuple[int, ...]) -> int:
@@ -306,20 +281,6 @@ def _anchor_points(rows: pd.DataFrame, w: int, h: int, anchor: str) -> np.ndarra
     return np.column_stack([x, bottom * h])
 
 
-def _encoder(codec: str | None) -> str:
-    import av
-
-    available = av.codecs_available
-    if codec is not None:
-        if codec not in available:
-            raise InvalidParameterException(f"codec {codec!r} is not available in this PyAV build")
-        return codec
-    for name in (*H264_ENCODERS, *FALLBACK_ENCODERS):
-        if name in available:
-            return name
-    raise InvalidParameterException("PyAV has no H.264, VP9 or VP8 encoder: pass codec=")
-
-
 def annotate_video(
     video: str | os.PathLike[str],
     results: Any,
@@ -330,6 +291,8 @@ def annotate_video(
     skeletons: bool = False,
     hold_ms: float | None = None,
     anchor: str = "center",
+    blur: str | None = None,
+    blur_method: str = "gaussian",
     codec: str | None = None,
     crf: int = 23,
     progress: bool = False,
@@ -358,8 +321,13 @@ def annotate_video(
         analysed, and a person who has left is not held).
     anchor : {"center", "feet"}, default "center"
         Point of the box the trail follows.
+    blur : {None, "faces", "people"}, default None
+        Also make each tracked person's face (or whole body) unrecognisable under the
+        drawing, on every frame, as :func:`persontrack.redact_video` does.
+    blur_method : {"gaussian", "pixelate"}, default "gaussian"
+        How ``blur`` covers a region.
     codec : str, optional
-        PyAV encoder. Default: H.264 (:data:`H264_ENCODERS`), else VP9/VP8.
+        PyAV encoder. Default: H.264, else VP9/VP8.
     crf : int, default 23
         Quality for x264/VP9 (lower: better and larger).
     progress : bool, default False
@@ -379,10 +347,7 @@ def annotate_video(
     InvalidS3ObjectException
         When the video cannot be read.
     """
-    import av
-    from tqdm.auto import tqdm
-
-    from ..io.video import open_video
+    from .redact import RegionTimeline, check_blur, redact_frame
 
     df = as_results(results)
     if anchor not in ("center", "feet"):
@@ -392,87 +357,65 @@ def annotate_video(
             isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0
         ):
             raise InvalidParameterException(f"{name} must be a number >= 0, got {value!r}")
-    out_path = Path(path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    if blur is not None:
+        check_blur(blur, blur_method)
     df = df.sort_values(["Timestamp", "Index"], kind="mergesort")
-    stamps = df["Timestamp"].to_numpy(np.int64)
-    times, starts = np.unique(stamps, return_index=True)
-    ends = np.append(starts[1:], len(df))
-    with open_video(video, backend=backend) as reader:  # type: ignore[arg-type]
-        meta = reader.metadata
+    times, starts, ends = groups_by_time(df)
+
+    def start(meta: Any) -> Any:
         w, h = meta.FrameWidth, meta.FrameHeight
-        fps = meta.FrameRate if meta.FrameRate > 0 else 25.0
-        frame_ms = 1000.0 / fps
+        frame_ms = 1000.0 / (meta.FrameRate if meta.FrameRate > 0 else 25.0)
         tol = frame_ms / 2
-        if hold_ms is None:
-            hold_ms = float(np.median(np.diff(times))) if len(times) > 1 else frame_ms
-        encoder = _encoder(codec)
-        options = (
-            {"movflags": "+faststart"}
-            if out_path.suffix.lower() in (".mp4", ".mov", ".m4v")
-            else {}
-        )
+        hold = analysis_step(times, frame_ms) if hold_ms is None else hold_ms
+        regions = None if blur is None else RegionTimeline(df, w, h, meta.FrameRate, blur)
         trails: dict[int, deque[tuple[float, float, float]]] = {}
-        with (
-            av.open(str(out_path), "w", options=options) as out,
-            tqdm(
-                total=meta.FrameCount, unit="frame", disable=not progress, desc=out_path.name
-            ) as bar,
-        ):
-            stream = out.add_stream(encoder, rate=Fraction(fps).limit_denominator(1001))
-            stream.width, stream.height = w + w % 2, h + h % 2
-            stream.pix_fmt = "yuv420p"
-            if encoder == "libx264":
-                stream.options = {"crf": str(crf), "preset": "veryfast"}
-            elif encoder.startswith("libvpx"):
-                stream.options = {
-                    "crf": str(crf + 8),
-                    "b": "0",
-                    "deadline": "realtime",
-                    "cpu-used": "8",
-                }
-            k = 0  # next result timestamp not yet reached
-            current: int | None = None  # group of the latest result timestamp reached
-            for frame in reader.frames():
-                now = frame.timestamp_ms
-                while k < len(times) and times[k] <= now + tol:
-                    rows = df.iloc[starts[k] : ends[k]]
-                    for index, (x, y) in zip(
-                        rows["Index"], _anchor_points(rows, w, h, anchor), strict=True
-                    ):
-                        trails.setdefault(int(index), deque()).append((float(times[k]), x, y))
-                    current = k
-                    k += 1
-                for index in list(trails):
-                    points = trails[index]
-                    while points and now - points[0][0] >= trail_ms:
-                        points.popleft()
-                    if not points:
-                        del trails[index]
-                shown = df.iloc[0:0]
-                held = False
-                if current is not None:
-                    age = now - times[current]
-                    if abs(age) <= tol:
-                        shown = df.iloc[starts[current] : ends[current]]
-                    elif age < hold_ms - tol:
-                        shown, held = df.iloc[starts[current] : ends[current]], True
-                image = annotate_frame(
-                    frame.image,
-                    shown,
-                    held=held,
-                    faces=faces,
-                    skeletons=skeletons,
-                    trails=trails if trail_ms > 0 else None,
-                    now_ms=now,
-                    trail_ms=trail_ms,
-                )
-                if image.shape[:2] != (stream.height, stream.width):
-                    image = np.pad(image, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
-                bar.update(1)
-            out.mux(stream.encode())
-    return out_path
+        k = 0  # next result timestamp not yet reached
+        current: int | None = None  # group of the latest result timestamp reached
+
+        def paint(frame: Any) -> np.ndarray:
+            nonlocal k, current
+            now = frame.timestamp_ms
+            while k < len(times) and times[k] <= now + tol:
+                rows = df.iloc[starts[k] : ends[k]]
+                for index, (x, y) in zip(
+                    rows["Index"], _anchor_points(rows, w, h, anchor), strict=True
+                ):
+                    trails.setdefault(int(index), deque()).append((float(times[k]), x, y))
+                current = k
+                k += 1
+            for index in list(trails):
+                points = trails[index]
+                while points and now - points[0][0] >= trail_ms:
+                    points.popleft()
+                if not points:
+                    del trails[index]
+            shown = df.iloc[0:0]
+            held = False
+            if current is not None:
+                age = now - times[current]
+                if abs(age) <= tol:
+                    shown = df.iloc[starts[current] : ends[current]]
+                elif age < hold - tol:
+                    shown, held = df.iloc[starts[current] : ends[current]], True
+            image = frame.image
+            if regions is not None:
+                image = redact_frame(image, regions.at(now), method=blur_method)
+            return annotate_frame(
+                image,
+                shown,
+                held=held,
+                faces=faces,
+                skeletons=skeletons,
+                trails=trails if trail_ms > 0 else None,
+                now_ms=now,
+                trail_ms=trail_ms,
+            )
+
+        return paint
+
+    return rewrite_video(
+        video, path, start, codec=codec, crf=crf, progress=progress, backend=backend
+    )
 
 
 def show_video(

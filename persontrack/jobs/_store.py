@@ -53,6 +53,7 @@ from ..errors import (
     PersonTrackError,
     ProvisionedThroughputExceededException,
 )
+from ._private import FILE_MODE, make_private
 
 T = TypeVar("T")
 
@@ -215,6 +216,7 @@ class JobStore:
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._identity: tuple[int, int] | None = None
+        _private_files(self.path)
         with _sqlite_errors(busy_timeout):
             self._retrying(self._init_schema)
             st = os.stat(self.path)
@@ -496,7 +498,10 @@ class JobStore:
         )
 
     def delete_job(self, job_id: str) -> bool:
-        """Remove a finished job and its results; False when it does not exist."""
+        """Remove a finished job and its results; False when it does not exist.
+
+        Nothing of the job stays in the store's files afterwards (:meth:`scrub`).
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT job_key, state FROM jobs WHERE job_id = ?", (job_id,)
@@ -509,7 +514,48 @@ class JobStore:
                 )
             _drop_results(conn, row["job_key"])
             conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
-            return True
+        self.scrub()
+        return True
+
+    def purge_jobs(self, older_than: float) -> list[str]:
+        """Delete (as :meth:`delete_job`) every finished job that ended more than
+        ``older_than`` seconds ago; their JobIds, oldest first."""
+        cutoff = time.time() - older_than
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT job_key, job_id FROM jobs WHERE state IN ('SUCCEEDED', 'FAILED') "
+                "AND coalesce(finished_at, created_at) < ? ORDER BY job_key",
+                (cutoff,),
+            ).fetchall()
+            for row in rows:
+                _drop_results(conn, row["job_key"])
+                conn.execute("DELETE FROM jobs WHERE job_key = ?", (row["job_key"],))
+        if rows:
+            self.scrub()
+        return [row["job_id"] for row in rows]
+
+    def scrub(self) -> None:
+        """Rewrite the store file without the bytes of deleted rows; empty the WAL.
+
+        ``VACUUM`` rebuilds every page: SQLite's ``secure_delete`` alone was measured to
+        leave a deleted job's rows in the unused space of live pages (moved there when
+        deleting rebalances the table). It holds the write lock for about the time of
+        copying the store once. The checkpoint then copies the WAL into the file and
+        truncates it, waiting (up to ``busy_timeout``) for readers of older snapshots:
+        no earlier image of any page is left in ``jobs.sqlite3-wal``.
+        """
+
+        def vacuum() -> None:
+            self._conn().execute("VACUUM")
+
+        def checkpoint() -> None:
+            busy = self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                raise sqlite3.OperationalError("database is busy: the WAL is still being read")
+
+        with _sqlite_errors(self.busy_timeout):
+            self._retrying(vacuum)
+            self._retrying(checkpoint)
 
     def discard_job(self, job_id: str, worker_id: str | None = None) -> None:
         """Undo :meth:`create_job` of a job no worker has claimed (its start failed)."""
@@ -899,6 +945,18 @@ _PAGE_BY_INDEX_UNCOPIED = (
 )
 _HAS_INDEX_COPY = "SELECT 1 FROM results_by_index WHERE job_key = ? LIMIT 1"
 _JOINED = "SELECT coalesce(group_concat(person, ','), ''), count(*) FROM ({})"
+
+
+def _private_files(path: Path) -> None:
+    """The store file (made here when missing) and its WAL and shared memory: 0600.
+
+    SQLite gives ``-wal`` and ``-shm`` the mode of the store file, so making that one
+    0600 before SQLite opens it keeps all three private whatever the umask.
+    """
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for name in (path.name, path.name + "-wal", path.name + "-shm"):
+        make_private(path.with_name(name), FILE_MODE)
 
 
 def _drop_results(conn: sqlite3.Connection, job_key: int) -> None:

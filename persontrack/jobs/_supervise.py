@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import InternalServerError
 from . import _notify
+from ._private import private_dir, private_file
 from ._store import ACTIVE_STATES, JobStore
 
 __all__ = ["Notifier", "spawn_runner"]
@@ -41,12 +42,12 @@ def spawn_runner(
     the process cannot start."""
     logs = data_dir / "logs"
     env = dict(os.environ)
-    package_parent = str(Path(__file__).resolve().parents[1])
+    package_parent = str(Path(__file__).resolve().parents[2])  # the folder holding persontrack/
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     try:
-        logs.mkdir(exist_ok=True)
+        private_dir(logs)
         # one log for all workers (appends of whole lines do not interleave)
-        with open(logs / "runner.log", "ab") as log:
+        with private_file(logs / "runner.log") as log:
             child = subprocess.Popen(
                 [
                     sys.executable,

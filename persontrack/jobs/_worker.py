@@ -53,6 +53,7 @@ from ..segments import (
     track_segments,
 )
 from . import _notify
+from ._private import private_dir, private_file
 from ._storage import check_limits, open_source
 from ._store import JobLostError, JobStore
 
@@ -300,7 +301,8 @@ def connect(scheduler: str | None, n_workers: int, cluster_file: Path | None) ->
                     "local": not scheduler,
                     "pid": os.getpid(),
                 }
-                cluster_file.write_text(json.dumps(info))
+                with private_file(cluster_file, "wb") as f:
+                    f.write(json.dumps(info).encode())
             yield client
         finally:
             if cluster_file is not None:
@@ -319,6 +321,7 @@ def serve(
 ) -> int:
     """Run jobs (several at once) until none is waiting or running; returns how many."""
     store = JobStore(db)
+    private_dir(workdir)  # S3 downloads and links to the videos read
     pid = os.getpid()
     store.register_worker(worker_id, pid)
     beat = _Heartbeat(store, worker_id, heartbeat)

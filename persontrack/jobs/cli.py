@@ -1,4 +1,4 @@
-"""``persontrack start | get | jobs | serve``: command-line wrappers over the jobs client.
+"""``persontrack start | get | jobs [delete | purge] | serve``: wrappers over the jobs client.
 
 :func:`add_job_commands` registers the commands on an argparse sub-parser object; each
 sets ``func`` (returning the exit status) as ``persontrack.cli`` expects. Output is the
@@ -22,18 +22,29 @@ import sys
 from typing import Any
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, default: Any = None) -> None:
+    # default=argparse.SUPPRESS on a sub-command of `jobs`: it then keeps the value given
+    # before the sub-command (`jobs --data-dir D delete JOB`)
     p.add_argument(
-        "--data-dir", help="job store folder (default: $PERSONTRACK_DATA_DIR or ~/.persontrack)"
+        "--data-dir",
+        default=default,
+        help="job store folder (default: $PERSONTRACK_DATA_DIR or ~/.persontrack)",
     )
     p.add_argument(
         "--bucket-root",
+        default=default,
         help="folder whose sub-folders are the buckets (default: $PERSONTRACK_BUCKET_ROOT "
         "or DATA_DIR/buckets)",
     )
-    p.add_argument("--s3-endpoint-url", help="read videos from S3 (or this S3-compatible URL)")
-    p.add_argument("--sns-endpoint-url", help="SNS endpoint for --sns-topic notifications")
-    p.add_argument("--region", help="AWS region for S3 and SNS")
+    p.add_argument(
+        "--s3-endpoint-url",
+        default=default,
+        help="read videos from S3 (or this S3-compatible URL)",
+    )
+    p.add_argument(
+        "--sns-endpoint-url", default=default, help="SNS endpoint for --sns-topic notifications"
+    )
+    p.add_argument("--region", default=default, help="AWS region for S3 and SNS")
 
 
 def _client(args: argparse.Namespace, **options: Any) -> Any:
@@ -111,6 +122,26 @@ def _jobs(args: argparse.Namespace) -> int:
     elif len(frame):
         shown = frame[["JobId", "JobStatus", "Progress", "JobTag", "Bucket", "Name"]]
         sys.stdout.write(shown.to_string(index=False) + "\n")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    rek = _client(args)
+    try:
+        rek.delete_job(JobId=args.job_id)
+    finally:
+        rek.close()
+    _print({"JobId": args.job_id, "Deleted": True})
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    rek = _client(args)
+    try:
+        deleted = rek.purge_jobs(OlderThanDays=args.older_than)
+    finally:
+        rek.close()
+    _print({"Deleted": deleted})
     return 0
 
 
@@ -200,10 +231,29 @@ def add_job_commands(subparsers: Any) -> None:
     _common(g)
     g.set_defaults(func=_get)
 
-    j = subparsers.add_parser("jobs", help="list the jobs in the store")
+    j = subparsers.add_parser("jobs", help="list the jobs in the store (or delete, purge)")
     j.add_argument("--json", action="store_true", help="one JSON object per line")
     _common(j)
     j.set_defaults(func=_jobs)
+    js = j.add_subparsers(dest="jobs_command")
+    jd = js.add_parser(
+        "delete", help="delete a finished job: nothing of it is left in the data dir"
+    )
+    jd.add_argument("job_id", metavar="JOB_ID")
+    _common(jd, argparse.SUPPRESS)
+    jd.set_defaults(func=_delete)
+    jp = js.add_parser(
+        "purge", help="delete every finished job older than DAYS (a retention policy for cron)"
+    )
+    jp.add_argument(
+        "--older-than",
+        type=float,
+        required=True,
+        metavar="DAYS",
+        help="jobs that ended more than DAYS days ago",
+    )
+    _common(jp, argparse.SUPPRESS)
+    jp.set_defaults(func=_purge)
 
     from .server import Limits
 

@@ -63,6 +63,7 @@ from ..errors import (
 from ..segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
 from ._options import validate_options
 from ._params import validate_request
+from ._private import private_dir
 from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, JobStore
 from ._supervise import Notifier, spawn_runner
@@ -158,7 +159,7 @@ class PersonTrackingClient:
         validate_options({k: v for k, v in locals().items() if k != "self"})
         data = data_dir or os.environ.get("PERSONTRACK_DATA_DIR") or DEFAULT_DATA_DIR
         self.data_dir = Path(data).expanduser().resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         if storage is None:
             storage = "s3" if bucket_root is None and s3_endpoint_url else "local"
         if storage == "local":
@@ -379,10 +380,37 @@ class PersonTrackingClient:
         return frame
 
     def delete_job(self, JobId: str) -> None:
-        """Remove a finished job and its results (its ClientRequestToken becomes free)."""
+        """Remove a finished job and its results (its ClientRequestToken becomes free).
+
+        Nothing of the job stays under ``data_dir``: the store file is rewritten without
+        its rows (``VACUUM``, about 16 s per GB of store), its WAL emptied, and the log lines
+        that name it are removed.
+        """
         job_id = self._job_id(JobId)
         if not self.store.delete_job(job_id):
             raise ResourceNotFoundException(f"job {job_id} does not exist", "DeleteJob")
+        _forget_in_logs(self.data_dir / "logs", [job_id])
+
+    def purge_jobs(self, OlderThanDays: float) -> list[str]:
+        """Delete (as :meth:`delete_job`) every finished job that ended more than
+        ``OlderThanDays`` days ago: a retention policy. Returns their JobIds.
+
+        Examples
+        --------
+        >>> import tempfile, persontrack as pt
+        >>> rek = pt.client(data_dir=tempfile.mkdtemp(), bucket_root=tempfile.mkdtemp())
+        >>> rek.purge_jobs(OlderThanDays=30)
+        []
+        >>> rek.close()
+        """
+        days = OlderThanDays
+        if isinstance(days, bool) or not isinstance(days, (int, float)) or not days >= 0:
+            raise InvalidParameterException(
+                f"OlderThanDays must be a number of days >= 0, got {days!r}", "PurgeJobs"
+            )
+        deleted = self.store.purge_jobs(float(days) * 86400.0)
+        _forget_in_logs(self.data_dir / "logs", deleted)
+        return deleted
 
     def get_dataframe(self, JobId: str) -> pd.DataFrame:
         """The results of a SUCCEEDED job as a results DataFrame (TIMESTAMP order).
@@ -600,6 +628,24 @@ class PersonTrackingClient:
                 scheduler_address=self.scheduler_address,
             )
         )
+
+
+def _forget_in_logs(logs: Path, job_ids: list[str]) -> None:
+    """Remove the lines naming any of ``job_ids`` (or their 12-character task prefix)
+    from the logs under ``logs``, rewriting each file in place."""
+    if not job_ids or not logs.is_dir():
+        return
+    marks = [m.encode() for j in job_ids for m in (j, f"job-{j[:12]}")]
+    for path in logs.iterdir():
+        if not path.is_file():
+            continue
+        with contextlib.suppress(OSError), open(path, "r+b") as f:
+            lines = f.read().splitlines(keepends=True)
+            kept = [line for line in lines if not any(m in line for m in marks)]
+            if len(kept) != len(lines):
+                f.seek(0)
+                f.writelines(kept)
+                f.truncate()
 
 
 def _is_webhook_url(text: str) -> bool:
