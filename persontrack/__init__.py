@@ -42,8 +42,8 @@ if TYPE_CHECKING:
         plot_timeline,
         plot_zones,
     )
-    from .analysis.spatial_events import spatial_analysis_events
     from .analysis.redact import redact_video
+    from .analysis.spatial_events import spatial_analysis_events
     from .analysis.widgets import JobLauncher, PathExplorer, ResultPager
     from .convert import (
         dataframe_to_persons,
