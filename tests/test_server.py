@@ -434,6 +434,29 @@ def test_bad_authentication_is_403_and_starts_nothing(shared, too_old, case, err
     assert job_count(server) == before
 
 
+@pytest.mark.parametrize("unsigned", ["X-Amz-Target", "Content-Type"])
+def test_a_target_or_content_type_left_unsigned_is_refused(shared, unsigned):
+    """Signed with SignedHeaders=host;x-amz-date (+ the other header), then the unsigned
+    header set: the target could have been swapped on the way from Get… to Start…."""
+    server = shared
+    before = job_count(server)
+    headers = {"X-Amz-Target": START, "Content-Type": CONTENT_TYPE}
+    request = AWSRequest(
+        method="POST",
+        url=server.url + "/",
+        data=START_BODY,
+        headers={k: v for k, v in headers.items() if k != unsigned},
+    )
+    SigV4Auth(Credentials(KEY_ID, SECRET), "rekognition", REGION).add_auth(request)
+    sent = {**dict(request.headers.items()), unsigned: headers[unsigned]}
+    assert unsigned.lower() not in sent["Authorization"]
+    code_, payload, response = post(server.url, sent, START_BODY)
+    assert code_ == 403, payload
+    assert payload["__type"] == "IncompleteSignatureException"
+    assert f"'{unsigned.lower()}' must be a 'SignedHeader'" in payload["message"]
+    assert job_count(server) == before
+
+
 def test_a_request_signed_14_minutes_ago_still_passes(shared, too_old):
     server = shared
     too_old(-14)

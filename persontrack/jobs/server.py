@@ -82,6 +82,10 @@ __all__ = ["Limits", "create_app", "default_workers", "load_access_keys", "serve
 SERVICE = "rekognition"
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
+SIGNED_HEADERS = ("content-type", "x-amz-target")
+"""Headers a request must sign when it carries them: the target names the operation, so an
+unsigned one could turn a signed GetPersonTracking into a StartPersonTracking (every AWS
+SDK and the CLI sign both)."""
 CREDENTIALS_FILE = "credentials"
 """Name of the generated key file in the data dir (AWS shared-credentials INI format)."""
 PROFILE = "persontrack"
@@ -267,7 +271,7 @@ class _App:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=body,
         )
-        _sigv4.verify(signed, self.keys, service=SERVICE)
+        _sigv4.verify(signed, self.keys, service=SERVICE, must_sign=SIGNED_HEADERS)
         target = request.headers.get("x-amz-target", "")
         operation = self.operations.get(target.removeprefix(TARGET_PREFIX))
         if not target.startswith(TARGET_PREFIX) or operation is None:
