@@ -477,6 +477,9 @@ def test_a_request_signed_14_minutes_ago_still_passes(shared, too_old):
         (GET, b"{not json", "SerializationException"),
         (GET, b"[1, 2]", "SerializationException"),
         (GET, b"\xff\xfe", "SerializationException"),
+        # nested past json's recursion limit: bad input, not a 500 that SDKs retry
+        (GET, b'{"JobId":' + b"[" * 30000 + b"]" * 30000 + b"}", "SerializationException"),
+        (START, b'{"Video":' + b'{"a":' * 17 + b"1" + b"}" * 18, "SerializationException"),
     ],
 )
 def test_protocol_errors_are_awss_codes(shared, target, body, error):

@@ -91,6 +91,11 @@ CREDENTIALS_FILE = "credentials"
 PROFILE = "persontrack"
 """Section (AWS profile) name of the generated key."""
 
+MAX_JSON_DEPTH = 16
+"""Deepest nesting of arrays/objects in a request body (StartPersonTracking's deepest member,
+``Video.S3Object.Bucket``, is 3 levels down). A body nested deeper (``[`` x 30000 made
+``json.loads`` raise RecursionError) is a 400 SerializationException."""
+
 # Rekognition API reference, "Errors" of StartPersonTracking/GetPersonTracking.
 _HTTP_STATUS = {"InternalServerError": 500, "ThrottlingException": 500}
 
@@ -170,6 +175,16 @@ def _error(
         media_type=CONTENT_TYPE,
         headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code},
     )
+
+
+def _too_deep(value: Any, levels: int) -> bool:
+    """Whether ``value`` (parsed JSON) nests more than ``levels`` arrays/objects deep."""
+    if not isinstance(value, (dict, list)):
+        return False
+    if levels == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_too_deep(v, levels - 1) for v in items)
 
 
 def _body_json(response: dict[str, Any]) -> str:
@@ -280,6 +295,15 @@ class _App:
             params = json.loads(body) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
             raise _Reject("SerializationException", f"the body is not valid JSON: {e}") from None
+        except RecursionError:  # bad input, not a failure of ours (SDKs retry a 500)
+            params = too_deep = True
+        else:
+            too_deep = _too_deep(params, MAX_JSON_DEPTH)
+        if too_deep:
+            raise _Reject(
+                "SerializationException",
+                f"the body's JSON nests deeper than {MAX_JSON_DEPTH} levels",
+            )
         if not isinstance(params, dict):
             raise _Reject(
                 "SerializationException",
