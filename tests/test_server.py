@@ -23,7 +23,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from jobs_support import VIDEO
+from jobs_support import VIDEO, wait_state
 from serve_support import KEY_ID, REGION, SECRET, all_pages, start_server, wait_done
 
 from persontrack.convert import sort_results, validate_response
@@ -580,6 +580,37 @@ def test_shutdown_is_clean_and_jobs_in_flight_finish(serve, clients, sig):
     again = serve(settings=clients.gated(rows=30)).boto3()
     pages = all_pages(again, job_id)
     assert pages[0]["JobStatus"] == "SUCCEEDED" and len(pages[0]["Persons"]) == 30
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process ``pid`` has ended and been reaped (a zombie still exists) in time."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not psutil.pid_exists(pid)
+
+
+def test_job_runners_are_reaped_as_they_end_not_at_the_next_job_check(serve, clients):
+    import psutil
+
+    server = serve("--workers", "1", settings=clients.gated(rows=30))
+    rek = server.boto3()
+    job = rek.start_person_tracking(Video=VIDEO)["JobId"]
+    wait_state(clients(), job, {"RUNNING"})  # claimed: a runner killed now fails the job
+    (runner,) = psutil.Process(server.proc.pid).children()
+    runner.send_signal(signal.SIGTERM)  # a runner stopped from outside, mid-job
+    assert gone(runner.pid, 10), f"runner {runner.pid} is {runner.status()} (not reaped)"
+    failed = wait_done(rek, job)
+    assert failed["JobStatus"] == "FAILED" and "died" in failed["StatusMessage"]
+    clients.open_gate()
+    again = rek.start_person_tracking(Video=VIDEO)["JobId"]
+    assert wait_done(rek, again)["JobStatus"] == "SUCCEEDED"
+    for child in psutil.Process(server.proc.pid).children():  # it ends with nothing to do
+        assert gone(child.pid, 30), f"runner {child.pid} is {child.status()} (not reaped)"
+    returncode, err = server.stop()
+    assert returncode == 0 and "Traceback" not in err, err
 
 
 def test_keys_are_generated_once_private_and_usable_by_profile(serve, clients, monkeypatch):

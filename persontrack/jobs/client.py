@@ -587,14 +587,21 @@ class PersonTrackingClient:
         list of str
             JobIds just marked FAILED.
         """
-        for child in list(self._children):
-            if child.poll() is not None:
-                self._children.remove(child)
+        self.reap_runners()
         # one write transaction: clients waiting on a job call this at every poll
         failed, reserved = self.store.recover(self.heartbeat_timeout, RUNNERS)
         for worker_id in reserved:
             self._spawn(worker_id)
         return failed
+
+    def reap_runners(self) -> int:
+        """Collect the exit status of the job runners this client started that have ended
+        (so none lingers as a zombie process); returns how many are still running."""
+        for child in list(self._children):
+            if child.poll() is not None:
+                with contextlib.suppress(ValueError):  # another thread took it out first
+                    self._children.remove(child)
+        return len(self._children)
 
     def close(self) -> None:
         """Stop the notification watcher and close this thread's store connection.

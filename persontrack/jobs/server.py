@@ -631,6 +631,11 @@ def _run(
         server.should_exit = True
 
     async def run() -> None:
+        # job runners are this process's children: collect each as it ends, not at the
+        # next job check (until then it would linger as a zombie)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGCHLD, client.reap_runners)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         watch = asyncio.create_task(orphaned()) if parent is not None else None
         while not server.started and not task.done():
