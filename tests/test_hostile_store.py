@@ -61,6 +61,34 @@ def test_data_dir_replaced_under_a_running_client(clients):
     assert integrity(clients.data_dir / "jobs.sqlite3") == "ok"
 
 
+def test_a_store_truncated_to_zero_bytes_is_refused_naming_the_file(clients):
+    from persontrack.jobs.client import client
+
+    old = clients()
+    job = old.start_person_tracking(Video=VIDEO)["JobId"]
+    old.wait(job, timeout=60)
+    clients.shutdown()
+    db = clients.data_dir / "jobs.sqlite3"
+    db.write_bytes(b"")  # truncated in place (same inode)
+    with pytest.raises(InternalServerError, match="empty") as e:
+        old.get_person_tracking(JobId=job)
+    assert str(db) in e.value.message
+    for _ in range(2):  # not silently a new, empty store on the next open either
+        with pytest.raises(InternalServerError, match="truncated") as e:
+            client(data_dir=clients.data_dir, bucket_root=clients.bucket_root)
+        assert str(db) in e.value.message
+    assert db.stat().st_size == 0, "nothing was written into the emptied store"
+
+
+def test_a_new_store_is_never_an_empty_file(tmp_path):
+    """Made whole (schema included) in one step, so an empty file always means truncated."""
+    store = _store.JobStore(tmp_path / "jobs.sqlite3")
+    assert (tmp_path / "jobs.sqlite3").stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("jobs")) == []
+    assert store.list_jobs() == [] and integrity(tmp_path / "jobs.sqlite3") == "ok"
+    store.close()
+
+
 def test_a_failed_worker_start_leaves_no_job(clients, monkeypatch):
     c = clients()
 

@@ -38,6 +38,7 @@ import json
 import os
 import random
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -174,8 +175,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 @contextlib.contextmanager
-def _sqlite_errors(deadline: float | None = None) -> Iterator[None]:
-    """Report SQLite failures as Rekognition errors."""
+def _sqlite_errors(deadline: float | None = None, path: Path | None = None) -> Iterator[None]:
+    """Report SQLite failures as Rekognition errors (naming the store file ``path``)."""
+    where = "" if path is None else f" {path}"
     try:
         yield
     except PersonTrackError:
@@ -185,11 +187,11 @@ def _sqlite_errors(deadline: float | None = None) -> Iterator[None]:
         if _is_busy(exc):
             waited = "" if deadline is None else f" for {deadline:g} s"
             raise ProvisionedThroughputExceededException(
-                f"the job store stayed busy{waited} ({text}); retry the request"
+                f"the job store{where} stayed busy{waited} ({text}); retry the request"
             ) from exc
-        raise InternalServerError(f"job store error: {text}") from exc
+        raise InternalServerError(f"job store{where} error: {text}") from exc
     except sqlite3.DatabaseError as exc:
-        raise InternalServerError(f"job store error: {exc}") from exc
+        raise InternalServerError(f"job store{where} error: {exc}") from exc
 
 
 class JobStore:
@@ -215,10 +217,34 @@ class JobStore:
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._identity: tuple[int, int] | None = None
-        with _sqlite_errors(busy_timeout):
+        with _sqlite_errors(busy_timeout, self.path):
+            self._create()
             self._retrying(self._init_schema)
             st = os.stat(self.path)
             self._identity = (st.st_dev, st.st_ino)
+
+    def _create(self) -> None:
+        """Make the store file, schema included, in one step when it is absent, so that an
+        empty file is never a store being made: it is one truncated (refused by
+        :meth:`_check_file`), not silently a new store without its jobs."""
+        if not self.path.exists():
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+            try:
+                conn = sqlite3.connect(tmp, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+                finally:
+                    conn.close()
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    os.link(tmp, self.path)
+            except OSError:
+                pass  # no hard links here: SQLite makes the file (and _init_schema its tables)
+            finally:
+                for leftover in (tmp, tmp.with_name(tmp.name + "-wal")):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+        self._check_file()
 
     def _init_schema(self) -> None:
         conn = self._conn()
@@ -264,18 +290,25 @@ class JobStore:
             pause = min(pause * 2, BACKOFF_MAX)
 
     def _check_file(self) -> None:
-        """InternalServerError when the store file was deleted or replaced under us."""
-        if self._identity is None:
-            return
+        """InternalServerError when the store file was deleted, replaced or emptied."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
+            if self._identity is None:
+                return  # being made (where os.link is not available)
             raise InternalServerError(
                 f"the job store {self.path} was deleted while in use (was the data directory "
                 "removed?); nothing was written. Create a new client to start a new store."
             ) from None
         except OSError as exc:
             raise InternalServerError(f"the job store {self.path} cannot be read: {exc}") from None
+        if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+            raise InternalServerError(
+                f"the job store {self.path} is empty (0 bytes): it was truncated, so its jobs "
+                "are lost; restore it from a backup, or move it away to start a new store"
+            )
+        if self._identity is None:
+            return
         if (st.st_dev, st.st_ino) != self._identity:
             raise InternalServerError(
                 f"the job store {self.path} was replaced by another file while in use (the "
@@ -314,7 +347,7 @@ class JobStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             conn = self._retrying(self._begin)
             try:
                 yield conn
@@ -328,7 +361,7 @@ class JobStore:
 
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         values = tuple(args)
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             return self._retrying(lambda: self._conn().execute(sql, values).fetchall())
 
     def _column(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
@@ -341,7 +374,7 @@ class JobStore:
             cursor.row_factory = None
             return [r[0] for r in cursor.execute(sql, values)]
 
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             return self._retrying(fetch)
 
     def close(self) -> None:
