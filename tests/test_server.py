@@ -563,6 +563,50 @@ def test_concurrency_limit_and_slow_body_timeout(serve):
         rek.get_person_tracking(JobId="a")
 
 
+def test_idle_and_half_sent_connections_are_closed_and_requests_still_served(serve):
+    """600 connections held open (half with a request head never finished): a signed
+    request is still answered, and the server closes them all after the idle timeout."""
+    import selectors
+
+    server = serve("--workers", "1")  # default idle timeout (5 s) and connections (2048)
+    parts = urlsplit(server.url)
+    rek = server.boto3()
+    held = []
+    try:
+        opened = time.monotonic()
+        for k in range(600):
+            s = socket.create_connection((parts.hostname, parts.port), timeout=10)
+            if k % 2:
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: appl")
+            held.append(s)
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):  # served, not a 503
+            rek.get_person_tracking(JobId="0" * 64)
+        status_, payload, _ = post(server.url, {}, None, path="/health", method="GET")
+        assert status_ == 200 and payload["status"] == "ok"
+        assert time.monotonic() - opened < 5, "the check ran while they were all still open"
+        sel = selectors.DefaultSelector()
+        for s in held:
+            sel.register(s, selectors.EVENT_READ)
+        closed, deadline = 0, time.monotonic() + 20
+        while closed < len(held) and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(4096)
+                except ConnectionError:
+                    data = b""
+                assert data == b"", data  # closed without an answer
+                sel.unregister(key.fileobj)
+                closed += 1
+        sel.close()
+        assert closed == len(held), f"{closed} of {len(held)} closed"
+        assert time.monotonic() - opened > 4, "closed before the idle timeout"
+    finally:
+        for s in held:
+            s.close()
+    with pytest.raises(rek.exceptions.ResourceNotFoundException):
+        rek.get_person_tracking(JobId="0" * 64)
+
+
 # -- lifecycle and keys --------------------------------------------------------------------
 
 

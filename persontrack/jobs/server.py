@@ -74,7 +74,7 @@ from starlette.routing import Route
 
 from .._version import __version__
 from ..errors import InvalidParameterException, PersonTrackError
-from . import _sigv4
+from . import _http, _sigv4
 from .client import PersonTrackingClient
 
 __all__ = ["Limits", "create_app", "default_workers", "load_access_keys", "serve"]
@@ -134,7 +134,16 @@ class Limits:
         ``InternalServerError`` (a start may still complete: a retry with the same
         ``ClientRequestToken`` returns that job).
     keep_alive : float, default 5
-        Seconds an idle keep-alive connection stays open.
+        The idle timeout: seconds a connection may go without sending a whole request
+        head (request line and headers), from when it opens or from its last answer; then
+        it is closed. Silent or trickling connections (slowloris) are closed so, not held
+        (:mod:`._http`). AWS SDKs send a request head at once (well under 10 ms here).
+    max_connections : int, default 2048
+        Open connections per server process; a request arriving past it is answered a
+        bare 503. An idle connection costs ~4.6 KiB of the server's memory
+        (``benchmarks/serve_idle.py``: 2000 held, half with an unfinished request head, a
+        signed request answered meanwhile in 12 ms): 2048 are ~10 MB, and an attacker
+        must open ~400 per second per process to keep them all taken.
     graceful_shutdown : float, default 10
         Seconds requests in progress get to finish on SIGTERM/SIGINT.
     """
@@ -145,6 +154,7 @@ class Limits:
     body_timeout: float = 10.0
     request_timeout: float = 60.0
     keep_alive: float = 5.0
+    max_connections: int = 2048
     graceful_shutdown: float = 10.0
 
     def __post_init__(self) -> None:
@@ -615,10 +625,11 @@ def _run(
         app,
         log_level="info" if access_log else "warning",
         access_log=access_log,
-        timeout_keep_alive=int(limits.keep_alive),
+        http=_http.protocol(limits.keep_alive),  # the idle timeout (uvicorn has none)
+        timeout_keep_alive=max(1, int(limits.keep_alive)),
         timeout_graceful_shutdown=int(limits.graceful_shutdown),
-        # a backstop above the app's own limit: uvicorn answers a bare 503 past it
-        limit_concurrency=limits.max_concurrent_requests * 4,
+        # counts connections, idle ones too: uvicorn answers a bare 503 past it
+        limit_concurrency=max(limits.max_connections, limits.max_concurrent_requests),
         server_header=False,
         lifespan="on",
     )
