@@ -231,11 +231,17 @@ def _local_copy(video: str, source: Mapping[str, Any] | None) -> Iterator[str]:
     if source is None or (not local and Path(video).is_file()):
         yield video
         return
-    from ._storage import open_source
+    from ._storage import check_version, open_source
 
+    version = source.get("version") if local else None
+    name = str(source.get("name") or source.get("path"))
     with tempfile.TemporaryDirectory(prefix="persontrack-") as tmp:
         with open_source(dict(source), Path(tmp)) as path:
+            if version:  # the file the job started on, when this segment opens it
+                check_version(path, version, name=name)
             yield str(path)
+            if version:  # and once it has read its span
+                check_version(path, version, name=name)
 
 
 def _task_threads() -> int | None:
