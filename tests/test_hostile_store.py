@@ -10,7 +10,11 @@ backoff until ``busy_timeout`` (clients, default 30 s) or ``WORKER_BUSY_TIMEOUT`
 
 from __future__ import annotations
 
+import contextlib
+import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -183,3 +187,66 @@ def test_the_deadline_is_documented_and_named(clients):
         blocker.execute("ROLLBACK")
         blocker.close()
     assert _store.WORKER_BUSY_TIMEOUT >= 60
+
+
+SMALL_DISK_MB = 4
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB tmpfs mounted on a fresh folder (as root), else None: the server then gets
+    RLIMIT_FSIZE instead. Unmounted at the end (bounded waits)."""
+    path = tmp_path / "small"
+    path.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        cmd = ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_MB}m", "tmpfs", str(path)]
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            mounted = subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    yield path, mounted
+    if mounted:
+        done = subprocess.run(["umount", str(path)], capture_output=True, timeout=30)
+        if done.returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def _file_size_limit() -> None:  # in the server process (and so in its job runner)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (SMALL_DISK_MB << 20, SMALL_DISK_MB << 20))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_a_full_disk_fails_the_job_with_the_reason_and_reads_still_work(clients, small_disk):
+    from serve_support import start_server, wait_done
+
+    data, mounted = small_disk
+    server = start_server(
+        data,
+        clients.bucket_root,
+        "--workers",
+        "1",
+        settings={"rows": 30000},  # ~36 MB of rows into a 4 MB disk
+        preexec=None if mounted else _file_size_limit,
+    )
+    try:
+        rek = server.boto3()
+        job = rek.start_person_tracking(Video=VIDEO)["JobId"]
+        failed = wait_done(rek, job, timeout=120)
+        assert failed["JobStatus"] == "FAILED", failed
+        message = failed["StatusMessage"]
+        assert str(data / "jobs.sqlite3") in message, message
+        if mounted:  # a full disk; RLIMIT_FSIZE is SQLite's "disk I/O error" instead
+            assert "InternalServerError: no space left on the device of the job store" in message
+            filler = data / "filler"
+            with contextlib.suppress(OSError), open(filler, "wb") as f:
+                for _ in range(SMALL_DISK_MB * 16):  # whatever room is left
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            assert os.statvfs(data).f_bavail * os.statvfs(data).f_frsize < 65536
+        for _ in range(20):  # reads take no write transaction
+            page = rek.get_person_tracking(JobId=job)
+            assert page["JobStatus"] == "FAILED" and page["StatusMessage"] == message
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):
+            rek.get_person_tracking(JobId="0" * 64)
+    finally:
+        returncode, err = server.stop()
+    assert returncode == 0, err[-3000:]

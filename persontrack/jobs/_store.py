@@ -174,6 +174,17 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _is_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or the file size limit) has no room for what was written."""
+    return getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a store error) comes from a full disk."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.Error) and _is_full(cause)
+
+
 @contextlib.contextmanager
 def _sqlite_errors(deadline: float | None = None, path: Path | None = None) -> Iterator[None]:
     """Report SQLite failures as Rekognition errors (naming the store file ``path``)."""
@@ -188,6 +199,11 @@ def _sqlite_errors(deadline: float | None = None, path: Path | None = None) -> I
             waited = "" if deadline is None else f" for {deadline:g} s"
             raise ProvisionedThroughputExceededException(
                 f"the job store{where} stayed busy{waited} ({text}); retry the request"
+            ) from exc
+        if _is_full(exc):
+            raise InternalServerError(
+                f"no space left on the device of the job store{where} ({text}); free space "
+                "there and start the job again"
             ) from exc
         raise InternalServerError(f"job store{where} error: {text}") from exc
     except sqlite3.DatabaseError as exc:
@@ -580,13 +596,7 @@ class JobStore:
             return self._reserve(conn, max_workers)
 
     def _reserve(self, conn: sqlite3.Connection, max_workers: int) -> list[str]:
-        queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
-        workers, idle = conn.execute(
-            "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
-        ).fetchone()
-        # idle (or still starting) workers will claim waiting jobs themselves
-        wanted = min(queued - idle, max_workers - workers)
-        ids = [uuid.uuid4().hex for _ in range(max(0, wanted))]
+        ids = [uuid.uuid4().hex for _ in range(max(0, _workers_wanted(conn, max_workers)))]
         now = time.time()
         conn.executemany(
             "INSERT INTO workers (worker_id, pid, started_at, heartbeat) VALUES (?, NULL, ?, ?)",
@@ -602,6 +612,10 @@ class JobStore:
         (failed, reserved)
             JobIds marked FAILED, and ids of the workers the caller must start.
         """
+        # read first: clients poll this for every unfinished job, and a read-only poll
+        # neither contends for the write lock nor fails when the disk is full
+        if not self._recovery_due(heartbeat_timeout, max_workers):
+            return [], []
         with self._write() as conn:
             failed = self._reap(conn, heartbeat_timeout, time.time())
             return failed, self._reserve(conn, max_workers)
@@ -679,43 +693,27 @@ class JobStore:
             return self._reap(conn, heartbeat_timeout, time.time())
 
     def _reap(self, conn: sqlite3.Connection, heartbeat_timeout: float, now: float) -> list[str]:
-        dead: dict[str, str] = {}
-        for w in conn.execute("SELECT worker_id, pid, started_at, heartbeat FROM workers"):
-            if w["pid"] is None:
-                # spawned but not yet registered; give it time to start its interpreter
-                if now - w["started_at"] > heartbeat_timeout:
-                    dead[w["worker_id"]] = "worker process never started"
-            elif not pid_alive(w["pid"]):
-                dead[w["worker_id"]] = f"worker process {w['pid']} died"
-            elif now - w["heartbeat"] > heartbeat_timeout:
-                dead[w["worker_id"]] = (
-                    f"worker process {w['pid']} stopped responding "
-                    f"(no heartbeat for {now - w['heartbeat']:.0f} s)"
-                )
+        dead = _dead_workers(conn, heartbeat_timeout, now)
         failed: list[str] = []
-        for job in conn.execute(
-            "SELECT job_key, job_id, worker_id, worker_pid, source, heartbeat FROM jobs "
-            "WHERE state = 'RUNNING'"
-        ).fetchall():
-            if json.loads(job["source"]).get("kind") == STREAM_KIND:
-                reason = _stream_gone(job["worker_pid"], job["heartbeat"], heartbeat_timeout, now)
-                if reason is not None:
-                    self._fail(conn, job["job_key"], f"Job failed: {reason}")
-                    failed.append(job["job_id"])
-                continue
-            reason = dead.get(job["worker_id"])
-            if reason is None:
-                known = conn.execute(
-                    "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
-                ).fetchone()
-                if known is None:
-                    reason = f"worker process {job['worker_pid']} died"
-            if reason is not None:
-                self._fail(conn, job["job_key"], f"Job failed: {reason} while processing the video")
-                failed.append(job["job_id"])
+        for job_key, job_id, message in _orphaned_jobs(conn, dead, heartbeat_timeout, now):
+            self._fail(conn, job_key, message)
+            failed.append(job_id)
         for worker_id in dead:
             conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
         return failed
+
+    def _recovery_due(self, heartbeat_timeout: float, max_workers: int) -> bool:
+        """Whether :meth:`recover` has anything to write (found by reading only)."""
+
+        def due() -> bool:
+            conn, now = self._conn(), time.time()
+            dead = _dead_workers(conn, heartbeat_timeout, now)
+            if dead or _orphaned_jobs(conn, dead, heartbeat_timeout, now):
+                return True
+            return _workers_wanted(conn, max_workers) > 0
+
+        with _sqlite_errors(self.busy_timeout, self.path):
+            return self._retrying(due)
 
     # -- results ------------------------------------------------------------------------
 
@@ -828,8 +826,56 @@ class JobStore:
         longer for 1,000,000 rows (measured on a loaded 2-core machine). Returns False (and
         drops any rows written) when the job was meanwhile declared dead or deleted.
         ``new_generation=False`` keeps the NextTokens issued while the job ran valid (a
-        stream job's TIMESTAMP ranks do not change when it ends).
+        stream job's TIMESTAMP ranks do not change when it ends). A FAILED job on a full
+        disk is marked FAILED first and its rows dropped after, if there is room.
         """
+        try:
+            return self._finish(
+                job_key,
+                worker_id,
+                state=state,
+                status_message=status_message,
+                result_count=result_count,
+                video_metadata=video_metadata,
+                settings=settings,
+                versions=versions,
+                new_generation=new_generation,
+            )
+        except InternalServerError as exc:
+            if state != "FAILED" or not disk_full(exc):
+                raise
+        # The disk is full: deleting the rows would need room in the WAL; the few pages of
+        # the job's row fit in what the failed write left there. The rows go afterwards,
+        # if they can (a FAILED job's rows are never served; a new attempt drops them).
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT state, worker_id FROM jobs WHERE job_key = ?", (job_key,)
+            ).fetchone()
+            if row is None or row["state"] != "RUNNING" or row["worker_id"] != worker_id:
+                return False
+            conn.execute(
+                "UPDATE jobs SET state = 'FAILED', status_message = ?, finished_at = ?, "
+                "generation = generation + 1 WHERE job_key = ?",
+                (status_message, time.time(), job_key),
+            )
+            conn.execute("UPDATE workers SET job_key = NULL WHERE worker_id = ?", (worker_id,))
+        with contextlib.suppress(InternalServerError), self._write() as conn:
+            _drop_results(conn, job_key)
+        return True
+
+    def _finish(
+        self,
+        job_key: int,
+        worker_id: str,
+        *,
+        state: str,
+        status_message: str | None,
+        result_count: int | None,
+        video_metadata: dict[str, Any] | None,
+        settings: dict[str, Any] | None,
+        versions: dict[str, Any] | None,
+        new_generation: bool,
+    ) -> bool:
         now = time.time()
         with self._write() as conn:
             row = conn.execute(
@@ -951,6 +997,60 @@ def _copy_by_index(conn: sqlite3.Connection, job_key: int) -> None:
         "SELECT job_key, idx_rank, person FROM results WHERE job_key = ? ORDER BY idx_rank",
         (job_key,),
     )
+
+
+def _workers_wanted(conn: sqlite3.Connection, max_workers: int) -> int:
+    """Workers to start for the jobs waiting (idle or starting ones claim jobs themselves)."""
+    queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+    workers, idle = conn.execute(
+        "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
+    ).fetchone()
+    return int(min(queued - idle, max_workers - workers))
+
+
+def _dead_workers(conn: sqlite3.Connection, heartbeat_timeout: float, now: float) -> dict[str, str]:
+    """Why each registered worker that has died or gone silent counts as dead."""
+    dead: dict[str, str] = {}
+    for w in conn.execute("SELECT worker_id, pid, started_at, heartbeat FROM workers"):
+        if w["pid"] is None:
+            # spawned but not yet registered; give it time to start its interpreter
+            if now - w["started_at"] > heartbeat_timeout:
+                dead[w["worker_id"]] = "worker process never started"
+        elif not pid_alive(w["pid"]):
+            dead[w["worker_id"]] = f"worker process {w['pid']} died"
+        elif now - w["heartbeat"] > heartbeat_timeout:
+            dead[w["worker_id"]] = (
+                f"worker process {w['pid']} stopped responding "
+                f"(no heartbeat for {now - w['heartbeat']:.0f} s)"
+            )
+    return dead
+
+
+def _orphaned_jobs(
+    conn: sqlite3.Connection, dead: dict[str, str], heartbeat_timeout: float, now: float
+) -> list[tuple[int, str, str]]:
+    """(job_key, JobId, StatusMessage) of the RUNNING jobs whose process is gone."""
+    orphaned = []
+    for job in conn.execute(
+        "SELECT job_key, job_id, worker_id, worker_pid, source, heartbeat FROM jobs "
+        "WHERE state = 'RUNNING'"
+    ).fetchall():
+        if json.loads(job["source"]).get("kind") == STREAM_KIND:
+            reason = _stream_gone(job["worker_pid"], job["heartbeat"], heartbeat_timeout, now)
+            if reason is not None:
+                orphaned.append((job["job_key"], job["job_id"], f"Job failed: {reason}"))
+            continue
+        reason = dead.get(job["worker_id"])
+        if reason is None:
+            known = conn.execute(
+                "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
+            ).fetchone()
+            if known is None:
+                reason = f"worker process {job['worker_pid']} died"
+        if reason is not None:
+            message = f"Job failed: {reason} while processing the video"
+            orphaned.append((job["job_key"], job["job_id"], message))
+    return orphaned
 
 
 def _stream_gone(

@@ -66,7 +66,7 @@ from . import _notify
 from ._options import validate_options
 from ._params import validate_request
 from ._storage import LocalBuckets, S3Storage
-from ._store import ACTIVE_STATES, DB_FILE, STREAM_KIND, JobStore
+from ._store import ACTIVE_STATES, DB_FILE, STREAM_KIND, JobStore, disk_full
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
 from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
 from .segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
@@ -637,7 +637,13 @@ class PersonTrackingClient:
         """The job's row; an unfinished job is first checked for a dead worker."""
         job = self.store.get_job(job_id)
         if job is not None and job["state"] in ACTIVE_STATES:
-            self.recover()
+            try:
+                self.recover()
+            except InternalServerError as exc:
+                if not disk_full(exc):
+                    raise
+                # on a full disk a dead worker's job cannot be marked FAILED yet; the read
+                # is still answered (IN_PROGRESS) and the next one tries again
             job = self.store.get_job(job_id)
         if job is None:
             raise ResourceNotFoundException(f"job {job_id} does not exist", operation)
