@@ -288,7 +288,7 @@ def add_job_commands(subparsers: Any) -> None:
         type=int,
         default=d.max_connections,
         metavar="N",
-        help=f"open connections per server process, past it a bare 503 (default {d.max_connections})",
+        help=f"open connections per server process, then a bare 503 (default {d.max_connections})",
     )
     v.add_argument("--access-log", action="store_true", help="log one line per request")
     _common(v)
