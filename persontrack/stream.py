@@ -254,12 +254,13 @@ class StreamTracking:
     def _analyse(self) -> None:
         s = self.settings
         first = self.reader.read()
-        if first is None:
+        if first is None:  # stopped before the first frame too: no frame is no result
+            why = self.reader.stats.last_error or "it ended"
             if self._stop.is_set():
-                return
-            raise InvalidS3ObjectException(
-                f"no frame from {self.source}: {self.reader.stats.last_error or 'it ended'}"
-            )
+                why = "stopped before the first frame arrived" + (
+                    f" ({self.reader.stats.last_error})" if self.reader.stats.last_error else ""
+                )
+            raise InvalidS3ObjectException(f"no frame from {self.source}: {why}")
         height, width = first.image.shape[:2]
         self.frame_size = (width, height)
         if self.sink is not None:

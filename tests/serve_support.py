@@ -60,6 +60,7 @@ def start_server(
     keys: bool = True,
     env: dict[str, str] | None = None,
     timeout: float = 60,
+    preexec: Any = None,
 ) -> Server:
     """Run ``persontrack serve --port 0`` and wait for its "listening on URL" line."""
     cmd = [
@@ -91,6 +92,7 @@ def start_server(
         stdin=subprocess.DEVNULL,
         text=True,
         env=full_env,
+        preexec_fn=preexec,
     )
     assert proc.stdout is not None
     sel = selectors.DefaultSelector()

@@ -151,3 +151,32 @@ def test_two_processes_share_one_data_dir(clients):
     page = c.get_person_tracking(JobId=theirs["ids"][0], NextToken=theirs["token"])
     assert len(page["Persons"]) == 20
     assert integrity(clients.data_dir) == "ok"
+
+
+SEGMENTED = FAKE_TRACKER.replace(":fake_track", ":fake_track_segments")
+
+
+def test_a_video_overwritten_in_place_during_its_job_fails_it(clients):
+    """cp other.mp4 same/path.mp4 while the job runs: FAILED naming the change, never a
+    silently partial SUCCEEDED; the same file, no longer written, then gives a whole job."""
+    video = clients.bucket_root / "videos" / "sample.mp4"
+    settings = {"rows": 400, "sleep": 2.0}  # 5 segments of 1 s, 2 s each, on 2 workers
+    c = clients(tracker=SEGMENTED, segment_seconds=1, overlap_seconds=0.4, settings=settings)
+    job_id = c.start_person_tracking(Video=VIDEO)["JobId"]
+    wait_state(c, job_id, {"RUNNING"})
+    deadline = time.monotonic() + 60
+    while c.get_progress(job_id) <= 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # a segment is being read
+    with open(video, "r+b") as f:  # in place: same inode, as cp onto it does
+        data = f.read()
+        f.seek(0)
+        f.write(data + b"\0" * 4096)
+    described = c.wait(job_id, timeout=120)
+    assert described["JobStatus"] == "FAILED", described
+    message = described["StatusMessage"]
+    assert message.startswith("InvalidS3ObjectException: s3://videos/sample.mp4 changed"), message
+    assert f"size {len(data)} -> {len(data) + 4096} bytes" in message
+    assert c.get_person_tracking(JobId=job_id)["Persons"] == []
+    again = c.start_person_tracking(Video=VIDEO)["JobId"]
+    assert c.wait(again, timeout=120)["JobStatus"] == "SUCCEEDED"
+    assert len(c.get_dataframe(again)) == 400

@@ -10,7 +10,11 @@ backoff until ``busy_timeout`` (clients, default 30 s) or ``WORKER_BUSY_TIMEOUT`
 
 from __future__ import annotations
 
+import contextlib
+import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -59,6 +63,34 @@ def test_data_dir_replaced_under_a_running_client(clients):
         old.get_person_tracking(JobId=job)
     assert len(new.list_jobs()) == 0, "no half-started job in the new store"
     assert integrity(clients.data_dir / "jobs.sqlite3") == "ok"
+
+
+def test_a_store_truncated_to_zero_bytes_is_refused_naming_the_file(clients):
+    from persontrack.jobs.client import client
+
+    old = clients()
+    job = old.start_person_tracking(Video=VIDEO)["JobId"]
+    old.wait(job, timeout=60)
+    clients.shutdown()
+    db = clients.data_dir / "jobs.sqlite3"
+    db.write_bytes(b"")  # truncated in place (same inode)
+    with pytest.raises(InternalServerError, match="empty") as e:
+        old.get_person_tracking(JobId=job)
+    assert str(db) in e.value.message
+    for _ in range(2):  # not silently a new, empty store on the next open either
+        with pytest.raises(InternalServerError, match="truncated") as e:
+            client(data_dir=clients.data_dir, bucket_root=clients.bucket_root)
+        assert str(db) in e.value.message
+    assert db.stat().st_size == 0, "nothing was written into the emptied store"
+
+
+def test_a_new_store_is_never_an_empty_file(tmp_path):
+    """Made whole (schema included) in one step, so an empty file always means truncated."""
+    store = _store.JobStore(tmp_path / "jobs.sqlite3")
+    assert (tmp_path / "jobs.sqlite3").stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("jobs")) == []
+    assert store.list_jobs() == [] and integrity(tmp_path / "jobs.sqlite3") == "ok"
+    store.close()
 
 
 def test_a_failed_worker_start_leaves_no_job(clients, monkeypatch):
@@ -155,3 +187,66 @@ def test_the_deadline_is_documented_and_named(clients):
         blocker.execute("ROLLBACK")
         blocker.close()
     assert _store.WORKER_BUSY_TIMEOUT >= 60
+
+
+SMALL_DISK_MB = 4
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB tmpfs mounted on a fresh folder (as root), else None: the server then gets
+    RLIMIT_FSIZE instead. Unmounted at the end (bounded waits)."""
+    path = tmp_path / "small"
+    path.mkdir()
+    mounted = False
+    if os.geteuid() == 0:
+        cmd = ["mount", "-t", "tmpfs", "-o", f"size={SMALL_DISK_MB}m", "tmpfs", str(path)]
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            mounted = subprocess.run(cmd, capture_output=True, timeout=30).returncode == 0
+    yield path, mounted
+    if mounted:
+        done = subprocess.run(["umount", str(path)], capture_output=True, timeout=30)
+        if done.returncode != 0:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+def _file_size_limit() -> None:  # in the server process (and so in its job runner)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (SMALL_DISK_MB << 20, SMALL_DISK_MB << 20))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+def test_a_full_disk_fails_the_job_with_the_reason_and_reads_still_work(clients, small_disk):
+    from serve_support import start_server, wait_done
+
+    data, mounted = small_disk
+    server = start_server(
+        data,
+        clients.bucket_root,
+        "--workers",
+        "1",
+        settings={"rows": 30000},  # ~36 MB of rows into a 4 MB disk
+        preexec=None if mounted else _file_size_limit,
+    )
+    try:
+        rek = server.boto3()
+        job = rek.start_person_tracking(Video=VIDEO)["JobId"]
+        failed = wait_done(rek, job, timeout=120)
+        assert failed["JobStatus"] == "FAILED", failed
+        message = failed["StatusMessage"]
+        assert str(data / "jobs.sqlite3") in message, message
+        if mounted:  # a full disk; RLIMIT_FSIZE is SQLite's "disk I/O error" instead
+            assert "InternalServerError: no space left on the device of the job store" in message
+            filler = data / "filler"
+            with contextlib.suppress(OSError), open(filler, "wb") as f:
+                for _ in range(SMALL_DISK_MB * 16):  # whatever room is left
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            assert os.statvfs(data).f_bavail * os.statvfs(data).f_frsize < 65536
+        for _ in range(20):  # reads take no write transaction
+            page = rek.get_person_tracking(JobId=job)
+            assert page["JobStatus"] == "FAILED" and page["StatusMessage"] == message
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):
+            rek.get_person_tracking(JobId="0" * 64)
+    finally:
+        returncode, err = server.stop()
+    assert returncode == 0, err[-3000:]

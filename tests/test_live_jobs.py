@@ -210,7 +210,9 @@ def test_a_script_that_exits_without_stopping_ends_its_job(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     rek = pt.client(data_dir=data, bucket_root=tmp_path)
     job = rek.describe_job(done.stdout.strip())
-    assert job["JobStatus"] == "SUCCEEDED" and job["ResultCount"] == 0, job
+    # ended, not left IN_PROGRESS; without a single frame it is no result (issue #25 case 7)
+    assert job["JobStatus"] == "FAILED", job
+    assert job["StatusMessage"].startswith("InvalidS3ObjectException: no frame from"), job
     rek.close()
 
 

@@ -23,7 +23,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from jobs_support import VIDEO
+from jobs_support import VIDEO, wait_state
 from serve_support import KEY_ID, REGION, SECRET, all_pages, start_server, wait_done
 
 from persontrack.convert import sort_results, validate_response
@@ -434,6 +434,29 @@ def test_bad_authentication_is_403_and_starts_nothing(shared, too_old, case, err
     assert job_count(server) == before
 
 
+@pytest.mark.parametrize("unsigned", ["X-Amz-Target", "Content-Type"])
+def test_a_target_or_content_type_left_unsigned_is_refused(shared, unsigned):
+    """Signed with SignedHeaders=host;x-amz-date (+ the other header), then the unsigned
+    header set: the target could have been swapped on the way from Get… to Start…."""
+    server = shared
+    before = job_count(server)
+    headers = {"X-Amz-Target": START, "Content-Type": CONTENT_TYPE}
+    request = AWSRequest(
+        method="POST",
+        url=server.url + "/",
+        data=START_BODY,
+        headers={k: v for k, v in headers.items() if k != unsigned},
+    )
+    SigV4Auth(Credentials(KEY_ID, SECRET), "rekognition", REGION).add_auth(request)
+    sent = {**dict(request.headers.items()), unsigned: headers[unsigned]}
+    assert unsigned.lower() not in sent["Authorization"]
+    code_, payload, response = post(server.url, sent, START_BODY)
+    assert code_ == 403, payload
+    assert payload["__type"] == "IncompleteSignatureException"
+    assert f"'{unsigned.lower()}' must be a 'SignedHeader'" in payload["message"]
+    assert job_count(server) == before
+
+
 def test_a_request_signed_14_minutes_ago_still_passes(shared, too_old):
     server = shared
     too_old(-14)
@@ -454,6 +477,9 @@ def test_a_request_signed_14_minutes_ago_still_passes(shared, too_old):
         (GET, b"{not json", "SerializationException"),
         (GET, b"[1, 2]", "SerializationException"),
         (GET, b"\xff\xfe", "SerializationException"),
+        # nested past json's recursion limit: bad input, not a 500 that SDKs retry
+        (GET, b'{"JobId":' + b"[" * 30000 + b"]" * 30000 + b"}", "SerializationException"),
+        (START, b'{"Video":' + b'{"a":' * 17 + b"1" + b"}" * 18, "SerializationException"),
     ],
 )
 def test_protocol_errors_are_awss_codes(shared, target, body, error):
@@ -537,6 +563,50 @@ def test_concurrency_limit_and_slow_body_timeout(serve):
         rek.get_person_tracking(JobId="a")
 
 
+def test_idle_and_half_sent_connections_are_closed_and_requests_still_served(serve):
+    """600 connections held open (half with a request head never finished): a signed
+    request is still answered, and the server closes them all after the idle timeout."""
+    import selectors
+
+    server = serve("--workers", "1")  # default idle timeout (5 s) and connections (2048)
+    parts = urlsplit(server.url)
+    rek = server.boto3()
+    held = []
+    try:
+        opened = time.monotonic()
+        for k in range(600):
+            s = socket.create_connection((parts.hostname, parts.port), timeout=10)
+            if k % 2:
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: appl")
+            held.append(s)
+        with pytest.raises(rek.exceptions.ResourceNotFoundException):  # served, not a 503
+            rek.get_person_tracking(JobId="0" * 64)
+        status_, payload, _ = post(server.url, {}, None, path="/health", method="GET")
+        assert status_ == 200 and payload["status"] == "ok"
+        assert time.monotonic() - opened < 5, "the check ran while they were all still open"
+        sel = selectors.DefaultSelector()
+        for s in held:
+            sel.register(s, selectors.EVENT_READ)
+        closed, deadline = 0, time.monotonic() + 20
+        while closed < len(held) and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.5):
+                try:
+                    data = key.fileobj.recv(4096)
+                except ConnectionError:
+                    data = b""
+                assert data == b"", data  # closed without an answer
+                sel.unregister(key.fileobj)
+                closed += 1
+        sel.close()
+        assert closed == len(held), f"{closed} of {len(held)} closed"
+        assert time.monotonic() - opened > 4, "closed before the idle timeout"
+    finally:
+        for s in held:
+            s.close()
+    with pytest.raises(rek.exceptions.ResourceNotFoundException):
+        rek.get_person_tracking(JobId="0" * 64)
+
+
 # -- lifecycle and keys --------------------------------------------------------------------
 
 
@@ -554,6 +624,37 @@ def test_shutdown_is_clean_and_jobs_in_flight_finish(serve, clients, sig):
     again = serve(settings=clients.gated(rows=30)).boto3()
     pages = all_pages(again, job_id)
     assert pages[0]["JobStatus"] == "SUCCEEDED" and len(pages[0]["Persons"]) == 30
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """Whether process ``pid`` has ended and been reaped (a zombie still exists) in time."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while psutil.pid_exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not psutil.pid_exists(pid)
+
+
+def test_job_runners_are_reaped_as_they_end_not_at_the_next_job_check(serve, clients):
+    import psutil
+
+    server = serve("--workers", "1", settings=clients.gated(rows=30))
+    rek = server.boto3()
+    job = rek.start_person_tracking(Video=VIDEO)["JobId"]
+    wait_state(clients(), job, {"RUNNING"})  # claimed: a runner killed now fails the job
+    (runner,) = psutil.Process(server.proc.pid).children()
+    runner.send_signal(signal.SIGTERM)  # a runner stopped from outside, mid-job
+    assert gone(runner.pid, 10), f"runner {runner.pid} is {runner.status()} (not reaped)"
+    failed = wait_done(rek, job)
+    assert failed["JobStatus"] == "FAILED" and "died" in failed["StatusMessage"]
+    clients.open_gate()
+    again = rek.start_person_tracking(Video=VIDEO)["JobId"]
+    assert wait_done(rek, again)["JobStatus"] == "SUCCEEDED"
+    for child in psutil.Process(server.proc.pid).children():  # it ends with nothing to do
+        assert gone(child.pid, 30), f"runner {child.pid} is {child.status()} (not reaped)"
+    returncode, err = server.stop()
+    assert returncode == 0 and "Traceback" not in err, err
 
 
 def test_keys_are_generated_once_private_and_usable_by_profile(serve, clients, monkeypatch):

@@ -119,3 +119,15 @@ def test_host_and_date_must_be_signed():
         headers = [("host", "x"), ("x-amz-date", stamp), ("authorization", auth)]
         with pytest.raises(AuthError, match=f"'{missing}' must be a"):
             verify_now(SignedRequest("POST", "/", "", headers, b""))
+
+
+def test_headers_that_must_be_signed_are_refused_unsigned():
+    signed = botocore_signed("http://127.0.0.1:1/", b"{}", {"X-Amz-Target": "A"})
+    must = ("content-type", "x-amz-target")
+    assert verify_now(signed, must_sign=must) == "AKIDEXAMPLE"  # absent content-type: fine
+    bare = botocore_signed("http://127.0.0.1:1/", b"{}")
+    added = SignedRequest("POST", "/", "", [*bare.headers, ("x-amz-target", "B")], b"{}")
+    assert verify_now(added) == "AKIDEXAMPLE"  # what a server without must_sign accepted
+    with pytest.raises(AuthError, match="'x-amz-target' must be a 'SignedHeader'") as e:
+        verify_now(added, must_sign=must)
+    assert e.value.code == "IncompleteSignatureException"

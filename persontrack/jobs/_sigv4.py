@@ -7,7 +7,8 @@ derives the signing key from the secret of the access key named in the credentia
 and compares signatures in constant time (:func:`hmac.compare_digest`). A request is
 accepted only if its ``X-Amz-Date`` (or ``Date``) is within :data:`MAX_CLOCK_SKEW` of
 the server's clock, its credential scope names the service and ``aws4_request``, and the
-``host`` header is signed.
+``host`` header and every header of ``must_sign`` that the request carries are signed
+(``persontrack serve``: ``X-Amz-Target``, which names the operation, and ``Content-Type``).
 
 Failures raise :class:`AuthError` carrying the error code AWS's JSON services use:
 ``MissingAuthenticationTokenException``, ``IncompleteSignatureException``,
@@ -228,6 +229,7 @@ def verify(
     service: str,
     now: float | None = None,
     max_skew: float = MAX_CLOCK_SKEW,
+    must_sign: Sequence[str] = (),
 ) -> str:
     """Check ``request``'s Signature Version 4; return the access key id that signed it.
 
@@ -243,6 +245,10 @@ def verify(
         The server's time (seconds since the epoch; default: now).
     max_skew : float, default MAX_CLOCK_SKEW
         Seconds the signing time may be off.
+    must_sign : sequence of str, default ()
+        Header names (lower case) that must be among ``SignedHeaders`` when the request
+        carries them: a header left unsigned could be changed on the way, so a request
+        that does not sign one is refused with ``IncompleteSignatureException``.
 
     Raises
     ------
@@ -279,6 +285,13 @@ def verify(
         )
     if "host" not in signed_headers:
         raise AuthError("InvalidSignatureException", "'Host' must be a 'SignedHeader'.")
+    unsigned = [h for h in must_sign if h in headers and h not in signed_headers]
+    if unsigned:
+        raise AuthError(
+            "IncompleteSignatureException",
+            f"'{unsigned[0]}' must be a 'SignedHeader' (SignedHeaders="
+            f"{fields['SignedHeaders'][:200]}): an unsigned header could be changed on the way.",
+        )
     amz_date, signed_at = _request_time(headers)
     date_header = "x-amz-date" if "x-amz-date" in headers else "date"
     if date_header not in signed_headers:

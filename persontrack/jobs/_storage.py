@@ -330,6 +330,43 @@ def _fd_path(fd: int, name: str, workdir: Path) -> Iterator[Path]:
         shutil.rmtree(link_dir, ignore_errors=True)
 
 
+def file_version(path: str | Path) -> dict[str, int]:
+    """What tells one version of a local video from another: inode, size, mtime (not the
+    device number, which differs between machines mounting one share).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile() as f:
+    ...     sorted(file_version(f.name))
+    ['ino', 'mtime_ns', 'size']
+    """
+    st = os.stat(path)
+    return {"ino": st.st_ino, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def check_version(path: str | Path, version: dict[str, int], *, name: str) -> None:
+    """InvalidS3ObjectException when the file at ``path`` is no longer ``version``.
+
+    A video overwritten while its job runs would give each segment what it read before
+    the change, silently partial: the job fails instead, naming the change.
+    """
+    now = file_version(path)
+    if now == version:
+        return
+    changes = []
+    if now["ino"] != version["ino"]:
+        changes.append("replaced by another file")
+    if now["size"] != version["size"]:
+        changes.append(f"size {version['size']} -> {now['size']} bytes")
+    if now["mtime_ns"] != version["mtime_ns"]:
+        changes.append(f"modified {(now['mtime_ns'] - version['mtime_ns']) / 1e9:+.3f} s later")
+    raise InvalidS3ObjectException(
+        f"{name} changed while the job read it ({', '.join(changes)}): its results would "
+        "mix two versions; start the job again once the file is no longer being written"
+    )
+
+
 @contextlib.contextmanager
 def open_source(source: dict[str, Any], workdir: Path) -> Iterator[Path]:
     """Make a source readable as a local file for the duration of the ``with`` block.
@@ -337,13 +374,21 @@ def open_source(source: dict[str, Any], workdir: Path) -> Iterator[Path]:
     A local file is opened here (see :func:`open_local`) and read through its descriptor
     (``/proc/self/fd/N``, by a link named like the video), so the file read is the one that
     was checked; an S3 object is
-    downloaded into ``workdir`` and deleted afterwards.
+    downloaded into ``workdir`` and deleted afterwards. A local source with the ``version``
+    its job started on (:func:`file_version`) is checked against it when opened and again
+    once the block has read it (:func:`check_version`).
     """
     if source["kind"] == "local":
+        version = source.get("version")
+        name = str(source.get("name") or source["path"])
         fd = open_local(source["path"], source.get("root"))
         try:
             with _fd_path(fd, Path(source["path"]).name, workdir) as path:
+                if version:
+                    check_version(path, version, name=name)
                 yield path
+                if version:
+                    check_version(path, version, name=name)
         finally:
             os.close(fd)
         return

@@ -38,6 +38,7 @@ import json
 import os
 import random
 import sqlite3
+import stat
 import threading
 import time
 import uuid
@@ -174,9 +175,21 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _is_full(exc: sqlite3.Error) -> bool:
+    """SQLITE_FULL: the disk (or the file size limit) has no room for what was written."""
+    return getattr(exc, "sqlite_errorcode", None) == 13 or "disk is full" in str(exc)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (a store error) comes from a full disk."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.Error) and _is_full(cause)
+
+
 @contextlib.contextmanager
-def _sqlite_errors(deadline: float | None = None) -> Iterator[None]:
-    """Report SQLite failures as Rekognition errors."""
+def _sqlite_errors(deadline: float | None = None, path: Path | None = None) -> Iterator[None]:
+    """Report SQLite failures as Rekognition errors (naming the store file ``path``)."""
+    where = "" if path is None else f" {path}"
     try:
         yield
     except PersonTrackError:
@@ -186,11 +199,16 @@ def _sqlite_errors(deadline: float | None = None) -> Iterator[None]:
         if _is_busy(exc):
             waited = "" if deadline is None else f" for {deadline:g} s"
             raise ProvisionedThroughputExceededException(
-                f"the job store stayed busy{waited} ({text}); retry the request"
+                f"the job store{where} stayed busy{waited} ({text}); retry the request"
             ) from exc
-        raise InternalServerError(f"job store error: {text}") from exc
+        if _is_full(exc):
+            raise InternalServerError(
+                f"no space left on the device of the job store{where} ({text}); free space "
+                "there and start the job again"
+            ) from exc
+        raise InternalServerError(f"job store{where} error: {text}") from exc
     except sqlite3.DatabaseError as exc:
-        raise InternalServerError(f"job store error: {exc}") from exc
+        raise InternalServerError(f"job store{where} error: {exc}") from exc
 
 
 class JobStore:
@@ -216,11 +234,37 @@ class JobStore:
         self.busy_timeout = busy_timeout
         self._local = threading.local()
         self._identity: tuple[int, int] | None = None
-        _private_files(self.path)
-        with _sqlite_errors(busy_timeout):
+        with _sqlite_errors(busy_timeout, self.path):
+            self._create()
+            _private_files(self.path)
             self._retrying(self._init_schema)
             st = os.stat(self.path)
             self._identity = (st.st_dev, st.st_ino)
+
+    def _create(self) -> None:
+        """Make the store file, schema included, in one step when it is absent, so that an
+        empty file is never a store being made: it is one truncated (refused by
+        :meth:`_check_file`), not silently a new store without its jobs."""
+        if not self.path.exists():
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{uuid.uuid4().hex}")
+            try:
+                # 0600 before SQLite opens it: its -wal and -shm take the store's mode
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+                conn = sqlite3.connect(tmp, isolation_level=None)
+                try:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+                finally:
+                    conn.close()
+                with contextlib.suppress(FileExistsError):  # another process made it first
+                    os.link(tmp, self.path)
+            except OSError:
+                pass  # no hard links here: SQLite makes the file (and _init_schema its tables)
+            finally:
+                for leftover in (tmp, tmp.with_name(tmp.name + "-wal")):
+                    with contextlib.suppress(OSError):
+                        leftover.unlink()
+        self._check_file()
 
     def _init_schema(self) -> None:
         conn = self._conn()
@@ -266,18 +310,25 @@ class JobStore:
             pause = min(pause * 2, BACKOFF_MAX)
 
     def _check_file(self) -> None:
-        """InternalServerError when the store file was deleted or replaced under us."""
-        if self._identity is None:
-            return
+        """InternalServerError when the store file was deleted, replaced or emptied."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
+            if self._identity is None:
+                return  # being made (where os.link is not available)
             raise InternalServerError(
                 f"the job store {self.path} was deleted while in use (was the data directory "
                 "removed?); nothing was written. Create a new client to start a new store."
             ) from None
         except OSError as exc:
             raise InternalServerError(f"the job store {self.path} cannot be read: {exc}") from None
+        if st.st_size == 0 and stat.S_ISREG(st.st_mode):
+            raise InternalServerError(
+                f"the job store {self.path} is empty (0 bytes): it was truncated, so its jobs "
+                "are lost; restore it from a backup, or move it away to start a new store"
+            )
+        if self._identity is None:
+            return
         if (st.st_dev, st.st_ino) != self._identity:
             raise InternalServerError(
                 f"the job store {self.path} was replaced by another file while in use (the "
@@ -316,7 +367,7 @@ class JobStore:
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             conn = self._retrying(self._begin)
             try:
                 yield conn
@@ -330,7 +381,7 @@ class JobStore:
 
     def _read(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         values = tuple(args)
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             return self._retrying(lambda: self._conn().execute(sql, values).fetchall())
 
     def _column(self, sql: str, args: Iterable[Any] = ()) -> list[Any]:
@@ -343,7 +394,7 @@ class JobStore:
             cursor.row_factory = None
             return [r[0] for r in cursor.execute(sql, values)]
 
-        with _sqlite_errors(self.busy_timeout):
+        with _sqlite_errors(self.busy_timeout, self.path):
             return self._retrying(fetch)
 
     def close(self) -> None:
@@ -593,13 +644,7 @@ class JobStore:
             return self._reserve(conn, max_workers)
 
     def _reserve(self, conn: sqlite3.Connection, max_workers: int) -> list[str]:
-        queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
-        workers, idle = conn.execute(
-            "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
-        ).fetchone()
-        # idle (or still starting) workers will claim waiting jobs themselves
-        wanted = min(queued - idle, max_workers - workers)
-        ids = [uuid.uuid4().hex for _ in range(max(0, wanted))]
+        ids = [uuid.uuid4().hex for _ in range(max(0, _workers_wanted(conn, max_workers)))]
         now = time.time()
         conn.executemany(
             "INSERT INTO workers (worker_id, pid, started_at, heartbeat) VALUES (?, NULL, ?, ?)",
@@ -615,6 +660,10 @@ class JobStore:
         (failed, reserved)
             JobIds marked FAILED, and ids of the workers the caller must start.
         """
+        # read first: clients poll this for every unfinished job, and a read-only poll
+        # neither contends for the write lock nor fails when the disk is full
+        if not self._recovery_due(heartbeat_timeout, max_workers):
+            return [], []
         with self._write() as conn:
             failed = self._reap(conn, heartbeat_timeout, time.time())
             return failed, self._reserve(conn, max_workers)
@@ -692,43 +741,27 @@ class JobStore:
             return self._reap(conn, heartbeat_timeout, time.time())
 
     def _reap(self, conn: sqlite3.Connection, heartbeat_timeout: float, now: float) -> list[str]:
-        dead: dict[str, str] = {}
-        for w in conn.execute("SELECT worker_id, pid, started_at, heartbeat FROM workers"):
-            if w["pid"] is None:
-                # spawned but not yet registered; give it time to start its interpreter
-                if now - w["started_at"] > heartbeat_timeout:
-                    dead[w["worker_id"]] = "worker process never started"
-            elif not pid_alive(w["pid"]):
-                dead[w["worker_id"]] = f"worker process {w['pid']} died"
-            elif now - w["heartbeat"] > heartbeat_timeout:
-                dead[w["worker_id"]] = (
-                    f"worker process {w['pid']} stopped responding "
-                    f"(no heartbeat for {now - w['heartbeat']:.0f} s)"
-                )
+        dead = _dead_workers(conn, heartbeat_timeout, now)
         failed: list[str] = []
-        for job in conn.execute(
-            "SELECT job_key, job_id, worker_id, worker_pid, source, heartbeat FROM jobs "
-            "WHERE state = 'RUNNING'"
-        ).fetchall():
-            if json.loads(job["source"]).get("kind") == STREAM_KIND:
-                reason = _stream_gone(job["worker_pid"], job["heartbeat"], heartbeat_timeout, now)
-                if reason is not None:
-                    self._fail(conn, job["job_key"], f"Job failed: {reason}")
-                    failed.append(job["job_id"])
-                continue
-            reason = dead.get(job["worker_id"])
-            if reason is None:
-                known = conn.execute(
-                    "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
-                ).fetchone()
-                if known is None:
-                    reason = f"worker process {job['worker_pid']} died"
-            if reason is not None:
-                self._fail(conn, job["job_key"], f"Job failed: {reason} while processing the video")
-                failed.append(job["job_id"])
+        for job_key, job_id, message in _orphaned_jobs(conn, dead, heartbeat_timeout, now):
+            self._fail(conn, job_key, message)
+            failed.append(job_id)
         for worker_id in dead:
             conn.execute("DELETE FROM workers WHERE worker_id = ?", (worker_id,))
         return failed
+
+    def _recovery_due(self, heartbeat_timeout: float, max_workers: int) -> bool:
+        """Whether :meth:`recover` has anything to write (found by reading only)."""
+
+        def due() -> bool:
+            conn, now = self._conn(), time.time()
+            dead = _dead_workers(conn, heartbeat_timeout, now)
+            if dead or _orphaned_jobs(conn, dead, heartbeat_timeout, now):
+                return True
+            return _workers_wanted(conn, max_workers) > 0
+
+        with _sqlite_errors(self.busy_timeout, self.path):
+            return self._retrying(due)
 
     # -- results ------------------------------------------------------------------------
 
@@ -841,8 +874,56 @@ class JobStore:
         longer for 1,000,000 rows (measured on a loaded 2-core machine). Returns False (and
         drops any rows written) when the job was meanwhile declared dead or deleted.
         ``new_generation=False`` keeps the NextTokens issued while the job ran valid (a
-        stream job's TIMESTAMP ranks do not change when it ends).
+        stream job's TIMESTAMP ranks do not change when it ends). A FAILED job on a full
+        disk is marked FAILED first and its rows dropped after, if there is room.
         """
+        try:
+            return self._finish(
+                job_key,
+                worker_id,
+                state=state,
+                status_message=status_message,
+                result_count=result_count,
+                video_metadata=video_metadata,
+                settings=settings,
+                versions=versions,
+                new_generation=new_generation,
+            )
+        except InternalServerError as exc:
+            if state != "FAILED" or not disk_full(exc):
+                raise
+        # The disk is full: deleting the rows would need room in the WAL; the few pages of
+        # the job's row fit in what the failed write left there. The rows go afterwards,
+        # if they can (a FAILED job's rows are never served; a new attempt drops them).
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT state, worker_id FROM jobs WHERE job_key = ?", (job_key,)
+            ).fetchone()
+            if row is None or row["state"] != "RUNNING" or row["worker_id"] != worker_id:
+                return False
+            conn.execute(
+                "UPDATE jobs SET state = 'FAILED', status_message = ?, finished_at = ?, "
+                "generation = generation + 1 WHERE job_key = ?",
+                (status_message, time.time(), job_key),
+            )
+            conn.execute("UPDATE workers SET job_key = NULL WHERE worker_id = ?", (worker_id,))
+        with contextlib.suppress(InternalServerError), self._write() as conn:
+            _drop_results(conn, job_key)
+        return True
+
+    def _finish(
+        self,
+        job_key: int,
+        worker_id: str,
+        *,
+        state: str,
+        status_message: str | None,
+        result_count: int | None,
+        video_metadata: dict[str, Any] | None,
+        settings: dict[str, Any] | None,
+        versions: dict[str, Any] | None,
+        new_generation: bool,
+    ) -> bool:
         now = time.time()
         with self._write() as conn:
             row = conn.execute(
@@ -948,13 +1029,12 @@ _JOINED = "SELECT coalesce(group_concat(person, ','), ''), count(*) FROM ({})"
 
 
 def _private_files(path: Path) -> None:
-    """The store file (made here when missing) and its WAL and shared memory: 0600.
+    """The store file and its WAL and shared memory: 0600 (also a store made by an older
+    persontrack, or by SQLite where hard links are missing, see :meth:`JobStore._create`).
 
-    SQLite gives ``-wal`` and ``-shm`` the mode of the store file, so making that one
-    0600 before SQLite opens it keeps all three private whatever the umask.
+    SQLite gives ``-wal`` and ``-shm`` the mode of the store file, so a store file made
+    0600 keeps all three private whatever the umask.
     """
-    with contextlib.suppress(FileExistsError, FileNotFoundError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
     for name in (path.name, path.name + "-wal", path.name + "-shm"):
         make_private(path.with_name(name), FILE_MODE)
 
@@ -976,6 +1056,60 @@ def _copy_by_index(conn: sqlite3.Connection, job_key: int) -> None:
         "SELECT job_key, idx_rank, person FROM results WHERE job_key = ? ORDER BY idx_rank",
         (job_key,),
     )
+
+
+def _workers_wanted(conn: sqlite3.Connection, max_workers: int) -> int:
+    """Workers to start for the jobs waiting (idle or starting ones claim jobs themselves)."""
+    queued = conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'QUEUED'").fetchone()[0]
+    workers, idle = conn.execute(
+        "SELECT COUNT(*), COUNT(*) - COUNT(job_key) FROM workers"
+    ).fetchone()
+    return int(min(queued - idle, max_workers - workers))
+
+
+def _dead_workers(conn: sqlite3.Connection, heartbeat_timeout: float, now: float) -> dict[str, str]:
+    """Why each registered worker that has died or gone silent counts as dead."""
+    dead: dict[str, str] = {}
+    for w in conn.execute("SELECT worker_id, pid, started_at, heartbeat FROM workers"):
+        if w["pid"] is None:
+            # spawned but not yet registered; give it time to start its interpreter
+            if now - w["started_at"] > heartbeat_timeout:
+                dead[w["worker_id"]] = "worker process never started"
+        elif not pid_alive(w["pid"]):
+            dead[w["worker_id"]] = f"worker process {w['pid']} died"
+        elif now - w["heartbeat"] > heartbeat_timeout:
+            dead[w["worker_id"]] = (
+                f"worker process {w['pid']} stopped responding "
+                f"(no heartbeat for {now - w['heartbeat']:.0f} s)"
+            )
+    return dead
+
+
+def _orphaned_jobs(
+    conn: sqlite3.Connection, dead: dict[str, str], heartbeat_timeout: float, now: float
+) -> list[tuple[int, str, str]]:
+    """(job_key, JobId, StatusMessage) of the RUNNING jobs whose process is gone."""
+    orphaned = []
+    for job in conn.execute(
+        "SELECT job_key, job_id, worker_id, worker_pid, source, heartbeat FROM jobs "
+        "WHERE state = 'RUNNING'"
+    ).fetchall():
+        if json.loads(job["source"]).get("kind") == STREAM_KIND:
+            reason = _stream_gone(job["worker_pid"], job["heartbeat"], heartbeat_timeout, now)
+            if reason is not None:
+                orphaned.append((job["job_key"], job["job_id"], f"Job failed: {reason}"))
+            continue
+        reason = dead.get(job["worker_id"])
+        if reason is None:
+            known = conn.execute(
+                "SELECT 1 FROM workers WHERE worker_id = ?", (job["worker_id"],)
+            ).fetchone()
+            if known is None:
+                reason = f"worker process {job['worker_pid']} died"
+        if reason is not None:
+            message = f"Job failed: {reason} while processing the video"
+            orphaned.append((job["job_key"], job["job_id"], message))
+    return orphaned
 
 
 def _stream_gone(

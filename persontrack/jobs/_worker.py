@@ -54,7 +54,7 @@ from ..segments import (
 )
 from . import _notify
 from ._private import private_dir, private_file
-from ._storage import check_limits, open_source
+from ._storage import check_limits, check_version, file_version, open_source
 from ._store import JobLostError, JobStore
 
 DEFAULT_TRACKER = "persontrack.pipeline:track_video"
@@ -216,6 +216,9 @@ def run_job(
             # S3 videos get their duration checked only now that they are downloaded
             s3 = job["video"]["S3Object"]
             name = f"s3://{s3['Bucket']}/{s3['Name']}"
+            source = job["source"]
+            if source["kind"] == "local":  # each segment and the end check it is unchanged
+                source = {**source, "version": file_version(path), "name": name}
             duration = probe_duration(path)
             check_limits(path.stat().st_size, duration, name=name)
             settings = config.get("settings") or {}
@@ -239,7 +242,7 @@ def run_job(
                 config.get("settings"),
                 segments,
                 # each task opens the video itself (a local one within its bucket root)
-                source=job["source"],
+                source=source,
                 opener=open_source,
                 progress=progress,
                 name=f"job-{job['job_id'][:12]}",
@@ -247,6 +250,8 @@ def run_job(
                 store.add_chunk(key, worker_id, chunk_rows(rows, count))
                 count += len(rows)
                 last = part
+            if "version" in source:
+                check_version(path, source["version"], name=name)
         assert last is not None  # there is always one segment
         owned = store.finish(
             key,

@@ -178,6 +178,8 @@ def _serve(args: argparse.Namespace) -> int:
             threads=args.threads,
             body_timeout=args.body_timeout,
             request_timeout=args.request_timeout,
+            keep_alive=args.idle_timeout,
+            max_connections=args.max_connections,
         )
         workers = args.workers
         if workers is None:  # a rate limit is counted in one process
@@ -322,6 +324,21 @@ def add_job_commands(subparsers: Any) -> None:
         default=d.request_timeout,
         metavar="SECONDS",
         help=f"time to answer a request, else InternalServerError (default {d.request_timeout:g})",
+    )
+    v.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=d.keep_alive,
+        metavar="SECONDS",
+        help="a connection without a whole request head this long is closed "
+        f"(default {d.keep_alive:g})",
+    )
+    v.add_argument(
+        "--max-connections",
+        type=int,
+        default=d.max_connections,
+        metavar="N",
+        help=f"open connections per server process, then a bare 503 (default {d.max_connections})",
     )
     v.add_argument("--access-log", action="store_true", help="log one line per request")
     _common(v)

@@ -65,7 +65,7 @@ from ._options import validate_options
 from ._params import validate_request
 from ._private import private_dir
 from ._storage import LocalBuckets, S3Storage
-from ._store import ACTIVE_STATES, DB_FILE, JobStore
+from ._store import ACTIVE_STATES, DB_FILE, JobStore, disk_full
 from ._supervise import Notifier, spawn_runner
 from ._tokens import TOKEN_TTL_SECONDS, TokenSigner, load_or_create_key
 from ._worker import CLUSTER_FILE, DEFAULT_TRACKER, HEARTBEAT_INTERVAL
@@ -568,14 +568,21 @@ class PersonTrackingClient:
         list of str
             JobIds just marked FAILED.
         """
-        for child in list(self._children):
-            if child.poll() is not None:
-                self._children.remove(child)
+        self.reap_runners()
         # one write transaction: clients waiting on a job call this at every poll
         failed, reserved = self.store.recover(self.heartbeat_timeout, RUNNERS)
         for worker_id in reserved:
             self._spawn(worker_id)
         return failed
+
+    def reap_runners(self) -> int:
+        """Collect the exit status of the job runners this client started that have ended
+        (so none lingers as a zombie process); returns how many are still running."""
+        for child in list(self._children):
+            if child.poll() is not None:
+                with contextlib.suppress(ValueError):  # another thread took it out first
+                    self._children.remove(child)
+        return len(self._children)
 
     def close(self) -> None:
         """Stop the notification watcher and close this thread's store connection.
@@ -611,7 +618,13 @@ class PersonTrackingClient:
         """The job's row; an unfinished job is first checked for a dead worker."""
         job = self.store.get_job(job_id)
         if job is not None and job["state"] in ACTIVE_STATES:
-            self.recover()
+            try:
+                self.recover()
+            except InternalServerError as exc:
+                if not disk_full(exc):
+                    raise
+                # on a full disk a dead worker's job cannot be marked FAILED yet; the read
+                # is still answered (IN_PROGRESS) and the next one tries again
             job = self.store.get_job(job_id)
         if job is None:
             raise ResourceNotFoundException(f"job {job_id} does not exist", operation)

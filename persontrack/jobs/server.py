@@ -74,7 +74,7 @@ from starlette.routing import Route
 
 from .._version import __version__
 from ..errors import InvalidParameterException, PersonTrackError
-from . import _sigv4
+from . import _http, _sigv4
 from .client import PersonTrackingClient
 
 __all__ = ["Limits", "create_app", "default_workers", "load_access_keys", "serve"]
@@ -82,10 +82,19 @@ __all__ = ["Limits", "create_app", "default_workers", "load_access_keys", "serve
 SERVICE = "rekognition"
 TARGET_PREFIX = "RekognitionService."
 CONTENT_TYPE = "application/x-amz-json-1.1"
+SIGNED_HEADERS = ("content-type", "x-amz-target")
+"""Headers a request must sign when it carries them: the target names the operation, so an
+unsigned one could turn a signed GetPersonTracking into a StartPersonTracking (every AWS
+SDK and the CLI sign both)."""
 CREDENTIALS_FILE = "credentials"
 """Name of the generated key file in the data dir (AWS shared-credentials INI format)."""
 PROFILE = "persontrack"
 """Section (AWS profile) name of the generated key."""
+
+MAX_JSON_DEPTH = 16
+"""Deepest nesting of arrays/objects in a request body (StartPersonTracking's deepest member,
+``Video.S3Object.Bucket``, is 3 levels down). A body nested deeper (``[`` x 30000 made
+``json.loads`` raise RecursionError) is a 400 SerializationException."""
 
 # Rekognition API reference, "Errors" of StartPersonTracking/GetPersonTracking.
 _HTTP_STATUS = {"InternalServerError": 500, "ThrottlingException": 500}
@@ -125,7 +134,16 @@ class Limits:
         ``InternalServerError`` (a start may still complete: a retry with the same
         ``ClientRequestToken`` returns that job).
     keep_alive : float, default 5
-        Seconds an idle keep-alive connection stays open.
+        The idle timeout: seconds a connection may go without sending a whole request
+        head (request line and headers), from when it opens or from its last answer; then
+        it is closed. Silent or trickling connections (slowloris) are closed so, not held
+        (:mod:`._http`). AWS SDKs send a request head at once (well under 10 ms here).
+    max_connections : int, default 2048
+        Open connections per server process; a request arriving past it is answered a
+        bare 503. An idle connection costs ~4.6 KiB of the server's memory
+        (``benchmarks/serve_idle.py``: 2000 held, half with an unfinished request head, a
+        signed request answered meanwhile in 12 ms): 2048 are ~10 MB, and an attacker
+        must open ~400 per second per process to keep them all taken.
     graceful_shutdown : float, default 10
         Seconds requests in progress get to finish on SIGTERM/SIGINT.
     """
@@ -136,6 +154,7 @@ class Limits:
     body_timeout: float = 10.0
     request_timeout: float = 60.0
     keep_alive: float = 5.0
+    max_connections: int = 2048
     graceful_shutdown: float = 10.0
 
     def __post_init__(self) -> None:
@@ -166,6 +185,16 @@ def _error(
         media_type=CONTENT_TYPE,
         headers={"x-amzn-RequestId": request_id, "x-amzn-ErrorType": code},
     )
+
+
+def _too_deep(value: Any, levels: int) -> bool:
+    """Whether ``value`` (parsed JSON) nests more than ``levels`` arrays/objects deep."""
+    if not isinstance(value, (dict, list)):
+        return False
+    if levels == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_too_deep(v, levels - 1) for v in items)
 
 
 def _body_json(response: dict[str, Any]) -> str:
@@ -267,7 +296,7 @@ class _App:
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
             body=body,
         )
-        _sigv4.verify(signed, self.keys, service=SERVICE)
+        _sigv4.verify(signed, self.keys, service=SERVICE, must_sign=SIGNED_HEADERS)
         target = request.headers.get("x-amz-target", "")
         operation = self.operations.get(target.removeprefix(TARGET_PREFIX))
         if not target.startswith(TARGET_PREFIX) or operation is None:
@@ -276,6 +305,15 @@ class _App:
             params = json.loads(body) if body.strip() else {}
         except (ValueError, UnicodeDecodeError) as e:
             raise _Reject("SerializationException", f"the body is not valid JSON: {e}") from None
+        except RecursionError:  # bad input, not a failure of ours (SDKs retry a 500)
+            params = too_deep = True
+        else:
+            too_deep = _too_deep(params, MAX_JSON_DEPTH)
+        if too_deep:
+            raise _Reject(
+                "SerializationException",
+                f"the body's JSON nests deeper than {MAX_JSON_DEPTH} levels",
+            )
         if not isinstance(params, dict):
             raise _Reject(
                 "SerializationException",
@@ -587,10 +625,11 @@ def _run(
         app,
         log_level="info" if access_log else "warning",
         access_log=access_log,
-        timeout_keep_alive=int(limits.keep_alive),
+        http=_http.protocol(limits.keep_alive),  # the idle timeout (uvicorn has none)
+        timeout_keep_alive=max(1, int(limits.keep_alive)),
         timeout_graceful_shutdown=int(limits.graceful_shutdown),
-        # a backstop above the app's own limit: uvicorn answers a bare 503 past it
-        limit_concurrency=limits.max_concurrent_requests * 4,
+        # counts connections, idle ones too: uvicorn answers a bare 503 past it
+        limit_concurrency=max(limits.max_connections, limits.max_concurrent_requests),
         server_header=False,
         lifespan="on",
     )
@@ -603,6 +642,11 @@ def _run(
         server.should_exit = True
 
     async def run() -> None:
+        # job runners are this process's children: collect each as it ends, not at the
+        # next job check (until then it would linger as a zombie)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGCHLD, client.reap_runners)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         watch = asyncio.create_task(orphaned()) if parent is not None else None
         while not server.started and not task.done():

@@ -214,6 +214,28 @@ def test_cli_stream_job_until_ctrl_c(ffmpeg, sample_video, tmp_path):
     rek.close()
 
 
+def test_a_stream_without_a_frame_stopped_with_ctrl_c_fails(tmp_path):
+    url = f"udp://127.0.0.1:{free_port()}"  # nobody sends to it
+    data = tmp_path / "jobs"
+    proc = run_cli("track", url, "--data-dir", str(data), "--no-faces")
+    try:
+        job_id = job_id_of(proc)
+        time.sleep(1.0)  # the reader waits for a first frame
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode != 0 and "no frame from" in err, err[-2000:]
+    rek = pt.client(data_dir=data, bucket_root=tmp_path)
+    page = rek.get_person_tracking(JobId=job_id)
+    assert page["JobStatus"] == "FAILED" and page["Persons"] == [], page
+    assert page["StatusMessage"].startswith(f"InvalidS3ObjectException: no frame from {url}")
+    assert "stopped before the first frame" in page["StatusMessage"]
+    rek.close()
+
+
 def test_a_killed_stream_process_leaves_a_failed_job(ffmpeg, sample_video, tmp_path):
     url = f"udp://127.0.0.1:{free_port()}"
     data = tmp_path / "jobs"
