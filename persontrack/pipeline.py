@@ -33,6 +33,7 @@ import os
 import queue
 import threading
 import time
+import types
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -46,6 +47,7 @@ from .errors import InvalidParameterException
 from .io.video import Frame, VideoMetadata, open_video
 from .schema import COLUMNS, compact_landmarks, validate_frame
 from .threads import thread_budget
+from .tracking.config import TrackerConfig
 from .tracking.postprocess import link_tracks, smooth_tracks, track_appearance
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
@@ -72,39 +74,15 @@ ms the face stage costs 2.5 s there; the face videos keep 52 of 57 (walking), 69
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
-VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
-    "max_cost": 0.75,
-    "appearance_refresh_ms": 1000.0,
-    "appearance_crowd_refresh_ms": 300.0,
-    "appearance_clear_margin": 0.3,
-    "merged_box_containment": 0.6,
-}
-"""Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
+VIDEO_TRACKER_SETTINGS: Mapping[str, Any] = types.MappingProxyType(TrackerConfig().as_dict())
+"""The tracker settings of a video: :class:`TrackerConfig`'s defaults, the same as
+:class:`Tracker`'s and every other path's (read-only; kept for callers that read it).
 
 :class:`PersonDetector` reports calibrated confidences (the share of boxes of that score
-that are people, measured on MOT17 frames), so the tracker's own confidence thresholds keep
-their meaning: a new track starts on a box that is a person 8 times in 10 (raw score about
-0.31 of the shipped detector) and continues on weaker ones. The matching gate is a little
-wider (0.75, not 0.7): a person coming out from behind another is first seen in part, off
-the predicted centre (on the sample video the default gate gave them a second Index).
-
-One box around two people (``merged_box_containment``, off in :class:`Tracker`) is
-nobody's: this detector draws one for a frame or two where one person walks in front of
-another, and it went to the wrong track (PETS09-S2L1, README "Identity through
-crossings").
-
-Appearance: a person alone, whose track's appearance is under a second old
-(``appearance_refresh_ms``), is not embedded; nor is one with someone near (within a body
-height) whose appearance is under 300 ms old (``appearance_crowd_refresh_ms``), nor one
-whose box touches another's but whose track motion alone settles
-(``appearance_clear_margin`` 0.3 in cost units: no other track or detection nearly as
-close, no lost, tentative or unexplained neighbour); new, unexplained and contested
-detections always are. On PETS09-S2L1 end to end (0287, 864 px) that embeds 2.0 crops a
-frame, against 2.8 with every touching one, 4.0 with every crowded one and 6.1 with every
-crop, at the same identity IDF1 92.0 and 4 ID switches as with every touching or crowded
-one (91.5 / 3 with every crop; README "Identity through crossings"). On
-``pedestrian_survaillance.mp4``, where people walk in groups, 1.5 crops a frame instead of
-3.9 with every touching one (``benchmarks/speed_ceiling.py``), with the same 15 Indexes.
+that are people, measured on MOT17 frames), so the tracker's confidence thresholds keep
+their meaning on its boxes. Each setting's range, reason and measurements across the dev
+families are in ``docs/tracker.md``; ``TrackingSettings(tracker={...})`` overrides fields
+and is checked when the settings are built.
 """
 
 
@@ -171,8 +149,9 @@ class TrackingSettings:
         (:meth:`Tracker.appearance_due`; ``appearance_refresh_ms`` in
         :data:`VIDEO_TRACKER_SETTINGS`).
     tracker : dict
-        Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
-        the tracker's own defaults.
+        Fields of :class:`TrackerConfig` over its defaults (the one tracker default of
+        every path); unknown keys and out-of-range values are refused when the settings
+        are built.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
@@ -258,10 +237,7 @@ class TrackingSettings:
             raise InvalidParameterException(
                 f"appearance must be a re-id model name, a model file path or None, got {a!r}"
             )
-        if not isinstance(self.tracker, Mapping):
-            raise InvalidParameterException(
-                f"tracker settings must be a dict, got {type(self.tracker).__name__}"
-            )
+        TrackerConfig.from_dict(self.tracker)  # unknown keys, ranges: refused here
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as a JSON-compatible dict."""
@@ -500,7 +476,7 @@ class FrameTracking:
     def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
         s = settings
         self.settings, self.width, self.height = s, width, height
-        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.tracker = Tracker(**s.tracker)
         self.detector = PersonDetector(
             preset=s.detector_preset,
             model=s.detector,
