@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import persontrack as pt
 from persontrack.errors import InvalidParameterException
 from persontrack.tracking.tracker import (
     COSTS,
@@ -653,3 +654,34 @@ def test_rescue_gives_a_track_its_person_back_when_the_box_changes_shape(look, r
     assert [tr.id for tr in tracker.tracks if tr.state == TrackState.CONFIRMED] == (
         [0] if expected == [0] else []
     )
+
+
+# ----------------------------------------------------------------------------- one configuration
+
+
+@pytest.mark.parametrize(
+    "tracker", [{"min_hit": 2}, {"max_cost": -1.0}, {"merged_box_containment": 0.6}, 3]
+)
+def test_tracker_settings_are_checked_when_the_run_settings_are_built(tracker):
+    # Before, a misspelt tracker key only failed inside the run (a Dask worker for a job).
+    from persontrack.jobs._options import validate_options
+
+    with pytest.raises(InvalidParameterException):
+        pt.TrackingSettings(tracker=tracker)
+    with pytest.raises(InvalidParameterException, match="settings"):
+        validate_options({"settings": {"tracker": tracker}})
+
+
+def test_one_default_for_every_path():
+    from persontrack.pipeline import VIDEO_TRACKER_SETTINGS
+    from persontrack.tracking.config import TrackerConfig
+
+    assert dict(VIDEO_TRACKER_SETTINGS) == Tracker().settings == TrackerConfig().as_dict()
+    with pytest.raises(TypeError):
+        VIDEO_TRACKER_SETTINGS["max_cost"] = 0.75  # type: ignore[index]
+    cfg = TrackerConfig(min_hits=3)
+    assert Tracker(config=cfg).config == cfg
+    assert Tracker(config=cfg, max_cost=0.5).settings["low_max_cost"] == 0.625 * 0.5
+    assert Tracker("iou", config=cfg).settings["max_cost"] == COSTS["iou"][1]
+    with pytest.raises(InvalidParameterException, match="TrackerConfig"):
+        Tracker(config={"min_hits": 3})  # type: ignore[arg-type]

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import InvalidParameterException
 from .costs import COSTS, CostFunction
 
-__all__ = ["TrackerConfig", "TUNABLE"]
+__all__ = ["TUNABLE", "TrackerConfig", "config_table"]
 
 
 def _p(default: Any, low: float, high: float, why: str, *, kind: str = "float", **kw: Any) -> Any:
@@ -212,6 +212,22 @@ class TrackerConfig:
 
 TUNABLE = tuple(f.name for f in dataclasses.fields(TrackerConfig) if f.metadata.get("tuned", False))
 """Settings in the declared joint search (``benchmarks/tracker_tune.py``)."""
+
+
+def config_table() -> str:
+    """The settings as a markdown table: name, default, range, reason (docs/tracker.md)."""
+    lines = ["| setting | default | range | why |", "|---|---|---|---|"]
+    for f in dataclasses.fields(TrackerConfig):
+        m = f.metadata
+        if not m:
+            lines.append(f"| {f.name} | {f.default!r} | {', '.join(sorted(COSTS))} or a callable "
+                         "| how unlike a prediction and a box are |")  # fmt: skip
+            continue
+        left = "(" if m.get("open_low") else "["
+        right = ")" if m.get("open_high") else "]"
+        rng = f"{left}{m['low']:g}, {m['high']:g}{right}" + (" or 0 (off)" if m.get("off") else "")
+        lines.append(f"| {f.name} | {f.default!r} | {rng} | {m['why']} |")
+    return "\n".join(lines)
 
 
 def _is_real(value: object) -> bool:
