@@ -681,7 +681,7 @@ def test_one_default_for_every_path():
         VIDEO_TRACKER_SETTINGS["max_cost"] = 0.75  # type: ignore[index]
     cfg = TrackerConfig(min_hits=3)
     assert Tracker(config=cfg).config == cfg
-    assert Tracker(config=cfg, max_cost=0.5).settings["low_max_cost"] == 0.625 * 0.5
+    assert Tracker(config=cfg, max_cost=0.5).config.low_gate == 0.625 * 0.5
     assert Tracker("iou", config=cfg).settings["max_cost"] == COSTS["iou"][1]
     with pytest.raises(InvalidParameterException, match="TrackerConfig"):
         Tracker(config={"min_hits": 3})  # type: ignore[arg-type]

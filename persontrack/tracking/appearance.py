@@ -12,7 +12,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..geometry import box_iou
-from .config import TrackerConfig
+from .config import CROWD_DISTANCE, RESCUE_MAX_CENTROID, TrackerConfig
 from .costs import centroid_cost
 
 __all__ = ["blend", "clear_to_motion", "crops_due", "gate_and_rank", "rescue", "unoccluded"]
@@ -38,8 +38,8 @@ def crops_due(
     explained = cost[own, np.arange(len(boxes))] <= p.gate
     # Crowded: a second track or another detection within the crowd distance;
     # touching: a second track's or another detection's box overlaps.
-    crowded = ((centroid_cost(pred, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1) | (
-        (centroid_cost(boxes, boxes) <= p.appearance_crowd_distance).sum(axis=0) > 1
+    crowded = ((centroid_cost(pred, boxes) <= CROWD_DISTANCE).sum(axis=0) > 1) | (
+        (centroid_cost(boxes, boxes) <= CROWD_DISTANCE).sum(axis=0) > 1
     )
     track_touch, det_touch = box_iou(pred, boxes) > 0, box_iou(boxes, boxes) > 0
     touching = (track_touch.sum(axis=0) > 1) | (det_touch.sum(axis=0) > 1)
@@ -150,11 +150,11 @@ def rescue(
     xyxy: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (track, detection) of the given tracks and detections alike and near: within
-    ``rescue_max_distance`` in appearance and ``rescue_max_centroid`` body heights."""
+    ``rescue_max_distance`` in appearance and ``RESCUE_MAX_CENTROID`` body heights."""
     if not len(feat) or not len(xyxy):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     dist = 1.0 - feat.astype(np.float64) @ emb.T.astype(np.float64)
-    near = centroid_cost(pred_xyxy, xyxy) <= p.rescue_max_centroid
+    near = centroid_cost(pred_xyxy, xyxy) <= RESCUE_MAX_CENTROID
     ok = near & (dist <= p.rescue_max_distance)  # False where NaN
     if not ok.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64)

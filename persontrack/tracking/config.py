@@ -52,20 +52,14 @@ class TrackerConfig:
 
     Build it with keywords or :meth:`from_dict`; out-of-range values, wrong types and
     unknown keys raise :class:`~persontrack.InvalidParameterException`. ``max_cost`` of
-    ``None`` is the cost's own gate (:data:`~persontrack.tracking.costs.COSTS`);
-    ``low_max_cost`` / ``tentative_max_cost`` of ``None`` are 0.625 / 0.875 of it.
+    ``None`` is the cost's own gate (:data:`~persontrack.tracking.costs.COSTS`). The
+    model's constants, never tuned, are module constants below the class.
     """
 
     cost: str | CostFunction = "combined"
     # --- association gates (cost units)
     max_cost: float | None = _p(
         None, 0, math.inf, "pairs costlier never match (combined 0.7, iou 0.8, centroid 0.5)",
-        open_low=True, open_high=True, optional=True)  # fmt: skip
-    low_max_cost: float | None = _p(
-        None, 0, math.inf, "stricter gate for weak boxes, which are more often wrong",
-        open_low=True, open_high=True, optional=True)  # fmt: skip
-    tentative_max_cost: float | None = _p(
-        None, 0, math.inf, "gate for confident leftovers against new tracks",
         open_low=True, open_high=True, optional=True)  # fmt: skip
     # --- confidences (calibrated: the share of boxes of that score that are people)
     high_confidence: float = _p(0.5, 0, 1, "boxes at least this sure match first, every track")
@@ -74,9 +68,6 @@ class TrackerConfig:
     # --- life cycle
     min_hits: int = _p(2, 1, math.inf, "updates before an id: one-frame false alarms get none",
                        kind="int")  # fmt: skip
-    max_tentative_miss_ms: float = _p(
-        100.0, 0, math.inf, "a new track's hits must come close together", open_high=True
-    )
     max_lost_ms: float = _p(
         6000.0, 0, math.inf, "a lost track waits this long for a close match", open_high=True
     )
@@ -87,12 +78,6 @@ class TrackerConfig:
         2.5, 1, math.inf, "a lost track takes no box of a very different height",
         open_high=True, off=True)  # fmt: skip
     # --- Kalman filter (fractions of the box height)
-    position_noise: float = _p(0.27, 0, math.inf, "process noise of centre and size",
-                               open_low=True, open_high=True)  # fmt: skip
-    velocity_noise: float = _p(1.0, 0, math.inf, "how fast a person can change speed",
-                               open_low=True, open_high=True)  # fmt: skip
-    measurement_noise: float = _p(0.05, 0, math.inf, "a detection's centre and size error",
-                                  open_low=True, open_high=True)  # fmt: skip
     max_sigma: float = _p(
         2.0, 0, math.inf, "new tracks match within this many sigmas (sampled video)",
         open_high=True, off=True)  # fmt: skip
@@ -114,9 +99,6 @@ class TrackerConfig:
     appearance_refresh_ms: float = _p(
         1000.0, 0, math.inf, "a lone track's crop is embedded again after this long",
         open_high=True, off=True)  # fmt: skip
-    appearance_crowd_distance: float = _p(
-        1.0, 0, math.inf, "another box this near (heights) makes a detection crowded",
-        open_high=True)  # fmt: skip
     appearance_crowd_refresh_ms: float = _p(
         300.0, 0, math.inf, "a crowded track's crop is embedded again after this long",
         open_high=True)  # fmt: skip
@@ -125,9 +107,6 @@ class TrackerConfig:
         open_high=True, off=True)  # fmt: skip
     rescue_max_distance: float = _p(
         0.25, 0, 2, "a leftover this alike continues a lost track near it", off=True
-    )
-    rescue_max_centroid: float = _p(
-        1.0, 0, math.inf, "the rescue's motion gate (body heights)", open_high=True
     )
 
     def __post_init__(self) -> None:
@@ -150,9 +129,6 @@ class TrackerConfig:
         for f in dataclasses.fields(self):
             if f.metadata:
                 object.__setattr__(self, f.name, _checked(f, getattr(self, f.name)))
-        for name, share in (("low_max_cost", 0.625), ("tentative_max_cost", 0.875)):
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, share * float(gate))
         if self.low_confidence > self.high_confidence:
             raise InvalidParameterException(
                 f"Tracker: low_confidence ({self.low_confidence}) must not exceed "
@@ -171,13 +147,13 @@ class TrackerConfig:
 
     @property
     def low_gate(self) -> float:
-        """``low_max_cost``, resolved."""
-        return float(self.low_max_cost)  # type: ignore[arg-type]
+        """The gate of weak detections: :data:`LOW_GATE_SHARE` of ``max_cost``."""
+        return LOW_GATE_SHARE * self.gate
 
     @property
     def tentative_gate(self) -> float:
-        """``tentative_max_cost``, resolved."""
-        return float(self.tentative_max_cost)  # type: ignore[arg-type]
+        """The gate of new tracks: :data:`TENTATIVE_GATE_SHARE` of ``max_cost``."""
+        return TENTATIVE_GATE_SHARE * self.gate
 
     @property
     def cost_fn(self) -> CostFunction:
@@ -209,6 +185,30 @@ class TrackerConfig:
             out["cost"] = getattr(self.cost, "__name__", repr(self.cost))
         return out
 
+
+# ---------------------------------------------------------------- constants (not tuned)
+
+LOW_GATE_SHARE = 0.625
+"""Weak detections continue a track only within this share of ``max_cost``: they are
+more often wrong."""
+TENTATIVE_GATE_SHARE = 0.875
+"""Confident leftovers continue a new track within this share of ``max_cost``."""
+MAX_TENTATIVE_MISS_MS = 100.0
+"""A new track missed for longer is deleted, so its ``min_hits`` come close together
+(forgives a detector missing a newcomer on two frames at 30 fps)."""
+POSITION_NOISE = 0.27
+"""Kalman process noise of centre and size: standard deviation as a fraction of the box
+height gained per square root of a second."""
+VELOCITY_NOISE = 1.0
+"""Kalman process noise of the velocities: box heights per second per root second (how
+fast a person changes speed)."""
+MEASUREMENT_NOISE = 0.05
+"""Standard deviation of a detection's centre and size, as a fraction of its height."""
+CROWD_DISTANCE = 1.0
+"""For :meth:`Tracker.appearance_due`: another box within this many mean body heights
+makes a detection crowded (refreshed after ``appearance_crowd_refresh_ms``)."""
+RESCUE_MAX_CENTROID = 1.0
+"""The appearance rescue's motion gate: centre distance in mean body heights."""
 
 TUNABLE = tuple(f.name for f in dataclasses.fields(TrackerConfig) if f.metadata.get("tuned", False))
 """Settings in the declared joint search (``benchmarks/tracker_tune.py``)."""

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ._association import _match, _to_cxcywh
-from .config import TrackerConfig
+from .config import MEASUREMENT_NOISE, POSITION_NOISE, VELOCITY_NOISE, TrackerConfig
 
 __all__ = ["KalmanBoxes", "camera_shift", "size_gate"]
 
@@ -53,7 +53,7 @@ class KalmanBoxes:
         self.x = np.concatenate([self.x, z])
         self.seen_h = np.concatenate([self.seen_h, z[:, 3]])
         self.v = np.concatenate([self.v, np.zeros((k, 4))])
-        noise = (2 * self._p.measurement_noise) ** 2
+        noise = (2 * MEASUREMENT_NOISE) ** 2
         self.pxx = np.concatenate([self.pxx, noise * h2 * _ONES])
         self.pxv = np.concatenate([self.pxv, np.zeros((k, 4))])
         self.pvv = np.concatenate([self.pvv, h2 * _ONES])
@@ -74,14 +74,14 @@ class KalmanBoxes:
         # Width and height cannot go below one pixel however the size velocity points.
         np.maximum(self.x[:, 2:4], 1.0, out=self.x[:, 2:4])
         h2 = (np.maximum(self.x[:, 3:4], 1.0) ** 2) * dt
-        self.pxx += dt * (2 * self.pxv + dt * self.pvv) + p.position_noise**2 * h2
+        self.pxx += dt * (2 * self.pxv + dt * self.pvv) + POSITION_NOISE**2 * h2
         self.pxv += dt * self.pvv
-        self.pvv += p.velocity_noise**2 * h2
+        self.pvv += VELOCITY_NOISE**2 * h2
 
     def correct(self, rows: np.ndarray, xyxy: np.ndarray) -> None:
         """Kalman update of tracks ``rows`` with measured boxes ``xyxy``."""
         z = _to_cxcywh(xyxy)
-        r = (self._p.measurement_noise * np.maximum(z[:, 3:4], 1.0)) ** 2
+        r = (MEASUREMENT_NOISE * np.maximum(z[:, 3:4], 1.0)) ** 2
         pxx, pxv, pvv = self.pxx[rows], self.pxv[rows], self.pvv[rows]
         s = pxx + r
         kx = pxx / s
@@ -97,7 +97,7 @@ class KalmanBoxes:
     def centre_sigmas(self, rows: np.ndarray, det_xyxy: np.ndarray) -> np.ndarray:
         """(T, D) Mahalanobis distance of detection centres from predicted centres."""
         x = self.x[rows]
-        r = (self._p.measurement_noise * np.maximum(x[:, 3], 1.0)) ** 2
+        r = (MEASUREMENT_NOISE * np.maximum(x[:, 3], 1.0)) ** 2
         var = self.pxx[rows, :2] + r[:, None]
         dx = (det_xyxy[None, :, 0] + det_xyxy[None, :, 2]) / 2 - x[:, None, 0]
         dy = (det_xyxy[None, :, 1] + det_xyxy[None, :, 3]) / 2 - x[:, None, 1]

@@ -64,7 +64,7 @@ from ..geometry import box_iou
 from ..vision.detections import Detections
 from . import appearance as _app
 from ._association import _match, _to_xyxy
-from .config import TrackerConfig
+from .config import MAX_TENTATIVE_MISS_MS, TrackerConfig
 from .costs import COSTS, CostFunction, centroid_cost, combined_cost, iou_cost
 from .motion import KalmanBoxes, camera_shift, size_gate
 
@@ -231,9 +231,6 @@ class Tracker:
             base["cost"] = cost
             if config is not None and "max_cost" not in settings:
                 base["max_cost"] = None  # the new cost's own gate
-        if config is not None and ("max_cost" in settings or cost is not None):
-            for derived in ("low_max_cost", "tentative_max_cost"):
-                settings.setdefault(derived, None)
         self._p = TrackerConfig.from_dict({**base, **settings})
         self._settings = self._p.as_dict()
         self.reset()
@@ -499,7 +496,7 @@ class Tracker:
         unmatched_est = ~matched & (state != _TENTATIVE)
         new_state[unmatched_est] = _LOST
         new_state[
-            ~matched & (state == _TENTATIVE) & (t - self._last_ms > p.max_tentative_miss_ms)
+            ~matched & (state == _TENTATIVE) & (t - self._last_ms > MAX_TENTATIVE_MISS_MS)
         ] = _DELETED
         new_state[unmatched_est & (t - self._last_ms > p.max_lost_ms)] = _DELETED
         promote = np.flatnonzero(matched & (state == _TENTATIVE) & (self._hits >= p.min_hits))
