@@ -52,9 +52,7 @@ Examples
 
 from __future__ import annotations
 
-import enum
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -63,10 +61,12 @@ from ..errors import InvalidParameterException
 from ..geometry import box_iou
 from ..vision.detections import Detections
 from . import appearance as _app
-from ._association import _match, _to_xyxy
+from ._association import _to_xyxy
+from .cascade import Association, cascade
 from .config import MAX_TENTATIVE_MISS_MS, TrackerConfig
 from .costs import COSTS, CostFunction, centroid_cost, combined_cost, iou_cost
 from .motion import KalmanBoxes, camera_shift, size_gate
+from .state import _CONFIRMED, _DELETED, _LOST, _TENTATIVE, Track, TrackState
 
 __all__ = [
     "COSTS",
@@ -82,107 +82,7 @@ __all__ = [
 ]
 
 
-class TrackState(enum.IntEnum):
-    """Life cycle of a track."""
-
-    TENTATIVE = 0
-    """Started from a detection, not yet seen on ``min_hits`` consecutive updates; no id."""
-    CONFIRMED = 1
-    """Has an id and was matched on the latest update."""
-    LOST = 2
-    """Has an id but was not matched on the latest update; kept for ``max_lost_ms``."""
-    DELETED = 3
-    """Ended: a tentative track that missed an update or a track lost for too long."""
-
-
-@dataclass(frozen=True)
-class Track:
-    """Read-only snapshot of one live track (see :attr:`Tracker.tracks`).
-
-    Attributes
-    ----------
-    id : int
-        The person's index (0, 1, … in order of confirmation); -1 while tentative.
-    key : int
-        A number unique to this track from its birth, tentative or not (see
-        :attr:`Tracker.last_keys`).
-    state : TrackState
-        TENTATIVE, CONFIRMED or LOST.
-    xyxy : numpy.ndarray
-        (4,) the filtered box at the latest timestamp, pixels.
-    velocity : numpy.ndarray
-        (2,) the centre's estimated velocity, pixels per second.
-    hits : int
-        How many detections were matched to the track.
-    first_seen_ms, last_seen_ms : float
-        Timestamps of the first and the latest matched detection.
-    confidence : float
-        Confidence of the latest matched detection.
-    appearance : numpy.ndarray or None
-        (D,) the track's appearance (unit vector), None when it has none.
-    """
-
-    id: int
-    state: TrackState
-    key: int
-    xyxy: np.ndarray
-    velocity: np.ndarray
-    hits: int
-    first_seen_ms: float
-    last_seen_ms: float
-    confidence: float
-    appearance: np.ndarray | None = None
-
-
 # ----------------------------------------------------------------------------- tracker
-
-# Plain ints for the hot path (enum attribute access is slow).
-_TENTATIVE, _CONFIRMED, _LOST, _DELETED = (int(s) for s in TrackState)
-
-
-@dataclass
-class _Assoc:
-    """What one update's stages pass each other: the detections, the tracks' split, the
-    cost matrices and the pairs found so far."""
-
-    t: float
-    xyxy: np.ndarray
-    conf: np.ndarray
-    emb: np.ndarray | None
-    state: np.ndarray  # the tracks' states before this update
-    high: np.ndarray  # confident detections
-    low: np.ndarray  # weak detections
-    established: np.ndarray  # tracks with an id
-    tentative: np.ndarray
-    det_track: np.ndarray  # row of the matched track per detection, -1 where none
-    matched: np.ndarray  # per track
-    cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
-    rank: np.ndarray | None = None
-    clean: np.ndarray | None = None
-    det_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-    @classmethod
-    def start(cls, tracker: Tracker, detections: Detections, emb: np.ndarray | None) -> _Assoc:
-        p, conf, state = tracker._p, detections.confidence, tracker._state
-        n = len(detections)
-        return cls(
-            t=float(tracker._time_ms),  # type: ignore[arg-type]
-            xyxy=detections.xyxy,
-            conf=conf,
-            emb=emb,
-            state=state,
-            high=np.flatnonzero(conf >= p.high_confidence),
-            low=np.flatnonzero((conf >= p.low_confidence) & (conf < p.high_confidence)),
-            established=np.flatnonzero(state != _TENTATIVE),
-            tentative=np.flatnonzero(state == _TENTATIVE),
-            det_track=np.full(n, -1, dtype=np.int64),
-            matched=np.zeros(len(state), dtype=bool),
-        )
-
-    def assign(self, m_t: np.ndarray, m_d: np.ndarray) -> None:
-        self.det_track[m_d] = m_t
-        self.matched[m_t] = True
 
 
 class Tracker:
@@ -393,9 +293,11 @@ class Tracker:
             )
         self._advance(t)  # 1. prediction (and expiry)
         emb = self._embeddings(detections)
-        a = _Assoc.start(self, detections, emb)
+        a = Association.start(self._p, detections, emb, self._state, t)
         self._camera_and_gates(a)  # 2. camera motion, lost size gate, appearance
-        self._cascade(a)  # 3. association cascade (confident, weak, tentative, rescue)
+        cascade(
+            self._p, a, self._feat, _to_xyxy(self._kf.x)
+        )  # 3. association cascade (confident, weak, tentative, rescue)
         self._measure(a)  # 4. Kalman and appearance update of matched tracks
         out, keys = self._life_cycle(a)  # 5. confirm, lose, delete, births
         self._last_keys = keys
@@ -415,7 +317,7 @@ class Tracker:
             self._kf.predict((t - self._time_ms) / 1000.0, self._state == _LOST)
         self._time_ms = t
 
-    def _camera_and_gates(self, a: _Assoc) -> None:
+    def _camera_and_gates(self, a: Association) -> None:
         """The cost matrix, after camera motion, the lost size gate and appearance
         (ranking and veto)."""
         p, xyxy = self._p, a.xyxy
@@ -441,34 +343,7 @@ class Tracker:
                     a.emb, a.clean, xyxy,
                 )  # fmt: skip
 
-    def _cascade(self, a: _Assoc) -> None:
-        """ByteTrack's stages, then the appearance rescue."""
-        p, est, state = self._p, a.established, a.state
-        # Confident detections against every track with an id.
-        a.assign(*_match(a.cost, est, a.high, p.gate, a.rank))
-        # Weak detections may continue a track that was seen on the last update.
-        recent = est[(state[est] == _CONFIRMED) & ~a.matched[est]]
-        a.assign(*_match(a.cost, recent, a.low, p.low_gate, a.rank))
-        weak_only = est[a.matched[est]]
-        weak_only = weak_only[~np.isin(weak_only, a.det_track[a.high])]
-        # Confident leftovers against tentative tracks.
-        high_left = a.high[a.det_track[a.high] < 0]
-        a.assign(*_match(a.cost, a.tentative, high_left, p.tentative_gate, a.rank))
-        # Appearance: confident leftovers that look like a track with an id which is lost
-        # or only got a weak detection, and are near its prediction.
-        if a.emb is not None and p.rescue_max_distance > 0:
-            high_left = a.high[a.det_track[a.high] < 0]
-            free = est[~a.matched[est]]
-            rows = np.concatenate([free, weak_only])
-            r, c = _app.rescue(
-                p, self._feat[rows], _to_xyxy(self._kf.x[rows]), a.emb[high_left], a.xyxy[high_left]
-            )
-            m_t, m_d = rows[r], high_left[c]
-            if len(m_t):
-                a.det_track[np.isin(a.det_track, m_t)] = -1  # their weak detections
-                a.assign(m_t, m_d)
-
-    def _measure(self, a: _Assoc) -> None:
+    def _measure(self, a: Association) -> None:
         """Kalman update of every matched track, and of its appearance."""
         a.det_idx = np.flatnonzero(a.det_track >= 0)
         rows = a.rows = a.det_track[a.det_idx]
@@ -487,7 +362,7 @@ class Tracker:
                 self._feat[up] = _app.blend(self._feat[up], e[usable], self._p.appearance_momentum)
                 self._feat_ms[up] = a.t
 
-    def _life_cycle(self, a: _Assoc) -> tuple[np.ndarray, np.ndarray]:
+    def _life_cycle(self, a: Association) -> tuple[np.ndarray, np.ndarray]:
         """Confirm, lose and delete tracks, start new ones; the ids and keys to return."""
         p, state, t, matched = self._p, a.state, a.t, a.matched
         rows, det_idx = a.rows, a.det_idx
