@@ -7,35 +7,22 @@ tracks that are not seen for a while are kept (``LOST``) so people who are occlu
 moment get their id back. Time is in milliseconds, not frames, so the same settings work
 on every frame of a 30 fps video and on one frame a second of it.
 
-Each update:
+Each update is an ordered list of stages (``docs/tracker.md`` has the table, the
+settings and the measurements behind each rule):
 
-1. Camera motion: a preliminary association of confirmed tracks gives their median
-   unexpected displacement; when enough people agree, every track is shifted by it (a
-   pan moves everyone at once, which the per-person velocities cannot foresee).
-2. Association in stages (the ByteTrack recipe): confident detections first, against
-   every track with an id (seen or lost); then weak detections, which may only continue a
-   track seen on the previous update (a partly hidden person scores low; a false alarm
-   rarely sits exactly where a track is predicted); then confident leftovers against
-   tentative tracks. The default cost mixes IoU with the predicted-centre distance in
-   body heights (:func:`combined_cost`); a lost track, whose predicted size drifts with
-   the size velocity it had, takes no box of a very different height
-   (``lost_size_ratio``). When the detections carry appearance embeddings
-   (:attr:`Detections.embedding`, from :class:`~persontrack.vision.reid.AppearanceEmbedder`),
-   pairs are ranked by a mix of that cost and the cosine distance to the track's
-   appearance, and pairs that look clearly different never match when the box looks
-   like another track that could be there (``veto_max_centroid``); appearance never
-   widens the motion gate, so it cannot link people far apart. Last, with appearance, a
-   confident leftover that looks like a lost (or weakly matched) track within a body
-   height of its prediction continues it (``rescue_max_distance``): a person whose box
-   suddenly changes shape (whole again after being half hidden) keeps their id.
-3. Life cycle: a new track starts from a very confident detection that matched nothing
-   and gets an id once matched on ``min_hits`` updates close together, so one-frame false
-   positives never get an id; a track not matched is LOST (its velocity decaying) and
-   deleted after ``max_lost_ms``.
+1. prediction: expire tracks lost too long, predict every box (:mod:`.motion`);
+2. camera motion, the lost-size gate and appearance ranking/veto on one cost matrix
+   (:mod:`.motion`, :mod:`.appearance`);
+3. the association cascade: confident boxes, weak boxes for tracks seen last update,
+   leftovers for new tracks, the appearance rescue (:mod:`.cascade`);
+4. measurement: Kalman and appearance update of matched tracks;
+5. life cycle: confirm after ``min_hits``, lose, delete, births (:mod:`.state`).
 
-On five MOT17 training sequences with their public detections the defaults score HOTA
-49.9 / IDF1 58.3, ahead of SORT, ByteTrack, OC-SORT, BoT-SORT and norfair on the same
-boxes (benchmarks/tracker_mot17.py).
+Every setting is a field of :class:`~persontrack.tracking.config.TrackerConfig`, the one
+default of every path. On five MOT17 training sequences with their public detections
+the defaults score HOTA 49.9 / IDF1 58.3 online (53.4 / 61.5 with the post-processing),
+ahead of SORT, ByteTrack, OC-SORT, BoT-SORT and norfair on the same boxes
+(benchmarks/tracker_mot17.py).
 
 Examples
 --------
