@@ -354,7 +354,7 @@ def _motion_pairs(
         head[dst, 2] - e.v_head[dst, 1] * dt - tail[src, 2],
     )
     cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (g.pos_tol + g.vel_tol * dt)
-    sizes_agree = np.maximum(h_a, h_b) <= g.ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
+    sizes_agree = _sizes_alike(h_a, h_b, g.ratio)
     within_gap = head[dst, 4] - tail[src, 4] <= g.max_gap + 1e-9
     ok = (cost <= g.gate) & sizes_agree & within_gap
     return cost, ok, sizes_agree, within_gap
@@ -377,15 +377,13 @@ def _appearance_pairs(
     # A fragment often ends (or starts) on a box cut short by whoever is in front:
     # when the two look alike, their heights may also agree over the velocity window.
     m_a, m_b = e.h_tail[src], e.h_head[dst]
-    sizes_agree = sizes_agree | alike & (
-        np.maximum(m_a, m_b) <= g.ratio * np.maximum(np.minimum(m_a, m_b), 1e-6)
-    )
+    sizes_agree = sizes_agree | alike & _sizes_alike(m_a, m_b, g.ratio)
     ok = (cost <= gate) & sizes_agree & within_gap & (~known | alike)
     walked = ok & alike  # motion and looks agree
     cost = np.where(known, (1 - g.w_app) * cost + g.w_app * gate * dist / app_gate, cost)
     # Reachable on foot within the gap and alike: the person turned while hidden.
     walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
-    reachable = walk <= (g.pos_tol + g.speed * dt) * (h_a + h_b) / 2
+    reachable = _reachable_on_foot(walk, dt, h_a, h_b, g.pos_tol, g.speed)
     turned = ~ok & known & within_gap & sizes_agree & reachable & (dist <= app_gate)
     cost = np.where(turned, gate * dist / app_gate, cost)
     ok = ok | turned
@@ -393,6 +391,22 @@ def _appearance_pairs(
     reentry = ~ok & known & (dist <= g.reentry_dist)
     cost = np.where(reentry, gate * dist / max(g.reentry_dist, 1e-9), cost)
     return cost, ok | reentry, walked
+
+
+def _sizes_alike(h_a: np.ndarray, h_b: np.ndarray, ratio: float) -> np.ndarray:
+    """Whether two heights are within ``ratio`` of each other (shared with the stitcher)."""
+    return np.asarray(np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6))
+
+
+def _reachable_on_foot(
+    walk: np.ndarray, dt: np.ndarray, h_a: np.ndarray, h_b: np.ndarray,
+    position_tolerance: float, max_speed: float,
+) -> np.ndarray:  # fmt: skip
+    """Whether a centre ``walk`` apart (same units as the heights) can be covered in
+    ``dt`` seconds at ``max_speed`` body heights a second, give or take
+    ``position_tolerance`` heights: the re-entry rule of :func:`link_tracks` and of the
+    segment stitcher (:func:`persontrack.tracking.stitch.link_by_appearance`)."""
+    return np.asarray(walk <= (position_tolerance + max_speed * dt) * (h_a + h_b) / 2)
 
 
 def _follow_chains(track_ids: np.ndarray, nxt: dict[int, int]) -> tuple[np.ndarray, set]:
