@@ -56,6 +56,7 @@ SEQUENCES = (
 )
 PEERS = ("sort", "bytetrack", "ocsort", "botsort", "norfair")
 POST = "persontrack_post"
+RAW = "raw"
 NAMES = {
     "persontrack": "persontrack Tracker()",
     POST: "persontrack Tracker() + postprocess",
@@ -64,6 +65,7 @@ NAMES = {
     "ocsort": "trackers OC-SORT",
     "botsort": "trackers BoT-SORT (no CMC)",
     "norfair": "norfair (IoU)",
+    RAW: "raw boxes >= the tracker's birth_confidence, no tracking",
 }
 
 
@@ -93,7 +95,9 @@ def write_rows(rows: list[tuple], path: Path) -> None:
             )
 
 
-def run_persontrack(frames, fps: float) -> tuple[list[tuple], float, list[tuple], float]:
+def run_persontrack(
+    frames, fps: float, settings: dict | None = None
+) -> tuple[list[tuple], float, list[tuple], float]:
     """Online rows and CPU seconds, then post-processed rows and their CPU seconds."""
     import pandas as pd
 
@@ -101,7 +105,7 @@ def run_persontrack(frames, fps: float) -> tuple[list[tuple], float, list[tuple]
     from persontrack.tracking.tracker import Tracker
     from persontrack.vision.detections import Detections
 
-    tracker = Tracker()
+    tracker = Tracker(**(settings or {}))
     inputs = [Detections(xyxy, conf) for xyxy, conf in frames]
     rows: list[tuple] = []
     keyed: list[tuple] = []  # (key, frame, x1, y1, x2, y2, conf) of every tracked detection
@@ -133,6 +137,18 @@ def run_persontrack(frames, fps: float) -> tuple[list[tuple], float, list[tuple]
     post_spent = time.process_time() - t0
     post = [(r.frame, r.id, r.x, r.y, r.x + r.w, r.y + r.h, r.conf) for r in df.itertuples()]
     return rows, spent, post, post_spent
+
+
+def run_raw(frames, settings: dict | None) -> tuple[list[tuple], float]:
+    """Every box at or above the birth threshold, each its own id: what the detector
+    alone finds (its recall and precision; identity figures are meaningless)."""
+    birth = float((settings or {}).get("birth_confidence", 0.8))
+    rows: list[tuple] = []
+    for i, (xyxy, conf) in enumerate(frames):
+        for box, c in zip(xyxy, conf, strict=True):
+            if c >= birth:
+                rows.append((i + 1, len(rows) + 1, *box, float(c)))
+    return rows, 1e-9
 
 
 def run_roboflow(name: str, frames, fps: float) -> tuple[list[tuple], float]:
@@ -190,17 +206,18 @@ def run_norfair(frames, fps: float) -> tuple[list[tuple], float]:
     return rows, spent
 
 
-def emit(tracker: str, data: Path, out: Path) -> None:
+def emit(tracker: str, data: Path, out: Path, settings: dict | None = None) -> None:
     """Run one tracker on every sequence; write MOT files and timing to ``out``."""
     timing = {}
     post_timing = {}
     for seq in SEQUENCES:
         frames, fps = load_sequence(data / seq)
         if tracker == "persontrack":
-            rows, spent, post, post_spent = run_persontrack(frames, fps)
+            rows, spent, post, post_spent = run_persontrack(frames, fps, settings)
             write_rows(post, out / POST / "data" / f"{seq}.txt")
             post_timing[seq] = {"frames": len(frames), "seconds": spent, "offline": post_spent}
-        elif tracker == "norfair":
+        elif tracker == RAW:
+            rows, spent = run_raw(frames, settings)
             rows, spent = run_norfair(frames, fps)
         else:
             rows, spent = run_roboflow(tracker, frames, fps)
@@ -261,6 +278,8 @@ def evaluate(trackers_run: list[str], data: Path, out: Path) -> dict:
                 "IDF1": 100 * float(r["Identity"]["IDF1"]),
                 "IDSW": int(r["CLEAR"]["IDSW"]),
                 "DetA": 100 * float(np.mean(r["HOTA"]["DetA"])),
+                "Re": 100 * float(r["CLEAR"]["CLR_Re"]),
+                "Pr": 100 * float(r["CLEAR"]["CLR_Pr"]),
                 "AssA": 100 * float(np.mean(r["HOTA"]["AssA"])),
             }
     return table
@@ -269,11 +288,11 @@ def evaluate(trackers_run: list[str], data: Path, out: Path) -> dict:
 def markdown(table: dict, out: Path) -> str:
     short = [s[6:8] for s in SEQUENCES]
     head = (
-        "| tracker | HOTA | IDF1 | MOTA | IDSW | frames/s | offline s | "
+        "| tracker | HOTA | IDF1 | MOTA | IDSW | recall | precision | frames/s | offline s | "
         + " | ".join(f"{s} HOTA/IDF1" for s in short)
         + " |"
     )
-    lines = [head, "|" + "---|" * (7 + len(short))]
+    lines = [head, "|" + "---|" * (9 + len(short))]
     for t, per in sorted(table.items(), key=lambda kv: -kv[1]["COMBINED_SEQ"]["HOTA"]):
         timing = json.loads((out / t / "timing.json").read_text())
         fps = sum(v["frames"] for v in timing.values()) / sum(v["seconds"] for v in timing.values())
@@ -282,9 +301,8 @@ def markdown(table: dict, out: Path) -> str:
         cells = [f"{per[s]['HOTA']:.1f} / {per[s]['IDF1']:.1f}" for s in SEQUENCES]
         lines.append(
             f"| {NAMES.get(t, t)} | {c['HOTA']:.1f} | {c['IDF1']:.1f} | {c['MOTA']:.1f} | "
-            f"{c['IDSW']} | {fps:,.0f} | {f'{offline:.2f}' if offline else '–'} | "
-            + " | ".join(cells)
-            + " |"
+            f"{c['IDSW']} | {c['Re']:.1f} | {c['Pr']:.1f} | {'–' if t == RAW else f'{fps:,.0f}'} | "
+            f"{f'{offline:.2f}' if offline else '–'} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
 
@@ -304,12 +322,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--score-only", action="store_true", help="only score the result files already in --out"
     )
+    ap.add_argument(
+        "--tracker",
+        default="{}",
+        help="JSON settings for persontrack's Tracker over its defaults (an ablation)",
+    )
     ap.add_argument("--emit", default=None, help=argparse.SUPPRESS)  # internal: one tracker
     args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="pt-mot17-"))
     if args.emit:
         sys.path.insert(0, str(REPO))
-        emit(args.emit, args.data, out)
+        emit(args.emit, args.data, out, json.loads(args.tracker))
         return
     names = [t.strip() for t in args.trackers.split(",") if t.strip()]
     for t in names:
@@ -326,12 +349,14 @@ def main(argv: list[str] | None = None) -> None:
                     str(args.data),
                     "--out",
                     str(out),
+                    "--tracker",
+                    args.tracker,
                 ],
                 check=True,
                 env={**os.environ, "PYTHONPATH": str(REPO)},
             )
         else:
-            emit(t, args.data, out)
+            emit(t, args.data, out, json.loads(args.tracker))
     if "persontrack" in names:
         names.insert(names.index("persontrack") + 1, POST)
     table = evaluate(names, args.data, out)

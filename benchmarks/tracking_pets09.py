@@ -225,6 +225,10 @@ def run_video(data: dict, seq_dir: Path, settings: dict) -> tuple[list[tuple], d
             self.rows = np.flatnonzero(frame_of == index)
             return Detections(data["xyxy"][self.rows], data["conf"][self.rows])
 
+        def find_boxes_many(self, images, *, streams: int = 2):  # type: ignore[no-untyped-def]
+            for image in images:  # the pipeline's batched path, one cached frame at a time
+                yield self.find_boxes(image)
+
         def close(self) -> None:
             pass
 
@@ -422,6 +426,8 @@ def evaluate(runs: list[str], seq_dir: Path, out: Path) -> dict:
             "IDF1": 100 * float(r["Identity"]["IDF1"]),
             "MOTA": 100 * float(r["CLEAR"]["MOTA"]),
             "IDSW": int(r["CLEAR"]["IDSW"]),
+            "Re": 100 * float(r["CLEAR"]["CLR_Re"]),
+            "Pr": 100 * float(r["CLEAR"]["CLR_Pr"]),
             "IDs": int(r["Identity"]["IDTP"] >= 0)
             and len(
                 {int(line.split(",")[1]) for line in (out / run / "data" / f"{SEQ}.txt").open()}

@@ -30,6 +30,7 @@ import dataclasses
 import itertools
 import os
 import time
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -48,6 +49,7 @@ from .settings import (
     TrackingSettings,
     as_settings,
 )
+from .tracking.config import TrackerConfig
 from .tracking.postprocess import track_appearance
 from .tracking.tracker import Tracker
 from .vision.detection import PersonDetector
@@ -72,39 +74,15 @@ __all__ = [
 STAGES = ("decode", "detect", "appearance", "track", "landmarks", "faces", "convert")
 """The stages of :func:`track_video` timed in :attr:`TrackingResult.timings`."""
 
-VIDEO_TRACKER_SETTINGS: dict[str, Any] = {
-    "max_cost": 0.75,
-    "appearance_refresh_ms": 1000.0,
-    "appearance_crowd_refresh_ms": 300.0,
-    "appearance_clear_margin": 0.3,
-    "merged_box_containment": 0.6,
-}
-"""Tracker settings that differ from :class:`Tracker`'s defaults when tracking video.
+VIDEO_TRACKER_SETTINGS: Mapping[str, Any] = types.MappingProxyType(TrackerConfig().as_dict())
+"""The tracker settings of a video: :class:`TrackerConfig`'s defaults, the same as
+:class:`Tracker`'s and every other path's (read-only; kept for callers that read it).
 
 :class:`PersonDetector` reports calibrated confidences (the share of boxes of that score
-that are people, measured on MOT17 frames), so the tracker's own confidence thresholds keep
-their meaning: a new track starts on a box that is a person 8 times in 10 (raw score about
-0.31 of the shipped detector) and continues on weaker ones. The matching gate is a little
-wider (0.75, not 0.7): a person coming out from behind another is first seen in part, off
-the predicted centre (on the sample video the default gate gave them a second Index).
-
-One box around two people (``merged_box_containment``, off in :class:`Tracker`) is
-nobody's: this detector draws one for a frame or two where one person walks in front of
-another, and it went to the wrong track (PETS09-S2L1, README "Identity through
-crossings").
-
-Appearance: a person alone, whose track's appearance is under a second old
-(``appearance_refresh_ms``), is not embedded; nor is one with someone near (within a body
-height) whose appearance is under 300 ms old (``appearance_crowd_refresh_ms``), nor one
-whose box touches another's but whose track motion alone settles
-(``appearance_clear_margin`` 0.3 in cost units: no other track or detection nearly as
-close, no lost, tentative or unexplained neighbour); new, unexplained and contested
-detections always are. On PETS09-S2L1 end to end (0287, 864 px) that embeds 2.0 crops a
-frame, against 2.8 with every touching one, 4.0 with every crowded one and 6.1 with every
-crop, at the same identity IDF1 92.0 and 4 ID switches as with every touching or crowded
-one (91.5 / 3 with every crop; README "Identity through crossings"). On
-``pedestrian_survaillance.mp4``, where people walk in groups, 1.5 crops a frame instead of
-3.9 with every touching one (``benchmarks/speed_ceiling.py``), with the same 15 Indexes.
+that are people, measured on MOT17 frames), so the tracker's confidence thresholds keep
+their meaning on its boxes. Each setting's range, reason and measurements across the dev
+families are in ``docs/tracker.md``; ``TrackingSettings(tracker={...})`` overrides fields
+and is checked when the settings are built.
 """
 
 
@@ -160,7 +138,7 @@ class FrameTracking:
     def __init__(self, settings: TrackingSettings, width: int, height: int) -> None:
         s = settings
         self.settings, self.width, self.height = s, width, height
-        self.tracker = Tracker(**{**VIDEO_TRACKER_SETTINGS, **s.tracker})
+        self.tracker = Tracker(**s.tracker)
         self.detector = PersonDetector(
             preset=s.detector_preset,
             model=s.detector,

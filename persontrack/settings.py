@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import InvalidParameterException
+from .tracking.config import TrackerConfig
 
 __all__ = [
     "DEFAULT_TARGET_FPS",
@@ -105,8 +106,9 @@ class TrackingSettings:
         (:meth:`Tracker.appearance_due`; ``appearance_refresh_ms`` in
         :data:`VIDEO_TRACKER_SETTINGS`).
     tracker : dict
-        Keyword arguments for :class:`Tracker`, over :data:`VIDEO_TRACKER_SETTINGS` and
-        the tracker's own defaults.
+        Fields of :class:`TrackerConfig` over its defaults (the one tracker default of
+        every path); unknown keys and out-of-range values are refused when the settings
+        are built.
     link_fragments : bool, default True
         After the video, give one Index to track fragments that are the same person
         (:func:`persontrack.tracking.postprocess.link_tracks`: a person lost behind someone else and
@@ -192,10 +194,7 @@ class TrackingSettings:
             raise InvalidParameterException(
                 f"appearance must be a re-id model name, a model file path or None, got {a!r}"
             )
-        if not isinstance(self.tracker, Mapping):
-            raise InvalidParameterException(
-                f"tracker settings must be a dict, got {type(self.tracker).__name__}"
-            )
+        TrackerConfig.from_dict(self.tracker)  # unknown keys, ranges: refused here
 
     def to_dict(self) -> dict[str, Any]:
         """Settings as a JSON-compatible dict."""

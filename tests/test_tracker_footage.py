@@ -44,7 +44,9 @@ def test_a_lost_track_takes_no_box_of_another_size(shared_data, ratio, joined):
     # height enters at the top left. His lost track's predicted box has grown past the
     # frame's height; measured in it, the newcomer was close enough to continue his
     # track (lost_size_ratio=0). With the size rule the man's Index stays on his boxes.
-    extra = {} if ratio is None else {"lost_size_ratio": ratio}
+    # The incident was seen with the matching gate at 0.75 (the video setting then); the
+    # one default (0.7) misses it by luck, so the test keeps the wider gate.
+    extra = {"max_cost": 0.75} if ratio is None else {"max_cost": 0.75, "lost_size_ratio": ratio}
     frame = _track(shared_data, 15298, 18000, **extra)
     man = _man_walking_out(frame)
     later = frame[(frame["Index"] == man) & (frame["Timestamp"] > 16200)]
@@ -63,7 +65,8 @@ def test_a_look_alike_far_away_does_not_veto_a_track_on_its_path(shared_data, ga
     # Index; only a look-alike predicted within a body height of the box may veto.
     # The distances above are those of the crops embedded when every touching box was
     # (appearance_clear_margin=0); fewer crops give other averages, and no veto to test.
-    extra: dict[str, float] = {"appearance_clear_margin": 0.0}
+    # (Seen with the matching gate at 0.75, the video setting then: kept.)
+    extra: dict[str, float] = {"appearance_clear_margin": 0.0, "max_cost": 0.75}
     if gate is not None:
         extra["veto_max_centroid"] = gate
     frame = _track(shared_data, 0, 10800, **extra)

@@ -124,29 +124,9 @@ def track_mot_detections(
         raise InvalidParameterException(
             f"track_mot_detections: link must be a dict, got {type(link).__name__}"
         )
-    needed = ("frame", "x", "y", "w", "h", "conf")
-    missing = [c for c in needed if c not in detections_df.columns]
-    if missing:
-        raise InvalidParameterException(f"track_mot_detections: detections_df lacks {missing}")
-    cols = {c: numeric_column(detections_df[c], c, "track_mot_detections") for c in needed}
-    frame = cols["frame"]
-    if len(frame) and ((frame < 1).any() or (frame != np.round(frame)).any()):
-        raise InvalidParameterException(
-            "track_mot_detections: frame must be whole numbers >= 1 (MOT frames are 1-based)"
-        )
-    if ((cols["w"] < 0) | (cols["h"] < 0)).any():
-        raise InvalidParameterException("track_mot_detections: w and h must be >= 0")
-    emb_all = None
-    if embeddings is not None:
-        emb_all = np.asarray(embeddings, dtype=np.float32)
-        if emb_all.ndim != 2 or len(emb_all) != len(detections_df):
-            raise InvalidParameterException(
-                f"track_mot_detections: embeddings must be ({len(detections_df)}, D), "
-                f"got {emb_all.shape}"
-            )
-
+    cols, emb_all = _columns(detections_df, embeddings)
     keep = cols["conf"] >= min_confidence
-    frame = frame[keep].astype(np.int64)
+    frame = cols["frame"][keep].astype(np.int64)
     order = np.argsort(frame, kind="stable")
     frame = frame[order]
     x, y, w, h, conf = (cols[c][keep][order] for c in ("x", "y", "w", "h", "conf"))
@@ -155,21 +135,7 @@ def track_mot_detections(
     conf_clipped = np.clip(conf, 0.0, 1.0)
 
     tracker = Tracker() if tracker is None else tracker
-    tracker.reset()
-    ids = np.full(len(frame), -1, dtype=np.int64)
-    keys = np.full(len(frame), -1, dtype=np.int64)
-    last = int(frame[-1]) if len(frame) else 0
-    starts = np.searchsorted(frame, np.arange(1, last + 2))
-    ms_per_frame = 1000.0 / float(frame_rate)
-    for f in range(1, last + 1):
-        a, b = starts[f - 1], starts[f]
-        if b > a:
-            e = None if emb is None else emb[a:b]
-            dets = Detections(xyxy[a:b], conf_clipped[a:b], embedding=e)
-        else:
-            dets = Detections.empty()
-        ids[a:b] = tracker.update(dets, (f - 1) * ms_per_frame)
-        keys[a:b] = tracker.last_keys
+    ids, keys = _run(tracker, frame, xyxy, conf_clipped, emb, float(frame_rate))
 
     if postprocess:
         ids = _ids_from_birth(ids, keys)
@@ -194,6 +160,56 @@ def track_mot_detections(
         # Linking leaves holes in the numbering: renumber 1, 2, … by first appearance.
         out["id"] = pd.factorize(out["id"])[0] + 1
     return out.sort_values(["frame", "id"], kind="stable").reset_index(drop=True)
+
+
+def _columns(
+    detections_df: pd.DataFrame, embeddings: np.ndarray | None
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The checked MOT columns as arrays, and the embeddings as float32 (or None)."""
+    needed = ("frame", "x", "y", "w", "h", "conf")
+    missing = [c for c in needed if c not in detections_df.columns]
+    if missing:
+        raise InvalidParameterException(f"track_mot_detections: detections_df lacks {missing}")
+    cols = {c: numeric_column(detections_df[c], c, "track_mot_detections") for c in needed}
+    frame = cols["frame"]
+    if len(frame) and ((frame < 1).any() or (frame != np.round(frame)).any()):
+        raise InvalidParameterException(
+            "track_mot_detections: frame must be whole numbers >= 1 (MOT frames are 1-based)"
+        )
+    if ((cols["w"] < 0) | (cols["h"] < 0)).any():
+        raise InvalidParameterException("track_mot_detections: w and h must be >= 0")
+    emb_all = None
+    if embeddings is not None:
+        emb_all = np.asarray(embeddings, dtype=np.float32)
+        if emb_all.ndim != 2 or len(emb_all) != len(detections_df):
+            raise InvalidParameterException(
+                f"track_mot_detections: embeddings must be ({len(detections_df)}, D), "
+                f"got {emb_all.shape}"
+            )
+    return cols, emb_all
+
+
+def _run(
+    tracker: Tracker, frame: np.ndarray, xyxy: np.ndarray, conf_clipped: np.ndarray,
+    emb: np.ndarray | None, frame_rate: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Every frame from 1 to the last through the tracker: each detection's id and key."""
+    tracker.reset()
+    ids = np.full(len(frame), -1, dtype=np.int64)
+    keys = np.full(len(frame), -1, dtype=np.int64)
+    last = int(frame[-1]) if len(frame) else 0
+    starts = np.searchsorted(frame, np.arange(1, last + 2))
+    ms_per_frame = 1000.0 / float(frame_rate)
+    for f in range(1, last + 1):
+        a, b = starts[f - 1], starts[f]
+        if b > a:
+            e = None if emb is None else emb[a:b]
+            dets = Detections(xyxy[a:b], conf_clipped[a:b], embedding=e)
+        else:
+            dets = Detections.empty()
+        ids[a:b] = tracker.update(dets, (f - 1) * ms_per_frame)
+        keys[a:b] = tracker.last_keys
+    return ids, keys
 
 
 def _ids_from_birth(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:

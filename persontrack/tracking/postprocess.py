@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -244,15 +245,70 @@ def link_tracks(
     n = len(starts)
     if n < 2:
         return _sorted(tracks)
+    # Stages: fragment ends, candidate pairs, motion cost, appearance, assignment, chains.
+    ends_ = _fragment_ends(frame, box, starts, ends, fps, window)
+    src, dst = _candidate_pairs(ends_, max(max_gap, reentry_gap))
+    g = _Gates(max_gap, pos_tol, vel_tol, ratio, gate, app_gate, reentry_dist, w_app, speed)
+    cost, ok, sizes_agree, within_gap = _motion_pairs(ends_, src, dst, g)
+    walked = np.zeros(len(ok), dtype=bool)
+    if emb is not None:
+        app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
+        cost, ok, walked = _appearance_pairs(ends_, src, dst, app, g, cost, sizes_agree, within_gap)
+    nxt = _assign(src[ok], dst[ok], cost[ok], n, unmatched=gate + 1.0)
+    track_ids = ids[starts]
+    new_id, linked_to = _follow_chains(track_ids, nxt)
+    if join_interleaved:
+        _join_interleaved(new_id, src[walked], dst[walked], nxt, starts, ends, frame)
+        linked_to = linked_to | {k for k in range(n) if new_id[k] != track_ids[k]}
+    if blip > 0:
+        alone = [k for k in range(n) if k not in nxt and k not in linked_to]
+        _absorb_blips(new_id, alone, starts, ends, frame, box, blip, blip_min_iou)
+    mapping = pd.Series(new_id, index=track_ids)
+    out = tracks.copy()
+    out["id"] = tracks["id"].map(mapping).astype(tracks["id"].dtype)
+    return _sorted(out)
+
+
+@dataclass(frozen=True)
+class _Gates:
+    """:func:`link_tracks`' checked settings (gaps in frames)."""
+
+    max_gap: float
+    pos_tol: float
+    vel_tol: float
+    ratio: float
+    gate: float
+    app_gate: float
+    reentry_dist: float
+    w_app: float
+    speed: float
+
+
+@dataclass(frozen=True)
+class _Ends:
+    """Each fragment's first and last box: (t, cx, cy, h, frame), centre velocities and
+    median heights over the velocity window."""
+
+    head: np.ndarray
+    tail: np.ndarray
+    v_head: np.ndarray
+    v_tail: np.ndarray
+    h_head: np.ndarray
+    h_tail: np.ndarray
+
+
+def _fragment_ends(
+    frame: np.ndarray, box: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+    fps: float, window: float,
+) -> _Ends:  # fmt: skip
+    """Stage 1: where and how each fragment starts and ends."""
+    n = len(starts)
     cx = box[:, 0] + box[:, 2] / 2
     cy = box[:, 1] + box[:, 3] / 2
     t = frame / fps
-    head = np.empty((n, 5))  # t, cx, cy, h, frame of each fragment's first box
-    tail = np.empty((n, 5))  # … and of its last
-    v_head = np.empty((n, 2))
-    v_tail = np.empty((n, 2))
-    h_head = np.empty(n)
-    h_tail = np.empty(n)
+    head, tail = np.empty((n, 5)), np.empty((n, 5))
+    v_head, v_tail = np.empty((n, 2)), np.empty((n, 2))
+    h_head, h_tail = np.empty(n), np.empty(n)
     for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
         first = slice(a, a + int(np.searchsorted(t[a:b], t[a] + window, side="right")))
         last = slice(a + int(np.searchsorted(t[a:b], t[b - 1] - window)), b)
@@ -264,80 +320,108 @@ def link_tracks(
         h_tail[k] = np.median(box[last, 3])
         v_head[k] = _slope(t[first], cx[first], cy[first])
         v_tail[k] = _slope(t[last], cx[last], cy[last])
+    return _Ends(head, tail, v_head, v_tail, h_head, h_tail)
 
-    # Candidate pairs: A ends before B starts, within the gap (B sorted by start, so the
-    # pairs are found without an all-against-all matrix: long videos have many tracks).
-    by_start = np.argsort(head[:, 4], kind="stable")
-    lo = np.searchsorted(head[by_start, 4], tail[:, 4] + 0.5)
-    hi = np.searchsorted(
-        head[by_start, 4], tail[:, 4] + max(max_gap, reentry_gap) + 1e-9, side="right"
-    )
+
+def _candidate_pairs(e: _Ends, max_gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2: pairs (A, B) where A ends before B starts, within ``max_gap`` frames (B
+    sorted by start, so no all-against-all matrix: long videos have many tracks)."""
+    n = len(e.head)
+    by_start = np.argsort(e.head[:, 4], kind="stable")
+    lo = np.searchsorted(e.head[by_start, 4], e.tail[:, 4] + 0.5)
+    hi = np.searchsorted(e.head[by_start, 4], e.tail[:, 4] + max_gap + 1e-9, side="right")
     counts = np.maximum(hi - lo, 0)
     src = np.repeat(np.arange(n), counts)
     dst = by_start[np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts - lo, counts)]
+    return src, dst
+
+
+def _motion_pairs(
+    e: _Ends, src: np.ndarray, dst: np.ndarray, g: _Gates
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stage 3: each pair's motion cost, whether motion links it, sizes agree, and the
+    gap is within ``max_gap``."""
+    head, tail = e.head, e.tail
     dt = head[dst, 0] - tail[src, 0]
     h_a, h_b = tail[src, 3], head[dst, 3]
     # A's end extrapolated forward and B's start backward must each land on the other.
     forward = np.hypot(
-        tail[src, 1] + v_tail[src, 0] * dt - head[dst, 1],
-        tail[src, 2] + v_tail[src, 1] * dt - head[dst, 2],
+        tail[src, 1] + e.v_tail[src, 0] * dt - head[dst, 1],
+        tail[src, 2] + e.v_tail[src, 1] * dt - head[dst, 2],
     )
     backward = np.hypot(
-        head[dst, 1] - v_head[dst, 0] * dt - tail[src, 1],
-        head[dst, 2] - v_head[dst, 1] * dt - tail[src, 2],
+        head[dst, 1] - e.v_head[dst, 0] * dt - tail[src, 1],
+        head[dst, 2] - e.v_head[dst, 1] * dt - tail[src, 2],
     )
-    cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (pos_tol + vel_tol * dt)
-    sizes_agree = np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6)
-    within_gap = head[dst, 4] - tail[src, 4] <= max_gap + 1e-9
-    ok = (cost <= gate) & sizes_agree & within_gap
-    walked = np.zeros(len(ok), dtype=bool)
-    if emb is not None:
-        app = _fragment_appearance(emb[order], _unoccluded(df, overlap), starts, ends)
-        dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
-        known = ~np.isnan(dist)
-        alike = known & (dist <= app_gate)
-        # A fragment often ends (or starts) on a box cut short by whoever is in front:
-        # when the two look alike, their heights may also agree over the velocity window.
-        m_a, m_b = h_tail[src], h_head[dst]
-        sizes_agree |= alike & (
-            np.maximum(m_a, m_b) <= ratio * np.maximum(np.minimum(m_a, m_b), 1e-6)
-        )
-        ok = (cost <= gate) & sizes_agree & within_gap & (~known | alike)
-        walked = ok & alike  # motion and looks agree
-        cost = np.where(known, (1 - w_app) * cost + w_app * gate * dist / app_gate, cost)
-        # Reachable on foot within the gap and alike: the person turned while hidden.
-        walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
-        reachable = walk <= (pos_tol + speed * dt) * (h_a + h_b) / 2
-        turned = ~ok & known & within_gap & sizes_agree & reachable & (dist <= app_gate)
-        cost = np.where(turned, gate * dist / app_gate, cost)
-        ok |= turned
-        # Re-entry: motion cannot explain the pair, appearance leaves no doubt.
-        reentry = ~ok & known & (dist <= reentry_dist)
-        cost = np.where(reentry, gate * dist / max(reentry_dist, 1e-9), cost)
-        ok |= reentry
-    nxt = _assign(src[ok], dst[ok], cost[ok], n, unmatched=gate + 1.0)
+    cost = np.maximum(forward, backward) / ((h_a + h_b) / 2) / (g.pos_tol + g.vel_tol * dt)
+    sizes_agree = _sizes_alike(h_a, h_b, g.ratio)
+    within_gap = head[dst, 4] - tail[src, 4] <= g.max_gap + 1e-9
+    ok = (cost <= g.gate) & sizes_agree & within_gap
+    return cost, ok, sizes_agree, within_gap
 
-    # Follow chains from fragments nobody links to.
-    track_ids = ids[starts]
+
+def _appearance_pairs(
+    e: _Ends, src: np.ndarray, dst: np.ndarray, app: np.ndarray, g: _Gates,
+    cost: np.ndarray, sizes_agree: np.ndarray, within_gap: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Stage 4: appearance vetoes unlike motion links, mixes into the cost, and adds the
+    turned (reachable on foot, alike) and re-entry (alike beyond doubt) pairs. Returns
+    the cost, the linkable pairs and those where motion and looks agree."""
+    head, tail = e.head, e.tail
+    dt = head[dst, 0] - tail[src, 0]
+    h_a, h_b = tail[src, 3], head[dst, 3]
+    gate, app_gate = g.gate, g.app_gate
+    dist = 1.0 - np.sum(app[src] * app[dst], axis=1)  # NaN where either has none
+    known = ~np.isnan(dist)
+    alike = known & (dist <= app_gate)
+    # A fragment often ends (or starts) on a box cut short by whoever is in front:
+    # when the two look alike, their heights may also agree over the velocity window.
+    m_a, m_b = e.h_tail[src], e.h_head[dst]
+    sizes_agree = sizes_agree | alike & _sizes_alike(m_a, m_b, g.ratio)
+    ok = (cost <= gate) & sizes_agree & within_gap & (~known | alike)
+    walked = ok & alike  # motion and looks agree
+    cost = np.where(known, (1 - g.w_app) * cost + g.w_app * gate * dist / app_gate, cost)
+    # Reachable on foot within the gap and alike: the person turned while hidden.
+    walk = np.hypot(head[dst, 1] - tail[src, 1], head[dst, 2] - tail[src, 2])
+    reachable = _reachable_on_foot(walk, dt, h_a, h_b, g.pos_tol, g.speed)
+    turned = ~ok & known & within_gap & sizes_agree & reachable & (dist <= app_gate)
+    cost = np.where(turned, gate * dist / app_gate, cost)
+    ok = ok | turned
+    # Re-entry: motion cannot explain the pair, appearance leaves no doubt.
+    reentry = ~ok & known & (dist <= g.reentry_dist)
+    cost = np.where(reentry, gate * dist / max(g.reentry_dist, 1e-9), cost)
+    return cost, ok | reentry, walked
+
+
+def _sizes_alike(h_a: np.ndarray, h_b: np.ndarray, ratio: float) -> np.ndarray:
+    """Whether two heights are within ``ratio`` of each other (shared with the stitcher)."""
+    return np.asarray(np.maximum(h_a, h_b) <= ratio * np.maximum(np.minimum(h_a, h_b), 1e-6))
+
+
+def _reachable_on_foot(
+    walk: np.ndarray, dt: np.ndarray, h_a: np.ndarray, h_b: np.ndarray,
+    position_tolerance: float, max_speed: float,
+) -> np.ndarray:  # fmt: skip
+    """Whether a centre ``walk`` apart (same units as the heights) can be covered in
+    ``dt`` seconds at ``max_speed`` body heights a second, give or take
+    ``position_tolerance`` heights: the re-entry rule of :func:`link_tracks` and of the
+    segment stitcher (:func:`persontrack.tracking.stitch.link_by_appearance`)."""
+    return np.asarray(walk <= (position_tolerance + max_speed * dt) * (h_a + h_b) / 2)
+
+
+def _follow_chains(track_ids: np.ndarray, nxt: dict[int, int]) -> tuple[np.ndarray, set]:
+    """Stage 6: each fragment's new id, following chains from fragments nobody links to;
+    and the fragments linked to."""
     new_id = track_ids.copy()
     linked_to = set(nxt.values())
-    for k in range(n):
+    for k in range(len(track_ids)):
         if k in linked_to:
             continue
         j = k
         while j in nxt:
             j = nxt[j]
             new_id[j] = track_ids[k]
-    if join_interleaved:
-        _join_interleaved(new_id, src[walked], dst[walked], nxt, starts, ends, frame)
-        linked_to = linked_to | {k for k in range(n) if new_id[k] != track_ids[k]}
-    if blip > 0:
-        alone = [k for k in range(n) if k not in nxt and k not in linked_to]
-        _absorb_blips(new_id, alone, starts, ends, frame, box, blip, blip_min_iou)
-    mapping = pd.Series(new_id, index=track_ids)
-    out = tracks.copy()
-    out["id"] = tracks["id"].map(mapping).astype(tracks["id"].dtype)
-    return _sorted(out)
+    return new_id, linked_to
 
 
 def track_appearance(

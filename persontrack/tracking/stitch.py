@@ -43,6 +43,8 @@ from .postprocess import (
     MAX_HEIGHT_RATIO,
     MAX_SPEED,
     POSITION_TOLERANCE,
+    _reachable_on_foot,
+    _sizes_alike,
 )
 
 _BOX = ["Left", "Top", "Width", "Height"]
@@ -216,12 +218,10 @@ def link_by_appearance(
     bx, by, bh = centre(started)
     t_end, t_start = ended["Timestamp"].to_numpy(float), started["Timestamp"].to_numpy(float)
     dt = (t_start[None, :] - t_end[:, None]) / 1000.0
-    mean_h = (ah[:, None] + bh[None, :]) / 2
     walk = np.hypot(bx[None, :] - ax[:, None], by[None, :] - ay[:, None])
-    reachable = walk <= (position_tolerance + max_speed * dt) * mean_h
-    sizes = np.maximum(ah[:, None], bh[None, :]) <= max_height_ratio * np.maximum(
-        np.minimum(ah[:, None], bh[None, :]), 1e-9
-    )
+    h_a, h_b = ah[:, None], bh[None, :]
+    reachable = _reachable_on_foot(walk, dt, h_a, h_b, position_tolerance, max_speed)
+    sizes = _sizes_alike(h_a, h_b, max_height_ratio)
     a_app = np.stack(ended["Appearance"].to_list())
     b_app = np.stack(started["Appearance"].to_list())
     dist = 1.0 - a_app @ b_app.T
