@@ -160,7 +160,7 @@ def _settings(text: str | None) -> dict[str, Any] | None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from . import server
+    from . import _keys, server
 
     options: dict[str, Any] = {"settings": _settings(args.settings)}
     if args.max_jobs is not None:
@@ -169,7 +169,7 @@ def _serve(args: argparse.Namespace) -> int:
         options["max_requests_per_second"] = args.max_requests_per_second
     rek = _client(args, **options)
     try:
-        keys, path, generated = server.load_access_keys(
+        keys, path, generated = _keys.load_access_keys(
             rek.data_dir, credentials_file=args.credentials
         )
         limits = server.Limits(
@@ -192,7 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
             limits=limits,
             workers=workers,
             access_log=args.access_log,
-            on_ready=lambda url: server.announce(url, path, generated, sorted(keys)),
+            on_ready=lambda url: _keys.announce(url, path, generated, sorted(keys)),
         )
     finally:
         rek.close()
