@@ -158,8 +158,7 @@ class TrackingSettings:
         analysed frame. See :data:`FACE_RETRY_MS`.
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
-        ``blaze_face_short_range.tflite``) to use instead of the models built from the
-        installed mediapipe wheel.
+        ``blaze_face_short_range.tflite``) to use instead of the shipped models.
     appearance : str or None, default "0287"
         Re-identification model whose embeddings of each person's crop help the tracker
         keep one Index per person through crossings, occlusions and exits (see
@@ -286,7 +285,7 @@ def versions() -> dict[str, str]:
     """Versions of persontrack and the libraries that shape its output."""
     from importlib.metadata import version
 
-    return {"persontrack": __version__, "mediapipe": version("mediapipe"), "numpy": np.__version__}
+    return {"persontrack": __version__, "openvino": version("openvino"), "numpy": np.__version__}
 
 
 @dataclass
@@ -302,7 +301,7 @@ class TrackingResult:
     settings : dict
         The settings used.
     versions : dict
-        persontrack and mediapipe versions.
+        persontrack, OpenVINO and numpy versions.
     timings : dict
         Wall-clock seconds spent in each stage of :data:`STAGES` (``convert``: making the
         result rows and the DataFrame, linking and smoothing included), and ``frames``, the

@@ -66,8 +66,7 @@ from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
 from ..geometry import nms
 from . import _face_geometry as geo
-from ._quiet import mediapipe
-from .models import face_detector_model
+from ._face_networks import BlazeFace, FaceMesh
 
 __all__ = ["LANDMARK_TYPES", "FaceAnalyzer", "attach_faces"]
 
@@ -183,40 +182,15 @@ class FaceAnalyzer:
         self.require_landmarks = require_landmarks
         self._types = LANDMARK_TYPES if landmarks == "all" else geo.DEFAULT_LANDMARK_TYPES
 
-        mp = mediapipe()
-
-        self._mp = mp
-        self._detector: Any
-        if detector_range == "short":
-            from mediapipe.tasks.python import BaseOptions, vision
-
-            options = vision.FaceDetectorOptions(
-                base_options=BaseOptions(
-                    model_asset_path=str(face_detector_model(face_detector_path))
-                ),
-                min_detection_confidence=self.min_face_confidence,
-            )
-            self._detector = vision.FaceDetector.create_from_options(options)
-        else:
-            self._detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=self.min_face_confidence
-            )
-        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=_MESH_MAX_FACES,
-            refine_landmarks=True,
-            min_detection_confidence=self.min_mesh_confidence,
-        )
+        self._detector = BlazeFace(face_detector_path, full_range=detector_range == "full")
+        self._mesh = FaceMesh(max_faces=_MESH_MAX_FACES)
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
         """Release the MediaPipe graphs. Safe to call twice."""
-        if not self._closed:
-            self._detector.close()
-            self._mesh.close()
-            self._closed = True
+        self._closed = True
 
     def __enter__(self) -> FaceAnalyzer:
         return self
@@ -303,26 +277,8 @@ class FaceAnalyzer:
 
     def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Face boxes (pixels) and scores in [0, 1] of the whole ``image``."""
-        h, w = image.shape[:2]
-        rgb = np.ascontiguousarray(image)
-        boxes: list[list[float]] = []
-        scores: list[float] = []
-        if self.detector_range == "short":
-            mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-            for d in self._detector.detect(mp_image).detections:
-                bb = d.bounding_box
-                boxes.append(
-                    [bb.origin_x, bb.origin_y, bb.origin_x + bb.width, bb.origin_y + bb.height]
-                )
-                scores.append(d.categories[0].score)
-        else:
-            result = self._detector.process(rgb)
-            for d in result.detections or []:
-                rb = d.location_data.relative_bounding_box
-                x1, y1 = rb.xmin * w, rb.ymin * h
-                boxes.append([x1, y1, x1 + rb.width * w, y1 + rb.height * h])
-                scores.append(d.score[0])
-        return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(scores, np.float64)
+        boxes, _, scores = self._detector.detect(image, self.min_face_confidence)
+        return boxes, scores
 
     def _detect_in(
         self, image: np.ndarray, region: np.ndarray, size: int
@@ -338,14 +294,10 @@ class FaceAnalyzer:
         half = _MESH_CONTEXT * max(box[2] - box[0], box[3] - box[1]) / 2
         region = np.array([cx - half, cy - half, cx + half, cy + half])
         crop, scale, origin = _square_crop(image, region, _MESH_CROP)
-        result = self._mesh.process(crop)
-        if not result.multi_face_landmarks:
+        meshes = self._mesh.process(crop, self.min_mesh_confidence)
+        if not meshes:
             return None
         # The crop may hold a neighbour's face too: take the mesh nearest the crop centre.
-        meshes = [
-            np.array([[p.x, p.y] for p in m.landmark], dtype=np.float64) * _MESH_CROP
-            for m in result.multi_face_landmarks
-        ]
         xy = min(meshes, key=lambda m: float(np.hypot(*(m.mean(axis=0) - _MESH_CROP / 2))))
         return xy / scale + origin
 
