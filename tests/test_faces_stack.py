@@ -6,8 +6,9 @@ tests/data/faces_mediapipe_0_10_21.json holds the person boxes and Face entries 
 docs/benchmarks/faces_stack.md has the table). The tolerances are the measured differences
 with some room: face boxes IoU median >= 0.93, landmarks median <= 2.5 % and 90th
 percentile <= 6 % of the face box side, Yaw/Pitch/Roll 90th percentile <= 5 degrees, and at
-least 85 % of the Face entries (tiny faces of 15-25 px lose some: the mesh without
-attention is less sure of them).
+least 80 % of the Face entries in all, 90 % on the two videos with faces over 30 px (the
+tiny 15-25 px faces of face-demographics-walking.mp4 lose most of theirs: the mesh without
+attention scores its face presence below 0.5 there, 1 of 5 kept).
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ def test_faces_match_the_mediapipe_0_10_21_stack(shared_data: Path) -> None:
     stats = faces_stack.compare(today, now, faces_stack.image_sizes(videos, today["videos"]))
     s = faces_stack.summary(stats["all"])
     assert s["today"] == 31  # the fixture itself
-    assert s["now"] >= 0.85 * s["today"] and s["pairs"] >= 0.85 * s["today"]
+    assert s["now"] >= 0.8 * s["today"] and s["pairs"] >= 0.8 * s["today"]
+    for name in (
+        "face-demographics-walking-and-pause.mp4",
+        "head-pose-face-detection-female-and-male.mp4",
+    ):
+        v = faces_stack.summary(stats[name])
+        assert v["pairs"] >= 0.9 * v["today"], (name, v)
     assert s["now"] <= s["today"] + 2
     assert s["iou_median"] >= 0.93
     assert s["landmark_median_pct"] <= 2.5 and s["landmark_p90_pct"] <= 6.0

@@ -27,14 +27,15 @@ All coordinates are ratios of the full frame, as in Rekognition. Pose comes from
 camera of focal length max(width, height): signs are reliable, magnitudes good to several
 degrees (the visually near-frontal ``grace_hopper.jpg`` gives Yaw 2, Roll -3, Pitch -16).
 
-Models: face detection uses the MediaPipe Tasks ``FaceDetector`` with the short-range
-BlazeFace model from :func:`persontrack.vision.models.face_detector_model` (or the legacy
-full-range graph with ``detector_range="full"``). Landmarks use MediaPipe's face mesh
-graph with iris refinement (``face_landmark_with_attention.tflite``, 478 points, shipped
-in the wheel), run on an upscaled crop around each detected face (the mesh nearest the
-crop's centre is taken when a neighbour's face shows too). The Tasks
-``FaceLandmarker`` cannot be used with the wheel's models: its graph reads 478 points from
-``face_landmark.tflite``'s 468-point output with a stride of 2 and returns garbage.
+Models: MediaPipe's networks, shipped with persontrack (:mod:`persontrack.vision.models`)
+and run on OpenVINO (:mod:`persontrack.vision._face_networks`): BlazeFace short-range
+finds the faces (full-range with ``detector_range="full"``); the face mesh
+(``face_landmark.tflite``, 468 points, plus ``iris_landmark.tflite`` for points 468-477)
+runs on an upscaled crop around each detected face (the mesh nearest the crop's centre is
+taken when a neighbour's face shows too), as ``mp.solutions.face_mesh`` did in static image
+mode. Against that (mesh with attention) on the shared face videos: box IoU median 0.97,
+landmarks a median 1.6 % of the face's side apart, pose within 3 degrees at the 90th
+percentile, 28 of 31 faces (docs/benchmarks/faces_stack.md).
 
 Examples
 --------
@@ -84,7 +85,7 @@ _MESH_MAX_FACES = 3
 class FaceAnalyzer:
     """Find faces in RGB frames and describe them as Rekognition ``FaceDetail`` dicts.
 
-    Holds MediaPipe graphs: create once, call :meth:`analyze` per frame, then
+    Holds compiled networks: create once, call :meth:`analyze` per frame, then
     :meth:`close` (or use ``with``). Not thread-safe; use one analyzer per thread.
 
     Parameters
@@ -95,11 +96,11 @@ class FaceAnalyzer:
         Minimum score, in [0, 1], of the face mesh graph's own detector on the crop around
         a face; faces below it get no landmarks (see ``require_landmarks``).
     detector_range : {"short", "full"}, default "short"
-        ``"short"``: Tasks ``FaceDetector`` with short-range BlazeFace (faces within ~2 m,
-        fast). ``"full"``: MediaPipe's legacy full-range BlazeFace graph (faces up to ~5 m).
+        ``"short"``: short-range BlazeFace (faces within ~2 m, fast). ``"full"``:
+        full-range BlazeFace (faces up to ~5 m).
     face_detector_path : str or path-like, optional
-        An official ``blaze_face_short_range.tflite`` to use instead of the one built from
-        the wheel (``detector_range="short"`` only).
+        An official ``blaze_face_short_range.tflite`` to use instead of the shipped one
+        (``detector_range="short"`` only).
     search_person_heads : bool, default True
         With ``person_boxes`` given to :meth:`analyze`, also search an upscaled crop of
         each person's head region, which finds faces too small for the full-frame pass.
@@ -189,7 +190,7 @@ class FaceAnalyzer:
     # --- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the MediaPipe graphs. Safe to call twice."""
+        """Mark the analyzer closed (the compiled networks are shared). Safe to call twice."""
         self._closed = True
 
     def __enter__(self) -> FaceAnalyzer:
