@@ -40,6 +40,22 @@ test: lint
 	$(PY) -m pytest
 	$(PY) -m pytest --nbval-lax notebooks/
 
+# The newest Python here (pyenv's 3.13 on the CI machines): a fresh venv installed as a user
+# installs (`pip install .`, numpy 2), then the core, jobs and end-to-end `track` tests,
+# run against the installed package (pytest's own entry point keeps the checkout off sys.path).
+NEWEST_PYTHON ?= $(shell .ci/newest-python)
+NEWEST_VENV ?= /tmp/persontrack-newest-venv
+NEWEST_TESTS := tests/test_convert.py tests/test_models.py tests/test_faces_stack.py \
+	tests/test_decord_fallback.py tests/test_pipeline.py tests/test_jobstore.py \
+	tests/test_jobs_cli.py tests/test_cli.py
+.PHONY: test-newest
+test-newest:
+	rm -rf $(NEWEST_VENV)
+	$(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	$(NEWEST_VENV)/bin/pip install --quiet . pytest pytest-timeout hypothesis "moto[server]>=5"
+	$(NEWEST_VENV)/bin/python -c "import sys, numpy; print(sys.version.split()[0], 'numpy', numpy.__version__); assert numpy.__version__ >= '2'"
+	$(NEWEST_VENV)/bin/pytest -p no:cacheprovider -o addopts=-ra $(NEWEST_TESTS)
+
 # Benchmarks (scripts that print figures; their write-ups are in docs/benchmarks/).
 # The tracker peers and TrackEval need numpy 2: they get their own venv.
 BENCH_VENV ?= /tmp/pt-bench

@@ -45,13 +45,16 @@ CROP_SCALE = 1.25
 
 
 def mediapipe_landmarker():  # type: ignore[no-untyped-def]
+    # persontrack no longer builds Tasks bundles (mediapipe 1.x cannot write their metadata):
+    # give an official pose_landmarker_full.task and install mediapipe beside persontrack.
+    task = os.environ.get("PERSONTRACK_POSE_TASK")
+    if not task:
+        sys.exit("set PERSONTRACK_POSE_TASK to an official pose_landmarker_full.task file")
     from mediapipe.tasks.python import BaseOptions, vision
-
-    from persontrack.vision.models import pose_landmarker_model
 
     return vision.PoseLandmarker.create_from_options(
         vision.PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_path=str(pose_landmarker_model())),
+            base_options=BaseOptions(model_asset_path=task),
             running_mode=vision.RunningMode.IMAGE,
             num_poses=2,
         )

@@ -116,7 +116,6 @@ if TYPE_CHECKING:
     from .vision.models import (
         face_detector_model,
         model_cache_dir,
-        pose_landmarker_model,
     )
 
 __all__ = [
@@ -164,7 +163,6 @@ __all__ = [
     "track_mot_detections",
     "read_mot_ground_truth",
     "read_mot_detections",
-    "pose_landmarker_model",
     "model_cache_dir",
     "face_detector_model",
     "PersonDetector",
@@ -287,7 +285,6 @@ _LAZY: dict[str, str] = {
     "attach_faces": "vision.faces",
     "face_detector_model": "vision.models",
     "model_cache_dir": "vision.models",
-    "pose_landmarker_model": "vision.models",
     "JobLauncher": "analysis.widgets",
     "ResultPager": "analysis.widgets",
     "PathExplorer": "analysis.widgets",

@@ -18,7 +18,7 @@ repeated), tracked with every setting at its default but a frame limit:
 ...         out.mux(stream.encode(av.VideoFrame.from_ndarray(photo, format="rgb24")))
 ...     out.mux(stream.encode())
 >>> result = pt.track_video(path, {"max_frames": 4})
->>> result.frame["Index"].unique().tolist(), result.frame["FaceConfidence"].notna().all()
+>>> result.frame["Index"].unique().tolist(), bool(result.frame["FaceConfidence"].notna().all())
 ([0], True)
 >>> result.to_response()["Persons"][0]["Person"]["Face"]["Pose"].keys()
 dict_keys(['Pitch', 'Roll', 'Yaw'])

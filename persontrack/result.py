@@ -19,7 +19,7 @@ def versions() -> dict[str, str]:
     """Versions of persontrack and the libraries that shape its output."""
     from importlib.metadata import version
 
-    return {"persontrack": __version__, "mediapipe": version("mediapipe"), "numpy": np.__version__}
+    return {"persontrack": __version__, "openvino": version("openvino"), "numpy": np.__version__}
 
 
 @dataclass
@@ -35,7 +35,7 @@ class TrackingResult:
     settings : dict
         The settings used.
     versions : dict
-        persontrack and mediapipe versions.
+        persontrack, OpenVINO and numpy versions.
     timings : dict
         Wall-clock seconds spent in each stage of :data:`~persontrack.pipeline.STAGES`
         (``convert``: making the result rows and the DataFrame, linking and smoothing

@@ -150,7 +150,7 @@ def validate_frame(df: pd.DataFrame, *, fill_missing: bool = False) -> pd.DataFr
     --------
     >>> import pandas as pd, persontrack as pt
     >>> df = pt.validate_frame(pd.DataFrame({"Timestamp": [0], "Index": [1]}), fill_missing=True)
-    >>> df["Left"].isna().all()
+    >>> bool(df["Left"].isna().all())
     True
     """
     if not isinstance(df, pd.DataFrame):

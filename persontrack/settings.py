@@ -93,8 +93,7 @@ class TrackingSettings:
         analysed frame. See :data:`FACE_RETRY_MS`.
     pose_model, face_detector_model : str, optional
         Paths of official MediaPipe files (``pose_landmarker*.task``,
-        ``blaze_face_short_range.tflite``) to use instead of the models built from the
-        installed mediapipe wheel.
+        ``blaze_face_short_range.tflite``) to use instead of the shipped models.
     appearance : str or None, default "0287"
         Re-identification model whose embeddings of each person's crop help the tracker
         keep one Index per person through crossings, occlusions and exits (see

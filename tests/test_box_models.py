@@ -17,6 +17,7 @@ from persontrack.errors import InternalServerError, InvalidParameterException
 from persontrack.geometry import box_iou
 from persontrack.vision import box_models
 from persontrack.vision.box_models import SHIPPED, BoxModel, shipped_model_path
+from persontrack.vision.models import SHIPPED_MODELS
 from persontrack.vision.reid import REID_MODELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,6 +169,10 @@ def test_built_wheel_holds_the_detector(tmp_path: Path) -> None:
                 member = f"persontrack/vision/weights/{stem}{suffix}"
                 assert hashlib.sha256(zf.read(member)).hexdigest() == digest
         assert "persontrack/vision/weights/LICENSE-open_model_zoo" in names
+        for name, digest in SHIPPED_MODELS.items():  # MediaPipe's networks
+            member = f"persontrack/vision/weights/{name}"
+            assert hashlib.sha256(zf.read(member)).hexdigest() == digest
+        assert "Apache License" in zf.read("persontrack/vision/weights/LICENSE-mediapipe").decode()
         assert "persontrack/vision/weights/PROVENANCE.md" in names
 
 

@@ -20,7 +20,7 @@ def test_real_job_matches_track_video(clients, sample_video):
     described = c.wait(job_id, timeout=300)
     assert described["JobStatus"] == "SUCCEEDED", described["StatusMessage"]
     assert described["Settings"]["every_n_frames"] == 6
-    assert described["Versions"]["mediapipe"] == "0.10.21"
+    assert described["Versions"]["openvino"] == "2026.4.1"
 
     pages, token = [], None
     while True:

@@ -158,10 +158,13 @@ def test_bad_settings_are_rejected(args, kwargs, match) -> None:
 
 
 def test_user_pose_model_file_is_used(grace_hopper, tmp_path: Path) -> None:
-    from persontrack.vision.models import pose_landmarker_model
+    import zipfile
+
+    from persontrack.vision.models import shipped_model
 
     user = tmp_path / "pose_landmarker_full.task"
-    user.write_bytes(pose_landmarker_model().read_bytes())
+    with zipfile.ZipFile(user, "w") as zf:
+        zf.write(shipped_model("pose_landmark_full.tflite"), "pose_landmarks_detector.tflite")
     with PersonDetector("fast", pose_model=user) as d:
         assert d.settings["pose_model"] == str(user)
         found = d.detect(grace_hopper)

@@ -41,31 +41,11 @@ def _turn(image, k=0.3):
 
 
 def _pose_person_boxes(frames):
-    """Person boxes (pixels) from MediaPipe's pose landmarker, one array per frame."""
-    import mediapipe as mp
-    from mediapipe.tasks.python import BaseOptions, vision
+    """Person boxes (pixels) from the shipped person detector, one array per frame."""
+    from persontrack.vision.detection import PersonDetector
 
-    from persontrack.vision.models import pose_landmarker_model
-
-    options = vision.PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(pose_landmarker_model())), num_poses=4
-    )
-    out = []
-    with vision.PoseLandmarker.create_from_options(options) as landmarker:
-        for rgb in frames:
-            h, w = rgb.shape[:2]
-            result = landmarker.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb))
-            boxes = [
-                [
-                    min(p.x for p in pose) * w,
-                    min(p.y for p in pose) * h,
-                    max(p.x for p in pose) * w,
-                    max(p.y for p in pose) * h,
-                ]
-                for pose in result.pose_landmarks
-            ]
-            out.append(np.array(boxes, dtype=float).reshape(-1, 4))
-    return out
+    with PersonDetector(landmarks=False) as det:
+        return [det.find_boxes(rgb).xyxy for rgb in frames]
 
 
 def _read_frames(path, step=1):
@@ -317,18 +297,22 @@ def test_closed_analyzer_and_bad_attach_inputs(grace_hopper):
 def test_walking_people_get_their_faces(shared_data, analyzer):
     frames = _read_frames(shared_data / "videos" / "face-demographics-walking.mp4", step=5)
     boxes = _pose_person_boxes(frames)
-    with_faces = attached = full_frame_only = 0
-    for rgb, people in zip(frames, boxes, strict=True):
-        h, w = rgb.shape[:2]
-        # Faces here are ~15-25 px in a 480 x 270 frame: the head crops are what find them.
-        full_frame_only += len(analyzer.analyze(rgb))
-        faces = analyzer.analyze(rgb, people)
-        with_faces += bool(faces)
-        for face in faces:
-            assert shape_errors(face, service_model().shape_for("FaceDetail")) == []
-        attached += sum(f is not None for f in attach_faces(people, faces, (w, h)))
+    with_faces = with_landmarks = attached = full_frame_only = 0
+    with FaceAnalyzer(require_landmarks=False) as finder:
+        for rgb, people in zip(frames, boxes, strict=True):
+            h, w = rgb.shape[:2]
+            # Faces here are ~15-25 px in a 480 x 270 frame: the head crops find them.
+            full_frame_only += len(finder.analyze(rgb))
+            faces = finder.analyze(rgb, people)
+            with_faces += bool(faces)
+            for face in faces:
+                assert shape_errors(face, service_model().shape_for("FaceDetail")) == []
+            attached += sum(f is not None for f in attach_faces(people, faces, (w, h)))
+            # The mesh (without attention) is sure of few faces this small.
+            with_landmarks += bool(analyzer.analyze(rgb, people))
     assert with_faces >= len(frames) - 1
     assert attached >= len(frames) > full_frame_only
+    assert with_landmarks >= 2
 
 
 @pytest.mark.shared_data

@@ -27,7 +27,7 @@ PUBLIC_API = [
     "interpolate_tracks", "iter_frames", "iter_response_pages", "line_crossings", "link_tracks",
     "model_cache_dir", "nms", "open_video", "path_points", "people_present", "plot_frame",
     "plot_heatmap", "plot_paths", "plot_timeline", "plot_zones", "points_in_polygon",
-    "pose_landmarker_model", "read_metadata", "read_mot_detections", "read_mot_ground_truth",
+    "read_metadata", "read_mot_detections", "read_mot_ground_truth",
     "read_results", "response_to_dataframe", "results_to_mot", "smooth_tracks", "sort_results",
     "start_person_tracking", "strip_extensions", "track_mot_detections", "track_video",
     "trajectory_summary", "validate_frame", "validate_response", "versions",

@@ -58,7 +58,7 @@ def test_response_validates_and_round_trips(sample_result):
     assert resp["JobStatus"] == "SUCCEEDED"
     assert resp["VideoMetadata"]["FrameRate"] == pytest.approx(12.0)
     ext = resp["PersonTrack"]
-    assert ext["Versions"]["mediapipe"] == "0.10.21"
+    assert ext["Versions"]["openvino"] == "2026.4.1"
     assert ext["Settings"]["detector_preset"] == "balanced"
     back = pt.response_to_dataframe(json.loads(json.dumps(resp)))
     pd.testing.assert_frame_equal(back, sample_result.frame)

@@ -386,7 +386,7 @@ def open_video(source: Source, *, backend: Backend = "auto") -> VideoReader:
     source = _check_source(source)
     name = _readers.describe_source(source)
     if backend == "decord" and not _readers.decord_available():
-        raise InvalidParameterException("backend='decord' but decord is not installed")
+        raise InvalidParameterException(f"backend='decord' but decord {_readers.decord_problem()}")
 
     try:
         return _open(source, name, backend)
@@ -412,7 +412,7 @@ def _open(source: Source, name: str, backend: Backend) -> VideoReader:
             except _readers.BackendError as e:
                 reasons["decord"] = str(e)
         else:
-            reasons["decord"] = "not installed"
+            reasons["decord"] = _readers.decord_problem() or "not installed"
         if backend == "decord":
             raise InvalidS3ObjectException(
                 f"Cannot read video {name!r} with decord: {reasons['decord']}"

@@ -81,11 +81,6 @@ def openvino() -> ModuleType:
 
 
 def mediapipe() -> ModuleType:
-    """The ``mediapipe`` module, imported without probing for audio libraries.
-
-    Examples
-    --------
-    >>> hasattr(mediapipe(), "tasks")
-    True
-    """
+    """The ``mediapipe`` module (optional: persontrack runs without it), imported without
+    probing for audio libraries."""
     return _quiet_import("mediapipe", _MEDIAPIPE_HIDDEN)

@@ -27,14 +27,15 @@ All coordinates are ratios of the full frame, as in Rekognition. Pose comes from
 camera of focal length max(width, height): signs are reliable, magnitudes good to several
 degrees (the visually near-frontal ``grace_hopper.jpg`` gives Yaw 2, Roll -3, Pitch -16).
 
-Models: face detection uses the MediaPipe Tasks ``FaceDetector`` with the short-range
-BlazeFace model from :func:`persontrack.vision.models.face_detector_model` (or the legacy
-full-range graph with ``detector_range="full"``). Landmarks use MediaPipe's face mesh
-graph with iris refinement (``face_landmark_with_attention.tflite``, 478 points, shipped
-in the wheel), run on an upscaled crop around each detected face (the mesh nearest the
-crop's centre is taken when a neighbour's face shows too). The Tasks
-``FaceLandmarker`` cannot be used with the wheel's models: its graph reads 478 points from
-``face_landmark.tflite``'s 468-point output with a stride of 2 and returns garbage.
+Models: MediaPipe's networks, shipped with persontrack (:mod:`persontrack.vision.models`)
+and run on OpenVINO (:mod:`persontrack.vision._face_networks`): BlazeFace short-range
+finds the faces (full-range with ``detector_range="full"``); the face mesh
+(``face_landmark.tflite``, 468 points, plus ``iris_landmark.tflite`` for points 468-477)
+runs on an upscaled crop around each detected face (the mesh nearest the crop's centre is
+taken when a neighbour's face shows too), as ``mp.solutions.face_mesh`` did in static image
+mode. Against that (mesh with attention) on the shared face videos: box IoU median 0.97,
+landmarks a median 1.6 % of the face's side apart, pose within 3 degrees at the 90th
+percentile, 28 of 31 faces (docs/benchmarks/faces_stack.md).
 
 Examples
 --------
@@ -66,8 +67,7 @@ from .._checks import check_rgb_image
 from ..errors import InvalidParameterException
 from ..geometry import box_intersection, nms
 from . import _face_geometry as geo
-from ._quiet import mediapipe
-from .models import face_detector_model
+from ._face_networks import BlazeFace, FaceMesh
 
 __all__ = ["LANDMARK_TYPES", "FaceAnalyzer", "attach_faces"]
 
@@ -85,7 +85,7 @@ _MESH_MAX_FACES = 3
 class FaceAnalyzer:
     """Find faces in RGB frames and describe them as Rekognition ``FaceDetail`` dicts.
 
-    Holds MediaPipe graphs: create once, call :meth:`analyze` per frame, then
+    Holds compiled networks: create once, call :meth:`analyze` per frame, then
     :meth:`close` (or use ``with``). Not thread-safe; use one analyzer per thread.
 
     Parameters
@@ -96,11 +96,11 @@ class FaceAnalyzer:
         Minimum score, in [0, 1], of the face mesh graph's own detector on the crop around
         a face; faces below it get no landmarks (see ``require_landmarks``).
     detector_range : {"short", "full"}, default "short"
-        ``"short"``: Tasks ``FaceDetector`` with short-range BlazeFace (faces within ~2 m,
-        fast). ``"full"``: MediaPipe's legacy full-range BlazeFace graph (faces up to ~5 m).
+        ``"short"``: short-range BlazeFace (faces within ~2 m, fast). ``"full"``:
+        full-range BlazeFace (faces up to ~5 m).
     face_detector_path : str or path-like, optional
-        An official ``blaze_face_short_range.tflite`` to use instead of the one built from
-        the wheel (``detector_range="short"`` only).
+        An official ``blaze_face_short_range.tflite`` to use instead of the shipped one
+        (``detector_range="short"`` only).
     search_person_heads : bool, default True
         With ``person_boxes`` given to :meth:`analyze`, also search an upscaled crop of
         each person's head region, which finds faces too small for the full-frame pass.
@@ -183,40 +183,15 @@ class FaceAnalyzer:
         self.require_landmarks = require_landmarks
         self._types = LANDMARK_TYPES if landmarks == "all" else geo.DEFAULT_LANDMARK_TYPES
 
-        mp = mediapipe()
-
-        self._mp = mp
-        self._detector: Any
-        if detector_range == "short":
-            from mediapipe.tasks.python import BaseOptions, vision
-
-            options = vision.FaceDetectorOptions(
-                base_options=BaseOptions(
-                    model_asset_path=str(face_detector_model(face_detector_path))
-                ),
-                min_detection_confidence=self.min_face_confidence,
-            )
-            self._detector = vision.FaceDetector.create_from_options(options)
-        else:
-            self._detector = mp.solutions.face_detection.FaceDetection(
-                model_selection=1, min_detection_confidence=self.min_face_confidence
-            )
-        self._mesh: Any = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True,
-            max_num_faces=_MESH_MAX_FACES,
-            refine_landmarks=True,
-            min_detection_confidence=self.min_mesh_confidence,
-        )
+        self._detector = BlazeFace(face_detector_path, full_range=detector_range == "full")
+        self._mesh = FaceMesh(max_faces=_MESH_MAX_FACES)
         self._closed = False
 
     # --- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Release the MediaPipe graphs. Safe to call twice."""
-        if not self._closed:
-            self._detector.close()
-            self._mesh.close()
-            self._closed = True
+        """Mark the analyzer closed (the compiled networks are shared). Safe to call twice."""
+        self._closed = True
 
     def __enter__(self) -> FaceAnalyzer:
         return self
@@ -303,26 +278,8 @@ class FaceAnalyzer:
 
     def _detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Face boxes (pixels) and scores in [0, 1] of the whole ``image``."""
-        h, w = image.shape[:2]
-        rgb = np.ascontiguousarray(image)
-        boxes: list[list[float]] = []
-        scores: list[float] = []
-        if self.detector_range == "short":
-            mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
-            for d in self._detector.detect(mp_image).detections:
-                bb = d.bounding_box
-                boxes.append(
-                    [bb.origin_x, bb.origin_y, bb.origin_x + bb.width, bb.origin_y + bb.height]
-                )
-                scores.append(d.categories[0].score)
-        else:
-            result = self._detector.process(rgb)
-            for d in result.detections or []:
-                rb = d.location_data.relative_bounding_box
-                x1, y1 = rb.xmin * w, rb.ymin * h
-                boxes.append([x1, y1, x1 + rb.width * w, y1 + rb.height * h])
-                scores.append(d.score[0])
-        return np.array(boxes, dtype=np.float64).reshape(-1, 4), np.array(scores, np.float64)
+        boxes, _, scores = self._detector.detect(image, self.min_face_confidence)
+        return boxes, scores
 
     def _detect_in(
         self, image: np.ndarray, region: np.ndarray, size: int
@@ -338,14 +295,10 @@ class FaceAnalyzer:
         half = _MESH_CONTEXT * max(box[2] - box[0], box[3] - box[1]) / 2
         region = np.array([cx - half, cy - half, cx + half, cy + half])
         crop, scale, origin = _square_crop(image, region, _MESH_CROP)
-        result = self._mesh.process(crop)
-        if not result.multi_face_landmarks:
+        meshes = self._mesh.process(crop, self.min_mesh_confidence)
+        if not meshes:
             return None
         # The crop may hold a neighbour's face too: take the mesh nearest the crop centre.
-        meshes = [
-            np.array([[p.x, p.y] for p in m.landmark], dtype=np.float64) * _MESH_CROP
-            for m in result.multi_face_landmarks
-        ]
         xy = min(meshes, key=lambda m: float(np.hypot(*(m.mean(axis=0) - _MESH_CROP / 2))))
         return xy / scale + origin
 

@@ -1,121 +1,63 @@
-"""MediaPipe Tasks model files, built offline from the models inside the mediapipe wheel.
+"""MediaPipe's face and pose networks, shipped inside persontrack and checked at load.
 
-mediapipe 0.10.21 ships its ``.tflite`` models under ``mediapipe/modules/`` without the
-metadata the Tasks API needs (input normalisation) and without the ``.task`` bundles some
-tasks load. The functions here add that metadata, bundle the files where the task needs a
-bundle, and cache the result in :func:`model_cache_dir`. Nothing is ever downloaded.
-
-Every function also accepts ``path``: an official ``.task``/``.tflite`` file the user
-downloaded themselves, which is checked and returned unchanged.
+The ``.tflite`` files under ``persontrack/vision/weights/`` are byte-identical to those of
+the mediapipe 0.10.21 wheel (``mediapipe/modules/``; Apache-2.0, ``LICENSE-mediapipe``
+beside them, provenance in ``PROVENANCE.md``), the last release that carried them. They are
+run by OpenVINO's TFLite reader (:mod:`persontrack.vision.faces`,
+:mod:`persontrack.vision.pose`), so no mediapipe release is needed to load them and nothing
+is ever downloaded. :func:`shipped_model` checks a file's sha256 before handing it out.
 
 Examples
 --------
 >>> import persontrack as pt
->>> from mediapipe.tasks.python import BaseOptions, vision
->>> options = vision.PoseLandmarkerOptions(
-...     base_options=BaseOptions(model_asset_path=str(pt.pose_landmarker_model())), num_poses=4
-... )
->>> with vision.PoseLandmarker.create_from_options(options) as landmarker:  # doctest: +SKIP
-...     result = landmarker.detect(image)
+>>> pt.face_detector_model().name
+'face_detection_short_range.tflite'
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
-import tempfile
 import threading
 import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InternalServerError, InvalidParameterException
-from ._quiet import mediapipe
 
-__all__ = [
-    "face_detector_model",
-    "model_cache_dir",
-    "pose_landmarker_model",
-]
+__all__ = ["SHIPPED_MODELS", "face_detector_model", "model_cache_dir", "shipped_model"]
 
 MODEL_DIR_ENV = "PERSONTRACK_MODEL_DIR"
 """Environment variable that overrides :func:`model_cache_dir`."""
 
-# Bump when the way files are built changes, so old cache entries are not reused.
-_BUILD_FORMAT = "1"
+WEIGHTS = Path(__file__).resolve().parent / "weights"
+
+SHIPPED_MODELS: dict[str, str] = {
+    # file: sha256 (equal to the mediapipe-0.10.21 wheel's RECORD entries)
+    "face_detection_short_range.tflite": (
+        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8"
+    ),
+    "face_detection_full_range_sparse.tflite": (
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1"
+    ),
+    "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    "iris_landmark.tflite": "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+    "pose_landmark_full.tflite": (
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f"
+    ),
+}
+"""The MediaPipe networks persontrack ships, and their sha256."""
 
 _TFLITE_IDENTIFIER = b"TFL3"
-
-# Normalisation that makes the wheel's models give the results of the legacy graphs:
-# detectors take [-1, 1] input, landmark models [0, 1].
-_DETECTOR_NORM = (127.5, 127.5)
-_LANDMARK_NORM = (0.0, 255.0)
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One .tflite file of the wheel, normalised, and its name inside a bundle."""
-
-    source: str  # relative to mediapipe/modules
-    mean: float
-    std: float
-    bundle_name: str
-
-
-@dataclass(frozen=True)
-class _Spec:
-    name: str
-    parts: tuple[_Part, ...]
-
-    @property
-    def is_bundle(self) -> bool:
-        return len(self.parts) > 1
-
-    @property
-    def suffix(self) -> str:
-        return ".task" if self.is_bundle else ".tflite"
-
-
-_POSE_LANDMARKER = _Spec(
-    "pose_landmarker_full",
-    (
-        _Part("pose_detection/pose_detection.tflite", *_DETECTOR_NORM, "pose_detector.tflite"),
-        _Part(
-            "pose_landmark/pose_landmark_full.tflite",
-            *_LANDMARK_NORM,
-            "pose_landmarks_detector.tflite",
-        ),
-    ),
-)
-_FACE_DETECTOR_SHORT = _Spec(
-    "face_detection_short_range",
-    (
-        _Part(
-            "face_detection/face_detection_short_range.tflite",
-            *_DETECTOR_NORM,
-            "face_detector.tflite",
-        ),
-    ),
-)
-_FACE_DETECTOR_FULL = _Spec(
-    "face_detection_full_range_sparse",
-    (
-        _Part(
-            "face_detection/face_detection_full_range_sparse.tflite",
-            *_DETECTOR_NORM,
-            "face_detector.tflite",
-        ),
-    ),
-)
+_CHECKED: set[Path] = set()
 _LOCK = threading.Lock()
 
 
 def model_cache_dir() -> Path:
-    """Folder where built model files are cached.
+    """Folder where files taken out of user ``.task`` bundles are cached.
 
     ``$PERSONTRACK_MODEL_DIR`` when set, else ``~/.cache/persontrack/models``. The folder is
-    not created here; the model functions create it when they first write to it.
+    not created here.
 
     Returns
     -------
@@ -133,56 +75,67 @@ def model_cache_dir() -> Path:
     return Path.home() / ".cache" / "persontrack" / "models"
 
 
-def pose_landmarker_model(path: str | os.PathLike[str] | None = None) -> Path:
-    """A ``PoseLandmarker`` ``.task`` bundle (BlazePose detector + full landmark model).
+def shipped_model(name: str) -> Path:
+    """The shipped MediaPipe network ``name``, its sha256 checked (once per process).
 
     Parameters
     ----------
-    path : str or path-like, optional
-        An official ``pose_landmarker_*.task`` file to use instead; it is checked (exists,
-        readable, a bundle holding ``pose_detector.tflite`` and
-        ``pose_landmarks_detector.tflite``) and returned unchanged.
+    name : str
+        A key of :data:`SHIPPED_MODELS`.
 
     Returns
     -------
     pathlib.Path
-        The bundle, built from the mediapipe wheel and cached when ``path`` is None.
 
     Raises
     ------
-    InvalidParameterException
-        ``path`` is missing, unreadable or not a pose landmarker bundle.
+    InternalServerError
+        The file is missing or altered (a broken installation).
 
     Examples
     --------
-    >>> import persontrack as pt
-    >>> pt.pose_landmarker_model().suffix
-    '.task'
+    >>> shipped_model("iris_landmark.tflite").stat().st_size
+    2640568
     """
-    if path is not None:
-        return _check_user_bundle(path, _POSE_LANDMARKER, "pose_landmarker_model")
-    return _cached(_POSE_LANDMARKER)
+    if name not in SHIPPED_MODELS:
+        raise InvalidParameterException(f"no shipped model {name!r}; known: {list(SHIPPED_MODELS)}")
+    path = WEIGHTS / name
+    with _LOCK:
+        if path in _CHECKED:
+            return path
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as e:
+            raise InternalServerError(
+                f"persontrack's model file {path} cannot be read ({e}); reinstall persontrack"
+            ) from e
+        if digest != SHIPPED_MODELS[name]:
+            raise InternalServerError(
+                f"persontrack's model file {path} is altered (sha256 {digest}, expected "
+                f"{SHIPPED_MODELS[name]}); reinstall persontrack"
+            )
+        _CHECKED.add(path)
+    return path
 
 
 def face_detector_model(
     path: str | os.PathLike[str] | None = None, *, full_range: bool = False
 ) -> Path:
-    """A ``FaceDetector`` ``.tflite`` model (BlazeFace).
+    """A BlazeFace ``.tflite`` face detector.
 
     Parameters
     ----------
     path : str or path-like, optional
-        An official ``blaze_face_*.tflite`` file to use instead; it is checked (exists,
+        An official ``blaze_face_short_range.tflite`` to use instead; it is checked (exists,
         readable, a TFLite model) and returned unchanged.
     full_range : bool, default False
-        Build ``face_detection_full_range_sparse`` (faces up to ~5 m, 192x192 input) instead
-        of ``face_detection_short_range`` (faces within ~2 m, 128x128 input). Note that the
-        Tasks ``FaceDetector`` of mediapipe 0.10.21 hard-codes the short-range anchors and
-        fails on the full-range model; it is offered for other runners.
+        ``face_detection_full_range_sparse`` (faces up to ~5 m, 192x192 input) instead of
+        ``face_detection_short_range`` (faces within ~2 m, 128x128 input).
 
     Returns
     -------
     pathlib.Path
+        The shipped model when ``path`` is None.
 
     Raises
     ------
@@ -191,13 +144,16 @@ def face_detector_model(
 
     Examples
     --------
-    >>> import persontrack as pt
-    >>> pt.face_detector_model().suffix
-    '.tflite'
+    >>> face_detector_model(full_range=True).name
+    'face_detection_full_range_sparse.tflite'
     """
     if path is not None:
         return _check_user_tflite(path, "face_detector_model")
-    return _cached(_FACE_DETECTOR_FULL if full_range else _FACE_DETECTOR_SHORT)
+    return shipped_model(
+        "face_detection_full_range_sparse.tflite"
+        if full_range
+        else "face_detection_short_range.tflite"
+    )
 
 
 # --- user files -------------------------------------------------------------------------
@@ -234,8 +190,6 @@ def _check_user_tflite(path: str | os.PathLike[str], func: str) -> Path:
 
 
 def _bundle_members(data: bytes) -> dict[str, bytes] | None:
-    import io
-
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             return {name: zf.read(name) for name in zf.namelist()}
@@ -243,128 +197,14 @@ def _bundle_members(data: bytes) -> dict[str, bytes] | None:
         return None
 
 
-def _check_user_bundle(path: str | os.PathLike[str], spec: _Spec, func: str) -> Path:
+def _bundle_member(path: str | os.PathLike[str], member: str, func: str) -> bytes:
+    """The TFLite file ``member`` of a user's ``.task`` bundle (a zip)."""
     p, data = _read_user_file(path, func)
     members = _bundle_members(data)
-    needed = [part.bundle_name for part in spec.parts]
     if members is None:
         raise InvalidParameterException(
-            f"{func}: {str(p)!r} is not a .task model bundle (a zip holding {needed})"
+            f"{func}: {str(p)!r} is not a .task model bundle (a zip holding {member})"
         )
-    missing = [n for n in needed if not _is_tflite(members.get(n, b""))]
-    if missing:
-        raise InvalidParameterException(
-            f"{func}: {str(p)!r} is not a {spec.name} bundle: it lacks {missing}"
-        )
-    return p
-
-
-# --- building and caching ---------------------------------------------------------------
-
-
-def _modules_dir() -> Path:
-    return Path(str(mediapipe().__file__)).resolve().parent / "modules"
-
-
-def _mediapipe_version() -> str:
-    return str(getattr(mediapipe(), "__version__", "unknown"))
-
-
-def _source_bytes(part: _Part) -> bytes:
-    src = _modules_dir() / part.source
-    try:
-        return src.read_bytes()
-    except OSError as e:
-        raise InternalServerError(
-            f"mediapipe {_mediapipe_version()} does not ship {part.source} ({e}); "
-            "install mediapipe==0.10.21 or pass path= with an official model file"
-        ) from e
-
-
-def _with_metadata(model: bytes, part: _Part) -> bytes:
-    """The model with image-input normalisation metadata (and plain output metadata)."""
-    mediapipe()
-    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, writer_utils
-
-    buf = bytearray(model)
-    writer = metadata_writer.MetadataWriter.create(buf)
-    writer.add_general_info(Path(part.source).stem, "persontrack build of the mediapipe model")
-    writer.add_image_input(norm_mean=[part.mean], norm_std=[part.std])
-    # Every output tensor needs a metadata entry; plain feature outputs suffice.
-    for i in range(len(writer_utils.get_output_tensor_types(buf))):
-        writer.add_feature_output(name=f"output_{i}")
-    out, _ = writer.populate()
-    return bytes(out)
-
-
-def _build(spec: _Spec, sources: list[bytes], dest: Path) -> None:
-    mediapipe()
-    from mediapipe.tasks.python.metadata.metadata_writers import model_asset_bundle_utils
-
-    models = {
-        part.bundle_name: _with_metadata(src, part)
-        for part, src in zip(spec.parts, sources, strict=True)
-    }
-    if spec.is_bundle:
-        model_asset_bundle_utils.create_model_asset_bundle(models, str(dest))
-    else:
-        dest.write_bytes(next(iter(models.values())))
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _atomic_write(dest: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in ``dest``'s folder, then ``os.replace`` it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _cache_valid(model: Path, digest_file: Path) -> bool:
-    try:
-        expected = digest_file.read_text().strip()
-        data = model.read_bytes()
-    except OSError:
-        return False
-    if _sha256(data) != expected:
-        return False
-    if model.suffix == ".task":
-        return _bundle_members(data) is not None
-    return _is_tflite(data)
-
-
-def _cached(spec: _Spec) -> Path:
-    """Build ``spec`` into the cache unless a valid copy is already there."""
-    sources = [_source_bytes(part) for part in spec.parts]
-    key = hashlib.sha256()
-    key.update(_BUILD_FORMAT.encode())
-    for part, src in zip(spec.parts, sources, strict=True):
-        key.update(repr(part).encode())
-        key.update(hashlib.sha256(src).digest())
-    version = _mediapipe_version()
-    name = f"{spec.name}-mp{version}-{key.hexdigest()[:16]}{spec.suffix}"
-    folder = model_cache_dir()
-    model = folder / name
-    # The sidecar holds the built file's sha256: a truncated or altered file is rebuilt.
-    digest_file = folder / (name + ".sha256")
-    with _LOCK:
-        if _cache_valid(model, digest_file):
-            return model
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            _atomic_write(model, lambda tmp: _build(spec, sources, tmp))
-            digest = _sha256(model.read_bytes())
-            _atomic_write(digest_file, lambda tmp: tmp.write_text(digest + "\n"))
-        except OSError as e:
-            raise InternalServerError(
-                f"cannot write model cache {str(folder)!r} ({e}); set ${MODEL_DIR_ENV} "
-                "to a writable folder"
-            ) from e
-    return model
+    if not _is_tflite(members.get(member, b"")):
+        raise InvalidParameterException(f"{func}: {str(p)!r} lacks {member}")
+    return members[member]

@@ -3,10 +3,10 @@
 MediaPipe's ``PoseLandmarker`` runs two networks on every image it is given: BlazePose's own
 person detector, to place the person, then the landmark network on a crop around them. The
 box detector of :mod:`persontrack.vision.detection` has already placed each person, so
-:class:`PoseLandmarks` runs only the landmark network (``pose_landmark_full.tflite`` of the
-mediapipe wheel, or the ``pose_landmarks_detector.tflite`` of an official
-``pose_landmarker_*.task`` bundle), through OpenVINO's TFLite reader, on an upright square
-crop centred on each box, all people of a frame in one batch. Measured against
+:class:`PoseLandmarks` runs only the landmark network (``pose_landmark_full.tflite``, shipped
+with persontrack from the mediapipe 0.10.21 wheel, or the ``pose_landmarks_detector.tflite``
+of an official ``pose_landmarker_*.task`` bundle), through OpenVINO's TFLite reader, on an
+upright square crop centred on each box, all people of a frame in one batch. Measured against
 ``PoseLandmarker`` on the same people of the shared videos (benchmarks/pose_landmarks.py):
 the landmarks land a median 2.9 % of the person's height from its, at a third of the time
 per person (docs/benchmarks/landmark_sizes.md).
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import threading
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +54,7 @@ _HIPS, _BODY = 33, 34  # the points BlazePose places its next crop by: hips, top
 _BODY_MARGIN = 1.25  # MediaPipe's scale of that body circle
 
 _BUNDLE_MEMBER = "pose_landmarks_detector.tflite"
-_WHEEL_MODEL = "pose_landmark/pose_landmark_full.tflite"
+_SHIPPED_MODEL = "pose_landmark_full.tflite"
 _POINTS = 33  # the network predicts 39: the last six place the next crop
 
 # Compiled networks by (file, size, mtime, threads): one compilation per process.
@@ -70,8 +69,7 @@ class PoseLandmarks:
     ----------
     path : str or path-like, optional
         An official ``pose_landmarker_*.task`` bundle (its landmark network is used) or a
-        BlazePose landmark ``.tflite`` file; ``None`` (default): the full model of the
-        installed mediapipe wheel.
+        BlazePose landmark ``.tflite`` file; ``None`` (default): the shipped full model.
     threads : int, optional
         OpenVINO inference threads; ``None``: the process's thread budget
         (:func:`persontrack.threads.thread_budget`, e.g. 1 in a Dask task), else OpenVINO
@@ -174,18 +172,12 @@ class PoseLandmarks:
 
 
 def _model_file(path: str | os.PathLike[str] | None) -> Path:
-    """The landmark network's ``.tflite`` file: the wheel's, or the user's (extracted from
+    """The landmark network's ``.tflite`` file: the shipped one, or the user's (taken out of
     a ``.task`` bundle into the model cache)."""
-    from .models import _is_tflite, _modules_dir, model_cache_dir, pose_landmarker_model
+    from .models import _bundle_member, _is_tflite, model_cache_dir, shipped_model
 
     if path is None:
-        wheel = _modules_dir() / _WHEEL_MODEL
-        if not wheel.is_file():
-            raise InternalServerError(
-                f"the installed mediapipe does not ship {_WHEEL_MODEL}; install "
-                "mediapipe==0.10.21 or give pose_model= an official pose_landmarker .task file"
-            )
-        return wheel
+        return shipped_model(_SHIPPED_MODEL)
     p = Path(path)
     if p.suffix == ".tflite":
         if not p.is_file():
@@ -193,11 +185,9 @@ def _model_file(path: str | os.PathLike[str] | None) -> Path:
         if not _is_tflite(p.read_bytes()[:16]):
             raise InvalidParameterException(f"pose model {str(p)!r} is not a TFLite model")
         return p
-    bundle = pose_landmarker_model(p)  # checks the bundle and its members
+    data = _bundle_member(p, _BUNDLE_MEMBER, "pose_model")
     import hashlib
 
-    with zipfile.ZipFile(bundle) as zf:
-        data = zf.read(_BUNDLE_MEMBER)
     target = model_cache_dir() / f"pose_landmarks_{hashlib.sha256(data).hexdigest()[:16]}.tflite"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
