@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from .._checks import is_number
 from ..errors import (
     ERRORS,
     IdempotentParameterMismatchException,
@@ -404,7 +405,7 @@ class PersonTrackingClient:
         >>> rek.close()
         """
         days = OlderThanDays
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or not days >= 0:
+        if not is_number(days) or not days >= 0:
             raise InvalidParameterException(
                 f"OlderThanDays must be a number of days >= 0, got {days!r}", "PurgeJobs"
             )
@@ -438,7 +439,7 @@ class PersonTrackingClient:
 
     def _succeeded_job(self, JobId: str, chunk_rows: int) -> dict[str, Any]:
         """The stored row of a SUCCEEDED job whose results are read ``chunk_rows`` at a time."""
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        if not is_number(chunk_rows, int) or chunk_rows < 1:
             raise InvalidParameterException(
                 f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
             )
