@@ -1,4 +1,13 @@
-"""Input checks shared across subpackages (images, numeric table columns)."""
+"""Input checks shared across subpackages (numbers, images, numeric table columns).
+
+Examples
+--------
+>>> from persontrack._checks import in_range, is_number
+>>> is_number(3), is_number(True), is_number(2.5, int), is_number("1")
+(True, False, False, False)
+>>> in_range(0.0, 0, 1, low_open=True), in_range(float("nan"), 0, 1), in_range(1, 0, 1)
+(False, False, True)
+"""
 
 from __future__ import annotations
 
@@ -6,6 +15,34 @@ import numpy as np
 import pandas as pd
 
 from .errors import InvalidParameterException
+
+Types = type | tuple[type, ...]
+
+
+def is_number(value: object, types: Types = (int, float)) -> bool:
+    """Whether ``value`` is an instance of ``types`` (``int`` or ``float`` by default) and not
+    a bool, which Python counts as an int (``numbers.Real`` or ``numbers.Integral`` widen the
+    check to numpy scalars)."""
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def in_range(
+    value: object,
+    low: float,
+    high: float,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    types: Types = (int, float),
+) -> bool:
+    """Whether ``value`` is a number (:func:`is_number`) between ``low`` and ``high``, each
+    end included unless it is open (NaN is in no range)."""
+    if not is_number(value, types):
+        return False
+    x: float = value  # type: ignore[assignment]
+    above = x > low if low_open else x >= low
+    below = x < high if high_open else x <= high
+    return above and below
 
 
 def check_rgb_image(image: object, *, min_side: int = 1) -> np.ndarray:

@@ -9,6 +9,8 @@ from typing import Any
 import botocore.session
 from botocore.model import ServiceModel, Shape
 
+from ._checks import is_number
+
 
 @cache
 def service_model() -> ServiceModel:
@@ -70,13 +72,13 @@ def shape_errors(
         if lo is not None and len(value) < lo or hi is not None and len(value) > hi:
             errors.append(f"{where}: length {len(value)} outside [{lo}, {hi}]")
     elif t in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_number(value, int):
             return [f"{where}: expected an integer, got {type(value).__name__}"]
         lo = shape.metadata.get("min")
         if lo is not None and value < lo:
             errors.append(f"{where}: {value} is below the minimum {lo}")
     elif t in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value):
             return [f"{where}: expected a number, got {type(value).__name__}"]
         if not math.isfinite(value):
             errors.append(f"{where}: {value} is not finite")

@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from ._checks import is_number
 from ._shapes import output_shape, shape_errors
 from .errors import InvalidParameterException
 from .schema import (
@@ -415,7 +416,7 @@ def iter_response_pages(
     >>> [len(p["Persons"]) for p in pt.iter_response_pages(df, max_results=2)]
     [2, 2, 1]
     """
-    if isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1:
+    if not is_number(max_results, int) or max_results < 1:
         raise InvalidParameterException(f"MaxResults must be an integer >= 1, got {max_results!r}")
     max_results = min(max_results, 1000)
     rows = sort_results(validate_frame(df, fill_missing=True), sort_by)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._checks import in_range, is_number
 from .errors import InvalidParameterException
 from .tracking.config import TrackerConfig
 
@@ -144,10 +145,10 @@ class TrackingSettings:
 
     def __post_init__(self) -> None:
         m = self.max_frames
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or m < 1):
+        if m is not None and not (is_number(m, int) and m >= 1):
             raise InvalidParameterException(f"max_frames must be an integer >= 1, got {m!r}")
         sm = self.smooth_ms
-        if isinstance(sm, bool) or not isinstance(sm, (int, float)) or not 0 <= sm <= 10_000:
+        if not in_range(sm, 0, 10_000):
             raise InvalidParameterException(
                 f"smooth_ms must be a number of milliseconds in [0, 10000], got {sm!r}"
             )
@@ -157,29 +158,23 @@ class TrackingSettings:
                     f"{name} must be True or False, got {getattr(self, name)!r}"
                 )
         lf = self.landmark_fps
-        if lf is not None and (
-            isinstance(lf, bool) or not isinstance(lf, (int, float)) or not 0 < lf <= 1000
-        ):
+        if lf is not None and not in_range(lf, 0, 1000, low_open=True):
             raise InvalidParameterException(
                 f"landmark_fps must be None or a number of analyses per second in (0, 1000], "
                 f"got {lf!r}"
             )
         fr = self.face_retry_ms
-        if fr is not None and (
-            isinstance(fr, bool) or not isinstance(fr, (int, float)) or not 0 <= fr <= 60_000
-        ):
+        if fr is not None and not in_range(fr, 0, 60_000):
             raise InvalidParameterException(
                 f"face_retry_ms must be None or milliseconds in [0, 60000], got {fr!r}"
             )
         fh = self.face_min_height
-        if isinstance(fh, bool) or not isinstance(fh, (int, float)) or not 0 <= fh < 1e6:
+        if not in_range(fh, 0, 1e6, high_open=True):
             raise InvalidParameterException(
                 f"face_min_height must be a number of pixels >= 0, got {fh!r}"
             )
         up = self.detector_max_upscale
-        if up is not None and (
-            isinstance(up, bool) or not isinstance(up, (int, float)) or not 1.0 <= up <= 16.0
-        ):
+        if up is not None and not in_range(up, 1.0, 16.0):
             raise InvalidParameterException(
                 f"detector_max_upscale must be None or a factor in [1, 16], got {up!r}"
             )

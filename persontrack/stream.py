@@ -49,6 +49,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from ._checks import is_number
 from .errors import InvalidParameterException, InvalidS3ObjectException
 from .io.stream import StreamFrame, StreamReader, StreamStats
 from .pipeline import FrameTracking
@@ -131,11 +132,9 @@ class StreamTracking:
     ) -> None:
         self.settings = as_settings(settings)
         _check_settings(self.settings)
-        if isinstance(chunk_s, bool) or not isinstance(chunk_s, (int, float)) or chunk_s <= 0:
+        if not is_number(chunk_s) or chunk_s <= 0:
             raise InvalidParameterException(f"chunk_s must be a number > 0, got {chunk_s!r}")
-        if chunk_frames is not None and (
-            isinstance(chunk_frames, bool) or not isinstance(chunk_frames, int) or chunk_frames < 1
-        ):
+        if chunk_frames is not None and (not is_number(chunk_frames, int) or chunk_frames < 1):
             raise InvalidParameterException(f"chunk_frames must be >= 1, got {chunk_frames!r}")
         if not isinstance(max_chunks, int) or max_chunks < 1:
             raise InvalidParameterException(f"max_chunks must be >= 1, got {max_chunks!r}")

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._checks import is_number
 from ..errors import InvalidParameterException
 from ._worker import DEFAULT_TRACKER
 
@@ -39,7 +40,7 @@ def _number(name: str, value: Any, *, low: float, strict: bool, none: bool = Fal
     if value is None and none:
         return None
     why = f"a number {'>' if strict else '>='} {low:g}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_number(value, numbers.Real):
         raise _fail(name, why, value)
     number = float(value)
     if not math.isfinite(number) or number < low or (strict and number == low):
@@ -50,7 +51,7 @@ def _number(name: str, value: Any, *, low: float, strict: bool, none: bool = Fal
 def _count(name: str, value: Any, *, none: bool = False) -> Any:
     if value is None and none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not is_number(value, numbers.Integral) or value < 1:
         raise _fail(name, "an integer >= 1", value)
     return int(value)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from botocore.model import Shape
 
+from .._checks import is_number
 from .._shapes import service_model
 from ..errors import InvalidParameterException
 
@@ -83,7 +84,7 @@ def _check(value: Any, shape: Shape, path: str) -> list[str]:
             return [f"{path} {value!r} does not match the pattern {meta['pattern']}"]
         return []
     if t in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_number(value, int):
             return [f"{path} must be an integer, got {type(value).__name__}"]
         if "min" in meta and value < meta["min"]:
             return [f"{path} must be >= {meta['min']}, got {value}"]

@@ -2,7 +2,8 @@
 
 The job store holds every tracked person's boxes, faces and body landmarks, and the logs
 name the videos: no other local user may read them (as with ``credentials`` and
-``signing.key``, always 0600).
+``signing.key``, always 0600); a deleted job leaves no line naming it in the logs
+(:func:`forget_in_logs`).
 
 Examples
 --------
@@ -53,3 +54,21 @@ def private_file(path: str | os.PathLike[str], mode: str = "ab") -> IO[bytes]:
     except OSError:
         pass
     return os.fdopen(fd, mode)
+
+
+def forget_in_logs(logs: Path, job_ids: list[str]) -> None:
+    """Remove the lines naming any of ``job_ids`` (or their 12-character task prefix)
+    from the logs under ``logs``, rewriting each file in place."""
+    if not job_ids or not logs.is_dir():
+        return
+    marks = [m.encode() for j in job_ids for m in (j, f"job-{j[:12]}")]
+    for path in logs.iterdir():
+        if not path.is_file():
+            continue
+        with contextlib.suppress(OSError), open(path, "r+b") as f:
+            lines = f.read().splitlines(keepends=True)
+            kept = [line for line in lines if not any(m in line for m in marks)]
+            if len(kept) != len(lines):
+                f.seek(0)
+                f.writelines(kept)
+                f.truncate()

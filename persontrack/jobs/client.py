@@ -52,6 +52,7 @@ from urllib.parse import urlsplit
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from .._checks import is_number
 from ..errors import (
     ERRORS,
     IdempotentParameterMismatchException,
@@ -63,7 +64,7 @@ from ..errors import (
 from ..segments import DEFAULT_OVERLAP_SECONDS, DEFAULT_SEGMENT_SECONDS
 from ._options import validate_options
 from ._params import validate_request
-from ._private import private_dir
+from ._private import forget_in_logs, private_dir
 from ._storage import LocalBuckets, S3Storage
 from ._store import ACTIVE_STATES, DB_FILE, JobStore, disk_full
 from ._supervise import Notifier, spawn_runner
@@ -389,7 +390,7 @@ class PersonTrackingClient:
         job_id = self._job_id(JobId)
         if not self.store.delete_job(job_id):
             raise ResourceNotFoundException(f"job {job_id} does not exist", "DeleteJob")
-        _forget_in_logs(self.data_dir / "logs", [job_id])
+        forget_in_logs(self.data_dir / "logs", [job_id])
 
     def purge_jobs(self, OlderThanDays: float) -> list[str]:
         """Delete (as :meth:`delete_job`) every finished job that ended more than
@@ -404,12 +405,12 @@ class PersonTrackingClient:
         >>> rek.close()
         """
         days = OlderThanDays
-        if isinstance(days, bool) or not isinstance(days, (int, float)) or not days >= 0:
+        if not is_number(days) or not days >= 0:
             raise InvalidParameterException(
                 f"OlderThanDays must be a number of days >= 0, got {days!r}", "PurgeJobs"
             )
         deleted = self.store.purge_jobs(float(days) * 86400.0)
-        _forget_in_logs(self.data_dir / "logs", deleted)
+        forget_in_logs(self.data_dir / "logs", deleted)
         return deleted
 
     def get_dataframe(self, JobId: str) -> pd.DataFrame:
@@ -438,7 +439,7 @@ class PersonTrackingClient:
 
     def _succeeded_job(self, JobId: str, chunk_rows: int) -> dict[str, Any]:
         """The stored row of a SUCCEEDED job whose results are read ``chunk_rows`` at a time."""
-        if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
+        if not is_number(chunk_rows, int) or chunk_rows < 1:
             raise InvalidParameterException(
                 f"chunk_rows must be an integer >= 1, got {chunk_rows!r}"
             )
@@ -641,24 +642,6 @@ class PersonTrackingClient:
                 scheduler_address=self.scheduler_address,
             )
         )
-
-
-def _forget_in_logs(logs: Path, job_ids: list[str]) -> None:
-    """Remove the lines naming any of ``job_ids`` (or their 12-character task prefix)
-    from the logs under ``logs``, rewriting each file in place."""
-    if not job_ids or not logs.is_dir():
-        return
-    marks = [m.encode() for j in job_ids for m in (j, f"job-{j[:12]}")]
-    for path in logs.iterdir():
-        if not path.is_file():
-            continue
-        with contextlib.suppress(OSError), open(path, "r+b") as f:
-            lines = f.read().splitlines(keepends=True)
-            kept = [line for line in lines if not any(m in line for m in marks)]
-            if len(kept) != len(lines):
-                f.seek(0)
-                f.writelines(kept)
-                f.truncate()
 
 
 def _is_webhook_url(text: str) -> bool:

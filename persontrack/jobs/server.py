@@ -67,6 +67,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .._checks import is_number
 from .._version import __version__
 from ..errors import InvalidParameterException, PersonTrackError
 from . import _http, _sigv4
@@ -150,7 +151,7 @@ class Limits:
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            if not is_number(value) or value <= 0:
                 raise InvalidParameterException(f"{name} must be a number > 0, got {value!r}")
 
 
@@ -459,7 +460,7 @@ def serve(
         Called with the base URL once the socket listens and every worker answers.
     """
     limits = limits or Limits()
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+    if not is_number(workers, int) or workers < 1:
         raise InvalidParameterException(f"workers must be an integer >= 1, got {workers!r}")
     workers = min(workers, limits.max_concurrent_requests)
     if workers > 1 and client.max_requests_per_second is not None:
