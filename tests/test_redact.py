@@ -19,6 +19,13 @@ from persontrack.analysis.redact import PIXEL_BLOCKS, redact_frame
 from persontrack.io.video import iter_frames
 
 FACE_VIDEOS = ("face-demographics-walking.mp4", "face-demographics-walking-and-pause.mp4")
+MEASURED = (
+    "face-demographics-walking-and-pause.mp4",
+    "head-pose-face-detection-female-and-male.mp4",
+)
+"""The face videos whose faces today's face finder attaches on most frames (the 15-25 px
+faces of face-demographics-walking.mp4 mostly get none since the faces run on OpenVINO:
+docs/benchmarks/faces_stack.md), where the sharpness of every face box is measured."""
 FACE_COLUMNS = ["FaceLeft", "FaceTop", "FaceWidth", "FaceHeight"]
 
 
@@ -27,7 +34,7 @@ def tracked(shared_data):
     """Each face video and its results (every frame analysed, faces and landmarks on)."""
     return {
         name: (shared_data / "videos" / name, pt.track_video(shared_data / "videos" / name).frame)
-        for name in FACE_VIDEOS
+        for name in (*FACE_VIDEOS, MEASURED[1])
     }
 
 
@@ -63,7 +70,7 @@ def measure(video, out, df: pd.DataFrame, margin_ms: float = 600.0):
     return np.array(drops), np.array(mads)
 
 
-@pytest.mark.parametrize("name", FACE_VIDEOS)
+@pytest.mark.parametrize("name", MEASURED)
 def test_faces_are_unrecognisable_and_the_rest_unchanged(tracked, tmp_path, name):
     video, df = tracked[name]
     assert df["FaceLeft"].notna().sum() >= 40
@@ -74,7 +81,7 @@ def test_faces_are_unrecognisable_and_the_rest_unchanged(tracked, tmp_path, name
 
 
 def test_frames_between_analysed_ones_follow_interpolated_boxes(tracked, tmp_path):
-    video, df = tracked["face-demographics-walking.mp4"]
+    video, df = tracked[MEASURED[0]]
     analysed = df[(df["Timestamp"] // 80) % 3 == 0]  # every third frame, as every_n_frames=3
     out = pt.redact_video(video, analysed, tmp_path / "every3.mp4")
     skipped = df[(df["Timestamp"] // 80) % 3 != 0]
