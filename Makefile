@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
-	# TrackEval, which tests/test_compare.py checks persontrack's scores against, declares
+	# TrackEval, which tests/analysis/test_compare.py checks persontrack's scores against, declares
 	# numpy>=2 but its metrics run on numpy 1.26: installed without its dependencies.
 	$(PY) -m pip install --quiet --no-deps trackeval==1.3.0
 	touch $@
@@ -45,9 +45,9 @@ test: lint
 # run against the installed package (pytest's own entry point keeps the checkout off sys.path).
 NEWEST_PYTHON ?= $(shell .ci/newest-python)
 NEWEST_VENV ?= /tmp/persontrack-newest-venv
-NEWEST_TESTS := tests/test_convert.py tests/test_models.py tests/test_faces_stack.py \
-	tests/test_decord_fallback.py tests/test_pipeline.py tests/test_jobstore.py \
-	tests/test_jobs_cli.py tests/test_cli.py
+NEWEST_TESTS := tests/test_convert.py tests/vision/test_models.py tests/vision/test_faces_stack.py \
+	tests/io/test_decord_fallback.py tests/test_pipeline.py tests/jobs/test_jobstore.py \
+	tests/jobs/test_jobs_cli.py tests/test_cli.py
 .PHONY: test-newest
 test-newest:
 	rm -rf $(NEWEST_VENV)

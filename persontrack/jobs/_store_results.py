@@ -228,7 +228,7 @@ class ResultStore(SqliteStore):
         row (a page of 1000 of a 1,000,000-row job in 0.8 ms instead of 1.5, measured
         in-process), and the query releases and takes back the GIL once instead of once
         per row. ``group_concat`` follows the order of the ordered subquery, which
-        SQLite does not flatten into an aggregate (``tests/test_jobstore.py`` checks the
+        SQLite does not flatten into an aggregate (``tests/jobs/test_jobstore.py`` checks the
         order). A short page in INDEX order is re-read from ``results`` when the job has no
         ``results_by_index`` copy (it was finished before schema 3).
         """

@@ -37,7 +37,7 @@ Examples
 [('/', ['POST']), ('/health', ['GET', 'HEAD'])]
 >>> rek.close()
 
-Run it with ``persontrack serve`` (see :func:`serve`); ``tests/test_server.py`` drives it
+Run it with ``persontrack serve`` (see :func:`serve`); ``tests/jobs/test_server.py`` drives it
 with boto3, the AWS CLI and raw HTTP.
 """
 

@@ -2,7 +2,7 @@
 
 Pure functions over the tracker's arrays (tracks' unit appearance vectors ``feat``, NaN
 where a track has none; their predicted boxes; the detections' embeddings), so each rule
-is tested on its own (``tests/test_tracker.py``) and :class:`~persontrack.Tracker` calls
+is tested on its own (``tests/tracking/test_tracker.py``) and :class:`~persontrack.Tracker` calls
 them in order. Settings come from :class:`~persontrack.tracking.config.TrackerConfig`.
 """
 

@@ -5,7 +5,7 @@ the ground-truth ids, the tracker ids and their IoU matrix. :func:`score_frames`
 TrackEval 1.3.0's ``CLEAR``, ``Identity`` and ``HOTA`` ``eval_sequence`` (IoU >= 0.5
 matches for CLEAR and Identity; per frame, continuing the previous match is preferred;
 IDF1 from one global one-to-one matching of ids; HOTA averaged over the 19 IoU thresholds
-0.05, 0.10, …, 0.95). tests/test_compare.py checks it against TrackEval itself.
+0.05, 0.10, …, 0.95). tests/analysis/test_compare.py checks it against TrackEval itself.
 
 Examples
 --------

@@ -18,7 +18,7 @@ from persontrack.vision.models import (
     shipped_model,
 )
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "persontrack" / "vision" / "weights"
+WEIGHTS = Path(__file__).resolve().parents[2] / "persontrack" / "vision" / "weights"
 
 
 def test_cache_dir_default_and_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from jobs_support import VIDEO, Clients, make_buckets
 
-SEGMENTED = f"{Path(__file__).with_name('jobs_fakes.py')}:fake_track_segments"
+SEGMENTED = f"{Path(__file__).parents[1].joinpath('jobs_fakes.py')}:fake_track_segments"
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_segment_tasks_keep_to_one_thread_per_worker_thread(own_cluster, sample_
 
     from persontrack.segments import Segment, run_segment
 
-    report = f"{Path(__file__).with_name('threads_fakes.py')}:report_threads"
+    report = f"{Path(__file__).parents[1].joinpath('threads_fakes.py')}:report_threads"
     with Client(own_cluster.address, timeout="30s") as client:
         seg = Segment(0, 0, 0, None)
         got = client.submit(run_segment, report, str(sample_video), None, seg, pure=False)

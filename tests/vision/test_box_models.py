@@ -20,7 +20,7 @@ from persontrack.vision.box_models import SHIPPED, BoxModel, shipped_model_path
 from persontrack.vision.models import SHIPPED_MODELS
 from persontrack.vision.reid import REID_MODELS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WEIGHTS = REPO / "persontrack" / "vision" / "weights"
 
 
